@@ -1,0 +1,30 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { RateLimitError, SyncError } from '../connectors/errors';
+
+/**
+ * Converts any error thrown inside an activity into the failure Temporal records. Typed errors
+ * keep their class name as the failure type and decide retrying; the message is kept but never
+ * the library error's request details, since failures are stored in workflow history.
+ */
+export function toFailure(error: unknown): ApplicationFailure {
+  if (error instanceof ApplicationFailure) return error;
+  if (error instanceof SyncError) {
+    return ApplicationFailure.create({
+      type: error.name,
+      message: error.message,
+      nonRetryable: !error.retryable,
+      nextRetryDelay: error instanceof RateLimitError ? error.retryAfterMs : undefined,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return ApplicationFailure.create({ type: 'UnexpectedError', message, nonRetryable: false });
+}
+
+/** Runs an activity body and converts whatever it throws in one place. */
+export async function withFailures<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    throw toFailure(error);
+  }
+}

@@ -1,0 +1,64 @@
+import { log } from '@temporalio/activity';
+import { resolveSync } from '../config/load';
+import { toDestinationAttributes } from '../domain/attribute-values';
+import { changedAttributes, chunk } from '../domain/diff';
+import { loadGoldenRecords } from '../store/identity';
+import { loadDestinationState, writeOutbox, type OutboxItem } from '../store/delivery';
+import { recordRowErrors, setCounts, type RowError } from '../store/runs';
+import type { ActivityDeps } from './deps';
+import { withFailures } from './failure';
+
+export interface PlanDeliveryInput {
+  runId: string;
+  syncId: string;
+}
+
+export interface PlanDeliveryResult {
+  recordsPlanned: number;
+  recordsSkipped: number;
+  batches: number;
+}
+
+/**
+ * Compares every golden record with what the destination last accepted and writes the changed
+ * attributes, in batches, to the run's outbox. Records with nothing new are left out, so an
+ * unchanged dataset plans zero requests. Planning a run twice keeps the first plan.
+ */
+export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput): Promise<PlanDeliveryResult> {
+  return withFailures(async () => {
+    const { sync, destination } = resolveSync(deps.config, input.syncId);
+    const golden = await loadGoldenRecords(deps.db, sync.dataset);
+    const lastSent = await loadDestinationState(deps.db, input.syncId);
+
+    const items: OutboxItem[] = [];
+    const skipped: RowError[] = [];
+    for (const record of golden) {
+      const fields: Record<string, string> = { ...record.attributes, master_id: record.masterId };
+      const externalId = fields[sync.identifier]?.trim();
+      if (!externalId) {
+        skipped.push({ stage: 'plan', recordKey: record.masterId, field: sync.identifier, reason: 'no identifier' });
+        continue;
+      }
+      const typed = toDestinationAttributes(fields, sync.mapping, destination.attributes);
+      if (!typed.ok) {
+        skipped.push({ stage: 'plan', recordKey: record.masterId, reason: typed.reason });
+        continue;
+      }
+      const changed = changedAttributes(typed.attributes, lastSent.get(record.masterId));
+      if (Object.keys(changed).length > 0) items.push({ masterId: record.masterId, externalId, attributes: changed });
+    }
+
+    const batches = await writeOutbox(deps.db, input.runId, input.syncId, chunk(items, destination.batchSize));
+    await deps.db.transaction(async (trx) => {
+      await trx('row_errors').where({ run_id: input.runId, stage: 'plan' }).delete();
+      await recordRowErrors(trx, input.runId, skipped);
+      await setCounts(trx, input.runId, {
+        recordsPlanned: items.length,
+        recordsSkipped: skipped.length,
+        batchesPlanned: batches,
+      });
+    });
+    log.info('Delivery planned', { syncId: input.syncId, recordCount: items.length, batchCount: batches });
+    return { recordsPlanned: items.length, recordsSkipped: skipped.length, batches };
+  });
+}

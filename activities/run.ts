@@ -1,0 +1,143 @@
+import { log } from '@temporalio/activity';
+import { resolveSync } from '../config/load';
+import { summarizeOutbox } from '../store/delivery';
+import { closeRun, getRun, listRowErrors, openRun, setCounts } from '../store/runs';
+import { readEmulatorDataPoints } from './emulator-stats';
+import { clock, type ActivityDeps } from './deps';
+import { withFailures } from './failure';
+
+export interface StartRunInput {
+  runId: string;
+  syncId: string;
+  trigger: string;
+  startedAtMs: number;
+}
+
+export interface StartRunResult {
+  sources: string[];
+  dataset: string;
+  /** The emulator's data-point counter before the run, when the destination is the emulator. */
+  dataPointsBefore: number | null;
+  requestVolume: number;
+  timeWindowMs: number;
+}
+
+/** Opens the run's row and tells the workflow what to do (sources, dataset, pacing). */
+export async function startRun(deps: ActivityDeps, input: StartRunInput): Promise<StartRunResult> {
+  return withFailures(async () => {
+    const { sync, dataset, destination } = resolveSync(deps.config, input.syncId);
+    await openRun(deps.db, input);
+    const existing = await getRun(deps.db, input.runId);
+    const recorded = (existing?.report as { dataPointsBefore?: number | null } | null)?.dataPointsBefore;
+    const dataPointsBefore = recorded !== undefined ? recorded : await readEmulatorDataPoints(destination.endpoint);
+    if (recorded === undefined) {
+      await deps.db('runs').where({ run_id: input.runId }).update({ report: JSON.stringify({ dataPointsBefore }) });
+    }
+    log.info('Run started', { syncId: input.syncId, runId: input.runId, trigger: input.trigger });
+    return {
+      sources: dataset.sources,
+      dataset: sync.dataset,
+      dataPointsBefore,
+      requestVolume: destination.requestVolume,
+      timeWindowMs: Math.round(destination.timeWindowSeconds * 1000),
+    };
+  });
+}
+
+export interface FinishRunInput {
+  runId: string;
+  syncId: string;
+  workflowId: string;
+  status: 'succeeded' | 'failed';
+  error?: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  rateLimitedWaits: number;
+}
+
+/** The run report: what `braid run --json` prints and what the runs table keeps. */
+export interface RunReport {
+  sync: string;
+  status: 'succeeded' | 'failed';
+  workflowId: string;
+  runId: string;
+  trigger: string;
+  recordsRead: number;
+  recordsRejected: number;
+  filesImported: number;
+  goldenRecords: number;
+  goldenCreated: number;
+  goldenMerged: number;
+  goldenSplit: number;
+  recordsPlanned: number;
+  recordsSkipped: number;
+  requestsSent: number;
+  attributesSent: number;
+  recordsDelivered: number;
+  recordsRejectedByDestination: number;
+  batchesFailed: number;
+  rateLimitedWaits: number;
+  dataPointsWritten: number | null;
+  durationMs: number;
+  rejections: Array<{ stage: string; file?: string; line?: number; record?: string; field?: string; reason: string }>;
+  error?: string;
+}
+
+const REPORTED_REJECTIONS = 50;
+
+/** Closes the run and builds its report from the database, so a retry reports the same. */
+export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Promise<RunReport> {
+  return withFailures(async () => {
+    const { destination } = resolveSync(deps.config, input.syncId);
+    const run = await getRun(deps.db, input.runId);
+    const outbox = await summarizeOutbox(deps.db, input.runId);
+    const before = (run?.report as { dataPointsBefore?: number | null } | null)?.dataPointsBefore ?? null;
+    const after = before === null ? null : await readEmulatorDataPoints(destination.endpoint);
+    const errors = await listRowErrors(deps.db, input.runId, 100_000);
+    const counts = run!.counts;
+    await setCounts(deps.db, input.runId, {
+      requestsSent: outbox.requestsSent,
+      attributesSent: outbox.attributesSent,
+      rateLimitedWaits: input.rateLimitedWaits,
+    });
+
+    const rejectedByDestination = errors.filter((e) => e.stage === 'deliver').length;
+    const report: RunReport = {
+      sync: input.syncId,
+      status: input.status,
+      workflowId: input.workflowId,
+      runId: input.runId,
+      trigger: run!.trigger,
+      recordsRead: counts.recordsRead,
+      recordsRejected: counts.recordsRejected,
+      filesImported: counts.filesImported,
+      goldenRecords: counts.goldenRecords,
+      goldenCreated: counts.goldenCreated,
+      goldenMerged: counts.goldenMerged,
+      goldenSplit: counts.goldenSplit,
+      recordsPlanned: counts.recordsPlanned,
+      recordsSkipped: counts.recordsSkipped,
+      requestsSent: outbox.requestsSent,
+      attributesSent: outbox.attributesSent,
+      recordsDelivered: outbox.itemsSent - rejectedByDestination,
+      recordsRejectedByDestination: rejectedByDestination,
+      batchesFailed: outbox.failed,
+      rateLimitedWaits: input.rateLimitedWaits,
+      dataPointsWritten: before === null || after === null ? null : after - before,
+      durationMs: input.finishedAtMs - input.startedAtMs,
+      rejections: errors.slice(0, REPORTED_REJECTIONS).map((e) => ({
+        stage: e.stage,
+        file: e.fileName,
+        line: e.line,
+        record: e.recordKey,
+        field: e.field,
+        reason: e.reason,
+      })),
+      ...(input.error ? { error: input.error } : {}),
+    };
+    await closeRun(deps.db, input.runId, input.status, input.finishedAtMs, report);
+    const level = input.status === 'failed' ? 'error' : 'info';
+    log[level]('Run finished', { syncId: input.syncId, runId: input.runId, status: input.status });
+    return report;
+  });
+}

@@ -1,0 +1,32 @@
+import type { RunReport } from '../activities';
+
+/** Prints a run report for people, then (with --json) the report as one JSON line, last. */
+export function printReport(
+  report: RunReport,
+  opts: { json: boolean; uiUrl?: string; namespace?: string },
+): void {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out('');
+  out(`Sync ${report.sync}: ${report.status} in ${(report.durationMs / 1000).toFixed(1)} s`);
+  out(`  records read        ${report.recordsRead} (${report.recordsRejected} rejected)`);
+  out(`  golden records      ${report.goldenRecords} (${report.goldenCreated} new, ${report.goldenMerged} merged)`);
+  out(`  profiles to update  ${report.recordsPlanned}`);
+  out(`  requests sent       ${report.requestsSent}`);
+  out(`  attributes sent     ${report.attributesSent}`);
+  if (report.dataPointsWritten !== null) out(`  data points written ${report.dataPointsWritten}`);
+  if (report.error) out(`  error               ${report.error}`);
+  const shown = report.rejections.slice(0, 10);
+  if (shown.length > 0) {
+    out('  rejected rows:');
+    for (const r of shown) {
+      const where = r.file ? `${r.file}:${r.line}` : (r.record ?? '');
+      out(`    ${where}${r.field ? ` [${r.field}]` : ''} ${r.reason}`);
+    }
+    if (report.rejections.length > shown.length) out(`    ... ${report.rejections.length - shown.length} more in the JSON report`);
+  }
+  if (opts.uiUrl) {
+    const ns = opts.namespace ?? 'default';
+    out(`  Temporal UI         ${opts.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(report.workflowId)}`);
+  }
+  if (opts.json) out(JSON.stringify(report));
+}

@@ -1,0 +1,29 @@
+/**
+ * Braze `/users/track` limits, named so callers batch and pace against the same numbers.
+ * The emulator keeps its own copy on purpose: it plays Braze, so a wrong number here must not
+ * be silently agreed with there.
+ */
+
+/**
+ * Attribute objects accepted in one `/users/track` request. Braze answers more with
+ * "400 Max Input Length Exceeded".
+ * Source: https://www.braze.com/docs/api/api_limits/ and
+ * https://www.braze.com/docs/api/endpoints/user_data/post_user_track/
+ */
+export const MAX_ATTRIBUTES_PER_REQUEST = 75;
+
+/**
+ * Largest request body Braze accepts on any REST endpoint, in bytes; larger bodies get 413.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/ (user data endpoints index)
+ */
+export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Default `/users/track` rate limit per workspace since 2024-10-28: 3,000 requests per three
+ * seconds. Contracts can raise it, so syncs take their own values from configuration.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/post_user_track/ (rate limit)
+ */
+export const DEFAULT_RATE_LIMIT_REQUESTS = 3000;
+
+/** Length of the default rate-limit window, in milliseconds (see DEFAULT_RATE_LIMIT_REQUESTS). */
+export const DEFAULT_RATE_LIMIT_WINDOW_MS = 3000;

@@ -1,0 +1,23 @@
+/**
+ * One Braze user attributes object: the identifier plus the attributes to set, `null` to unset.
+ * Build it with `toAttributeObject` so Braze's key spelling stays in mapping.ts.
+ */
+export type AttributeObject = { external_id: string } & Record<string, unknown>;
+
+/**
+ * Braze's rate-limit headers as read from a response. `resetAtMs` is epoch milliseconds.
+ * Any field is absent when Braze did not send (or sent an unreadable) header.
+ */
+export type RateLimitInfo = { limit?: number; remaining?: number; resetAtMs?: number };
+
+/**
+ * Outcome of one accepted `/users/track` request. `itemErrors` holds the objects Braze refused
+ * (index into the array that was sent); every other object was queued. Braze processes
+ * asynchronously, so acceptance is not yet visibility on the profile.
+ */
+export type TrackResult = {
+  status: number;
+  attributesProcessed: number;
+  itemErrors: Array<{ index: number; reason: string }>;
+  rateLimit: RateLimitInfo;
+};

@@ -1,0 +1,53 @@
+import type { BrazeAttribute } from '../config/schema';
+import type { AttributeValue } from './diff';
+import { isBlank, normalizeDate } from './normalize';
+
+export type TypedAttributes =
+  | { ok: true; attributes: Record<string, AttributeValue> }
+  | { ok: false; reason: string };
+
+/**
+ * Maps a golden record to destination attributes: `mapping` is attribute name → golden field.
+ * Declared attributes are converted to their type; a blank becomes null (unset). A record
+ * missing an attribute declared `requiredForSync` is not sent, and the reason says which.
+ */
+export function toDestinationAttributes(
+  golden: Record<string, string>,
+  mapping: Record<string, string>,
+  declared: readonly BrazeAttribute[],
+): TypedAttributes {
+  const types = new Map(declared.map((a) => [a.name, a]));
+  const attributes: Record<string, AttributeValue> = {};
+  for (const [name, field] of Object.entries(mapping)) {
+    const raw = golden[field];
+    const spec = types.get(name);
+    const value = raw === undefined || isBlank(raw) ? null : convert(raw.trim(), spec?.type ?? 'string');
+    if (value === undefined) return { ok: false, reason: `${name}: "${raw}" is not a ${spec?.type}` };
+    if (value === null && spec?.requiredForSync) {
+      return { ok: false, reason: `${name}: required for sync but empty` };
+    }
+    attributes[name] = value;
+  }
+  return { ok: true, attributes };
+}
+
+function convert(raw: string, type: BrazeAttribute['type']): AttributeValue | undefined {
+  switch (type) {
+    case 'string':
+      return raw;
+    case 'number': {
+      const n = Number(raw);
+      return Number.isFinite(n) ? n : undefined;
+    }
+    case 'boolean': {
+      const lower = raw.toLowerCase();
+      if (['true', '1', 'yes', 'y'].includes(lower)) return true;
+      if (['false', '0', 'no', 'n'].includes(lower)) return false;
+      return undefined;
+    }
+    case 'date':
+      return normalizeDate(raw) ?? (Number.isNaN(Date.parse(raw)) ? undefined : new Date(raw).toISOString());
+    case 'array':
+      return raw.split(/\s*[,;|]\s*/).filter((v) => v !== '');
+  }
+}

@@ -1,0 +1,8 @@
+export { startBrazeEmulator } from './server';
+export type {
+  BrazeEmulator,
+  BrazeEmulatorOptions,
+  BrazeEmulatorStats,
+  BrazeRequestLogEntry,
+} from './server';
+export type { Profile } from './store';

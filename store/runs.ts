@@ -1,0 +1,132 @@
+import type { Knex } from 'knex';
+
+/** Counters a run accumulates step by step; they end up in its report. */
+export interface RunCounts {
+  recordsRead: number;
+  recordsRejected: number;
+  filesImported: number;
+  goldenRecords: number;
+  goldenCreated: number;
+  goldenMerged: number;
+  goldenSplit: number;
+  recordsPlanned: number;
+  recordsSkipped: number;
+  batchesPlanned: number;
+  requestsSent: number;
+  attributesSent: number;
+  recordsDelivered: number;
+  recordsRejectedByDestination: number;
+  rateLimitedWaits: number;
+}
+
+export const EMPTY_COUNTS: RunCounts = {
+  recordsRead: 0,
+  recordsRejected: 0,
+  filesImported: 0,
+  goldenRecords: 0,
+  goldenCreated: 0,
+  goldenMerged: 0,
+  goldenSplit: 0,
+  recordsPlanned: 0,
+  recordsSkipped: 0,
+  batchesPlanned: 0,
+  requestsSent: 0,
+  attributesSent: 0,
+  recordsDelivered: 0,
+  recordsRejectedByDestination: 0,
+  rateLimitedWaits: 0,
+};
+
+export interface RowError {
+  stage: 'extract' | 'plan' | 'deliver';
+  source?: string;
+  fileName?: string;
+  line?: number;
+  recordKey?: string;
+  field?: string;
+  reason: string;
+}
+
+/** Creates the run row if it is not there yet (a retried activity finds it and moves on). */
+export async function openRun(
+  db: Knex,
+  run: { runId: string; syncId: string; trigger: string; startedAtMs: number },
+): Promise<void> {
+  await db('runs')
+    .insert({
+      run_id: run.runId,
+      sync_id: run.syncId,
+      trigger: run.trigger,
+      status: 'running',
+      started_at_ms: run.startedAtMs,
+      counts: JSON.stringify(EMPTY_COUNTS),
+    })
+    .onConflict('run_id')
+    .ignore();
+}
+
+/** Adds to a run's counters in one statement-level transaction. */
+export async function addCounts(db: Knex | Knex.Transaction, runId: string, delta: Partial<RunCounts>): Promise<void> {
+  const row = await db('runs').where({ run_id: runId }).first('counts');
+  const counts: RunCounts = { ...EMPTY_COUNTS, ...(row ? JSON.parse(row.counts) : {}) };
+  for (const [name, value] of Object.entries(delta) as Array<[keyof RunCounts, number]>) {
+    counts[name] += value;
+  }
+  await db('runs').where({ run_id: runId }).update({ counts: JSON.stringify(counts) });
+}
+
+/** Sets counters to absolute values (for steps that recompute a figure rather than add to it). */
+export async function setCounts(db: Knex | Knex.Transaction, runId: string, values: Partial<RunCounts>): Promise<void> {
+  const row = await db('runs').where({ run_id: runId }).first('counts');
+  const counts: RunCounts = { ...EMPTY_COUNTS, ...(row ? JSON.parse(row.counts) : {}), ...values };
+  await db('runs').where({ run_id: runId }).update({ counts: JSON.stringify(counts) });
+}
+
+export async function getRun(db: Knex, runId: string) {
+  const row = await db('runs').where({ run_id: runId }).first();
+  if (!row) return undefined;
+  return {
+    runId: row.run_id as string,
+    syncId: row.sync_id as string,
+    trigger: row.trigger as string,
+    status: row.status as string,
+    startedAtMs: Number(row.started_at_ms),
+    finishedAtMs: row.finished_at_ms === null ? null : Number(row.finished_at_ms),
+    counts: { ...EMPTY_COUNTS, ...JSON.parse(row.counts) } as RunCounts,
+    report: row.report ? JSON.parse(row.report) : null,
+  };
+}
+
+export async function closeRun(db: Knex, runId: string, status: string, finishedAtMs: number, report: unknown) {
+  await db('runs')
+    .where({ run_id: runId })
+    .update({ status, finished_at_ms: finishedAtMs, report: JSON.stringify(report) });
+}
+
+export async function recordRowErrors(db: Knex | Knex.Transaction, runId: string, errors: RowError[]) {
+  if (errors.length === 0) return;
+  const rows = errors.map((e) => ({
+    run_id: runId,
+    stage: e.stage,
+    source: e.source ?? null,
+    file_name: e.fileName ?? null,
+    line: e.line ?? null,
+    record_key: e.recordKey ?? null,
+    field: e.field ?? null,
+    reason: e.reason,
+  }));
+  for (let i = 0; i < rows.length; i += 500) await db('row_errors').insert(rows.slice(i, i + 500));
+}
+
+export async function listRowErrors(db: Knex, runId: string, limit = 1000): Promise<RowError[]> {
+  const rows = await db('row_errors').where({ run_id: runId }).orderBy('id').limit(limit);
+  return rows.map((r) => ({
+    stage: r.stage,
+    source: r.source ?? undefined,
+    fileName: r.file_name ?? undefined,
+    line: r.line === null ? undefined : Number(r.line),
+    recordKey: r.record_key ?? undefined,
+    field: r.field ?? undefined,
+    reason: r.reason,
+  }));
+}

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { chunk } from '../domain/diff';
+
+/** One record ready to stage; `values` are already validated. */
+export interface StageRow {
+  source: string;
+  recordKey: string;
+  values: Record<string, string>;
+  sourceUpdatedAtMs: number | null;
+  /** Where the record came from, e.g. `customers.csv:12`. */
+  origin: string;
+}
+
+const INSERT_CHUNK = 500;
+
+/**
+ * Upserts records by (source, record key). A record whose content did not change keeps its row
+ * untouched, so its staging time still says when it last really changed. Idempotent.
+ */
+export async function stageRecords(db: Knex | Knex.Transaction, rows: StageRow[], nowMs: number): Promise<void> {
+  const latest = new Map<string, StageRow>();
+  for (const row of rows) latest.set(`${row.source}\u0000${row.recordKey}`, row);
+
+  for (const part of chunk([...latest.values()], INSERT_CHUNK)) {
+    const records = part.map((row) => {
+      const payload = JSON.stringify(row.values);
+      return {
+        source: row.source,
+        record_key: row.recordKey,
+        payload,
+        content_hash: createHash('sha256').update(payload).digest('hex'),
+        source_updated_at_ms: row.sourceUpdatedAtMs,
+        staged_at_ms: nowMs,
+        origin: row.origin,
+      };
+    });
+    await db('source_records')
+      .insert(records)
+      .onConflict(['source', 'record_key'])
+      .merge(['payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms', 'origin'])
+      .where('source_records.content_hash', '<>', db.raw('excluded.content_hash'));
+  }
+}
+
+export interface SourceFileState {
+  fileName: string;
+  sizeBytes: number;
+  modifiedAtMs: number;
+  status: 'importing' | 'imported';
+  linesDone: number;
+  rowsStaged: number;
+  rowsRejected: number;
+}
+
+/** What is known about a file of a source: imported, half-imported (and how far), or new. */
+export async function getSourceFile(
+  db: Knex,
+  source: string,
+  fileName: string,
+): Promise<SourceFileState | undefined> {
+  const row = await db('source_files').where({ source, file_name: fileName }).first();
+  if (!row) return undefined;
+  return {
+    fileName,
+    sizeBytes: Number(row.size_bytes),
+    modifiedAtMs: Number(row.modified_at_ms),
+    status: row.status,
+    linesDone: Number(row.lines_done),
+    rowsStaged: Number(row.rows_staged),
+    rowsRejected: Number(row.rows_rejected),
+  };
+}
+
+/** Records progress through a file; `status: 'imported'` marks it done for good. */
+export async function saveSourceFile(
+  db: Knex | Knex.Transaction,
+  source: string,
+  state: SourceFileState,
+  runId: string,
+  nowMs: number,
+): Promise<void> {
+  await db('source_files')
+    .insert({
+      source,
+      file_name: state.fileName,
+      size_bytes: state.sizeBytes,
+      modified_at_ms: state.modifiedAtMs,
+      status: state.status,
+      lines_done: state.linesDone,
+      rows_staged: state.rowsStaged,
+      rows_rejected: state.rowsRejected,
+      run_id: runId,
+      imported_at_ms: state.status === 'imported' ? nowMs : null,
+    })
+    .onConflict(['source', 'file_name'])
+    .merge();
+}

@@ -1,0 +1,3 @@
+export { syncWorkflow } from './sync';
+export { syncControllerWorkflow } from './controller';
+export { scheduledRunWorkflow } from './scheduled';
