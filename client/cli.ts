@@ -16,7 +16,9 @@ import { printReport } from './report';
 import { requestSyncRun, scheduleSync, syncStatus, waitForRun } from './sync-control';
 
 const DEFAULT_CONFIG = process.env.BRAID_CONFIG ?? 'braid.yaml';
-const say = (line: string) => process.stdout.write(`${line}\n`);
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
 
 const program = new Command('braid')
   .description('Unify customer records from your sources and keep Braze in sync, on Temporal.')

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { utils } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 
 import { startSftpServer } from '../../emulators/sftp/server';
@@ -26,7 +27,8 @@ describe('startSftpServer', () => {
     await fsp.symlink(path.join(base, 'secret.txt'), path.join(root, 'escape-link'));
     server = await startSftpServer({ root, username: USER, password: PASSWORD, port: 0 });
     client = new SftpClient('test', QUIET);
-    await client.connect({ host: server.host, port: server.port, username: USER, password: PASSWORD });
+    const { host, port } = server;
+    await client.connect({ host, port, username: USER, password: PASSWORD });
   });
 
   afterAll(async () => {
@@ -118,7 +120,8 @@ describe('startSftpServer', () => {
 
   it('refuses symbolic links that lead outside the root', async () => {
     await expect(client.get('/escape-link')).rejects.toThrow(/Permission denied/);
-    await expect(client.put(Buffer.from('no'), '/escape-link')).rejects.toThrow(/Permission denied/);
+    const overwrite = client.put(Buffer.from('no'), '/escape-link');
+    await expect(overwrite).rejects.toThrow(/Permission denied/);
 
     expect(await fsp.readFile(path.join(base, 'secret.txt'), 'utf8')).toBe('outside');
   });
@@ -127,11 +130,12 @@ describe('startSftpServer', () => {
     const wrong = new SftpClient('wrong', QUIET);
     const keyed = new SftpClient('keyed', QUIET);
     const { port, host } = server;
+    const privateKey = utils.generateKeyPairSync('ed25519').private;
 
     await expect(wrong.connect({ host, port, username: USER, password: 'nope' })).rejects.toThrow(
       /authentication methods failed/,
     );
-    await expect(keyed.connect({ host, port, username: USER, privateKey: testKey() })).rejects.toThrow(
+    await expect(keyed.connect({ host, port, username: USER, privateKey })).rejects.toThrow(
       /authentication methods failed/,
     );
   });
@@ -139,16 +143,11 @@ describe('startSftpServer', () => {
   it('stops while a client is still connected', async () => {
     const other = await startSftpServer({ root, username: USER, password: PASSWORD });
     const connected = new SftpClient('connected', QUIET);
-    await connected.connect({ host: other.host, port: other.port, username: USER, password: PASSWORD });
+    const { host, port } = other;
+    await connected.connect({ host, port, username: USER, password: PASSWORD });
 
     await other.stop();
 
     await expect(connected.list('/')).rejects.toThrow();
   });
 });
-
-function testKey(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { utils } = require('ssh2') as typeof import('ssh2');
-  return utils.generateKeyPairSync('ed25519').private;
-}
