@@ -17,7 +17,10 @@ export interface BraidWorker {
  * Builds a worker for the config: opens and migrates the customer database, connects to
  * Temporal, and registers the workflows and activities on the config's task queue.
  */
-export async function createBraidWorker(config: BraidConfig, opts: { db?: Knex } = {}): Promise<BraidWorker> {
+export async function createBraidWorker(
+  config: BraidConfig,
+  opts: { db?: Knex; workflowBundle?: { code: string } } = {},
+): Promise<BraidWorker> {
   const db = opts.db ?? openDatabase(config.database);
   await migrate(db);
   const { address, namespace, taskQueue } = config.temporal;
@@ -29,7 +32,9 @@ export async function createBraidWorker(config: BraidConfig, opts: { db?: Knex }
     connection,
     namespace,
     taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ config, db, temporal: { client, taskQueue } }),
     // Delivery windows are sequential per sync; a few slots let several syncs share a worker.
     maxConcurrentActivityTaskExecutions: 8,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PassThrough, pipeline } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import SftpClient from 'ssh2-sftp-client';
 
@@ -129,12 +129,12 @@ export class SftpSource {
       throw this.operationError(err, `read file ${name}`);
     }
 
+    // pipeline() would destroy `out` with the raw library error; rewrapping it here keeps library
+    // messages and codes out of workflow history. Closing `out` early releases the remote handle.
     const out = new PassThrough();
-    // Rewrapping in one place keeps library messages and codes out of workflow history.
-    pipeline(remote, out, (err) => {
-      if (err && !out.destroyed) out.destroy(this.operationError(err, `read file ${name}`));
-    });
-    return out;
+    remote.on('error', (err) => out.destroy(this.operationError(err, `read file ${name}`)));
+    out.on('close', () => remote.destroy());
+    return remote.pipe(out);
   }
 
   /** Closes the connection; safe to call more than once or before connect. */

@@ -6,6 +6,8 @@ import type { Connection } from 'ssh2';
 
 import { SftpSession } from './sftp-session';
 
+const HOST_KEY_ATTEMPTS = 4;
+
 /** Options for {@link startSftpServer}. */
 export interface SftpServerOptions {
   /** Local directory served as `/`; clients cannot reach anything outside it. */
@@ -74,11 +76,22 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<RunningS
 }
 
 function generateHostKey(): string {
+  // ssh2 1.17 strips leading zero bytes from Ed25519 keys, so about 1 key in 256 cannot be parsed
+  // back (mscdex/ssh2#1390); a key is checked before use and RSA is the last resort.
+  for (let attempt = 0; attempt < HOST_KEY_ATTEMPTS; attempt++) {
+    const key = tryGenerate(() => utils.generateKeyPairSync('ed25519').private);
+    if (key !== undefined) return key;
+  }
+  return utils.generateKeyPairSync('rsa', { bits: 2048 }).private;
+}
+
+function tryGenerate(generate: () => string): string | undefined {
   try {
-    return utils.generateKeyPairSync('ed25519').private;
+    const key = generate();
+    return utils.parseKey(key) instanceof Error ? undefined : key;
   } catch {
-    // Some OpenSSL builds lack Ed25519 key export; RSA works everywhere.
-    return utils.generateKeyPairSync('rsa', { bits: 2048 }).private;
+    // Some OpenSSL builds cannot export Ed25519 keys at all.
+    return undefined;
   }
 }
 

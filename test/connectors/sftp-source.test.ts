@@ -120,9 +120,9 @@ describe('SftpSource', () => {
     await source.end();
   });
 
-  it('turns a wrong password into an AuthError naming host and user but not the password', async () => {
-    const wrong = 'Wrong-Pa55-not-in-messages';
-    const source = new SftpSource({ ...conn, password: wrong }, { directory: '/', pattern: PATTERN });
+  it('turns a wrong password into an AuthError naming host and user, not password', async () => {
+    const options = { ...conn, password: 'Wrong-Pa55-not-in-messages' };
+    const source = new SftpSource(options, { directory: '/', pattern: PATTERN });
 
     const failure = await source.connect().then(() => undefined, (err: unknown) => err);
 
@@ -131,9 +131,8 @@ describe('SftpSource', () => {
     expect(auth.retryable).toBe(false);
     expect(auth.message).toContain(`${server.host}:${server.port}`);
     expect(auth.message).toContain(USER);
-    expect(JSON.stringify({ ...auth, message: auth.message, cause: String(auth.cause) })).not.toMatch(
-      /Pa55/,
-    );
+    const seen = JSON.stringify({ ...auth, message: auth.message, cause: String(auth.cause) });
+    expect(seen).not.toMatch(/Pa55/);
   });
 
   it('turns a refused connection into a retryable UpstreamError', async () => {
@@ -165,7 +164,8 @@ describe('SftpSource', () => {
     const noSecret = { host: conn.host, port: conn.port, username: USER };
     const source = new SftpSource(conn, { directory: '/', pattern: PATTERN });
 
-    expect(() => new SftpSource(noSecret, { directory: '/', pattern: PATTERN })).toThrow(ConfigError);
+    const create = (): SftpSource => new SftpSource(noSecret, { directory: '/', pattern: PATTERN });
+    expect(create).toThrow(ConfigError);
     await expect(source.listMatching()).rejects.toBeInstanceOf(ConfigError);
     await source.end();
     await source.end();

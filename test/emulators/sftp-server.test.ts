@@ -130,7 +130,8 @@ describe('startSftpServer', () => {
     const wrong = new SftpClient('wrong', QUIET);
     const keyed = new SftpClient('keyed', QUIET);
     const { port, host } = server;
-    const privateKey = utils.generateKeyPairSync('ed25519').private;
+    // ECDSA because ssh2's Ed25519 generator sometimes writes keys it cannot read back.
+    const privateKey = utils.generateKeyPairSync('ecdsa', { bits: 256 }).private;
 
     await expect(wrong.connect({ host, port, username: USER, password: 'nope' })).rejects.toThrow(
       /authentication methods failed/,
@@ -138,6 +139,24 @@ describe('startSftpServer', () => {
     await expect(keyed.connect({ host, port, username: USER, privateKey })).rejects.toThrow(
       /authentication methods failed/,
     );
+  });
+
+  it('starts when ssh2 first generates an Ed25519 key it cannot read back', async () => {
+    const unreadable = unreadableEd25519Key();
+    const real = utils.generateKeyPairSync;
+    const spy = jest.spyOn(utils, 'generateKeyPairSync').mockImplementationOnce(() => unreadable);
+
+    const other = await startSftpServer({ root, username: USER, password: PASSWORD }).finally(() =>
+      spy.mockRestore(),
+    );
+    const connected = new SftpClient('after-bad-key', QUIET);
+    const { host, port } = other;
+    await connected.connect({ host, port, username: USER, password: PASSWORD });
+
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(utils.generateKeyPairSync).toBe(real);
+    await connected.end();
+    await other.stop();
   });
 
   it('stops while a client is still connected', async () => {
@@ -151,3 +170,12 @@ describe('startSftpServer', () => {
     await expect(connected.list('/')).rejects.toThrow();
   });
 });
+
+/** Generates Ed25519 pairs until ssh2 writes one it cannot parse (mscdex/ssh2#1390, ~1 in 256). */
+function unreadableEd25519Key(): ReturnType<typeof utils.generateKeyPairSync> {
+  for (let i = 0; i < 20_000; i++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (utils.parseKey(pair.private) instanceof Error) return pair;
+  }
+  throw new Error('No unreadable key found; ssh2 may have fixed its Ed25519 encoding');
+}
