@@ -46,7 +46,9 @@ function convert(raw: string, type: BrazeAttribute['type']): AttributeValue | un
       return undefined;
     }
     case 'date':
-      return normalizeDate(raw) ?? (Number.isNaN(Date.parse(raw)) ? undefined : new Date(raw).toISOString());
+      // Only the formats normalizeDate reads: Date.parse guesses at anything else ("7" became
+      // 2001-07-01, 2015-02-30 rolled over to 2015-03-02, 12/31/2020 was read as US local time).
+      return normalizeDate(raw);
     case 'array':
       return raw.split(/\s*[,;|]\s*/).filter((v) => v !== '');
   }

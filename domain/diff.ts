@@ -13,12 +13,12 @@ export function changedAttributes(
   const previous = lastSent ?? {};
   const out: Record<string, AttributeValue> = {};
   for (const [name, value] of Object.entries(next)) {
-    const before = previous[name] ?? null;
+    const before = Object.hasOwn(previous, name) ? (previous[name] ?? null) : null;
     if (value === null && before === null) continue;
     if (!sameValue(value, before)) out[name] = value;
   }
   for (const [name, before] of Object.entries(previous)) {
-    if (!(name in next) && before !== null) out[name] = null;
+    if (!Object.hasOwn(next, name) && before !== null) out[name] = null;
   }
   return out;
 }

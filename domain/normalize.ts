@@ -24,13 +24,16 @@ export function isBlank(value: string | null | undefined): boolean {
   return value === null || value === undefined || value.trim() === '';
 }
 
-/** Trim, case-fold, strip accents and collapse inner spaces. */
+/**
+ * Trim, case-fold, strip accents and collapse inner spaces. Control characters count as spaces,
+ * so the separator of compound match keys can never occur in a normalized value.
+ */
 export function normalizeText(value: string): string | undefined {
   const folded = value
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .toLowerCase()
-    .replace(/\s+/g, ' ')
+    .replace(/[\s\p{Cc}]+/gu, ' ')
     .trim();
   return PLACEHOLDERS.has(folded) ? undefined : folded;
 }
