@@ -119,7 +119,7 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       recordsSkipped: counts.recordsSkipped,
       requestsSent: outbox.requestsSent,
       attributesSent: outbox.attributesSent,
-      recordsDelivered: outbox.itemsSent - rejectedByDestination,
+      recordsDelivered: outbox.itemsAccepted,
       recordsRejectedByDestination: rejectedByDestination,
       batchesFailed: outbox.failed,
       rateLimitedWaits: input.rateLimitedWaits,

@@ -27,7 +27,10 @@ export function loadConfig(file: string): LoadedConfig {
 export function parseConfig(text: string, file: string): BraidConfig {
   const doc = YAML.parseDocument(interpolate(text, file), { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+    // The pretty message goes on to quote the offending line, which can hold an interpolated
+    // value such as a database URL with its password; keep only the first line (and position).
+    const message = doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '');
+    throw new ConfigError(`${file}: invalid YAML: ${message}`);
   }
   const parsed = BraidConfig.safeParse(doc.toJS());
   if (!parsed.success) throw new ConfigError(`${file}: ${describeIssues(parsed.error.issues)}`);
@@ -80,7 +83,7 @@ function checkReferences(config: BraidConfig, file: string): void {
       continue;
     }
     for (const attribute of destination.attributes) {
-      if (!(attribute.name in sync.mapping)) {
+      if (!Object.hasOwn(sync.mapping, attribute.name)) {
         problems.push(
           `destinations.${sync.destination}.attributes: "${attribute.name}" is not mapped by ` +
             `syncs.${name}.mapping`,
@@ -98,11 +101,14 @@ export function resolveSecret(ref: SecretRef, what: string): string {
     if (!value) throw new ConfigError(`${what}: environment variable ${ref.env} is not set`);
     return value;
   }
+  let value: string;
   try {
-    return readFileSync(ref.file, 'utf8').trim();
+    value = readFileSync(ref.file, 'utf8').trim();
   } catch (error) {
     throw new ConfigError(`${what}: cannot read secret file ${ref.file}`, error);
   }
+  if (!value) throw new ConfigError(`${what}: secret file ${ref.file} is empty`);
+  return value;
 }
 
 /** Looks up a sync and everything it refers to; throws ConfigError naming the sync. */

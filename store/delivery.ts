@@ -125,7 +125,7 @@ export async function completeBatch(
     await recordRowErrors(trx, input.runId, errors);
     await trx('outbox')
       .where({ run_id: input.runId, batch_no: input.batchNo })
-      .update({ status: 'sent', sent_at_ms: input.nowMs });
+      .update({ status: 'sent', sent_at_ms: input.nowMs, rejected_count: input.rejected.length });
   });
 }
 
@@ -150,16 +150,27 @@ export interface OutboxSummary {
   requestsSent: number;
   attributesSent: number;
   itemsSent: number;
+  /** Items of sent batches that Braze accepted (not named in its per-item errors). */
+  itemsAccepted: number;
 }
 
 export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSummary> {
-  const rows = await db('outbox').where({ run_id: runId }).select('status', 'attempts', 'attribute_count', 'item_count');
-  const summary: OutboxSummary = { batches: rows.length, pending: 0, failed: 0, requestsSent: 0, attributesSent: 0, itemsSent: 0 };
+  const rows = await db('outbox').where({ run_id: runId }).select('status', 'attempts', 'attribute_count', 'item_count', 'rejected_count');
+  const summary: OutboxSummary = {
+    batches: rows.length,
+    pending: 0,
+    failed: 0,
+    requestsSent: 0,
+    attributesSent: 0,
+    itemsSent: 0,
+    itemsAccepted: 0,
+  };
   for (const row of rows) {
     summary.requestsSent += Number(row.attempts);
     if (row.status === 'sent') {
       summary.attributesSent += Number(row.attribute_count);
       summary.itemsSent += Number(row.item_count);
+      summary.itemsAccepted += Number(row.item_count) - Number(row.rejected_count);
     } else if (row.status === 'failed') summary.failed += 1;
     else summary.pending += 1;
   }

@@ -82,6 +82,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('items').notNullable();
     t.integer('item_count').notNullable();
     t.integer('attribute_count').notNullable();
+    t.integer('rejected_count').notNullable().defaultTo(0);
     t.integer('attempts').notNullable().defaultTo(0);
     t.bigInteger('sent_at_ms').nullable();
     t.text('error').nullable();
