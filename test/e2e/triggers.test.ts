@@ -2,8 +2,10 @@ import { execFile } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from '@temporalio/worker';
+import { controllerWorkflowId } from '../../workflows/definitions';
 import { scheduleIdFor, scheduleSync, syncStatus } from '../../client/sync-control';
-import { SAMPLE_FILE, startE2E, type E2E } from '../support/e2e';
+import { SAMPLE_FILE, startE2E, workflowBundle, type E2E } from '../support/e2e';
 
 const CLI = path.resolve(__dirname, '../../dist/client/cli.js');
 const run = promisify(execFile);
@@ -68,5 +70,18 @@ describe('triggers: manual run from the CLI, Temporal Schedule, status query', (
 
     const again = await scheduleSync(e2e.client, e2e.config.temporal.taskQueue, 'eshop-to-braze', '0 4 * * *');
     expect(again.created).toBe(false);
+  });
+
+  test('the recorded histories replay deterministically', async () => {
+    const { controller } = await syncStatus(e2e.client, 'eshop-to-braze');
+    const ids = [controllerWorkflowId('eshop-to-braze'), ...controller!.recent.map((r) => r.workflowId)];
+    const histories = await Promise.all(ids.map((id) => e2e.client.workflow.getHandle(id).fetchHistory()));
+
+    for (const [i, history] of histories.entries()) {
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, ids[i]),
+      ).resolves.toBeUndefined();
+    }
+    expect(histories.length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -1,0 +1,522 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { migrate, openDatabase } from '../../store/db';
+import {
+  completeBatch,
+  failBatch,
+  loadDestinationState,
+  markSending,
+  nextPendingBatch,
+  summarizeOutbox,
+  writeOutbox,
+  type OutboxItem,
+} from '../../store/delivery';
+import {
+  loadGoldenRecords,
+  loadLinks,
+  loadMasterRanks,
+  loadStagedRecords,
+  saveUnifyResult,
+  type GoldenWrite,
+} from '../../store/identity';
+import {
+  addCounts,
+  closeRun,
+  EMPTY_COUNTS,
+  getRun,
+  listRowErrors,
+  openRun,
+  recordRowErrors,
+  setCounts,
+} from '../../store/runs';
+import { getSourceFile, saveSourceFile, stageRecords, type StageRow } from '../../store/staging';
+
+const PG_URL = process.env.BRAID_TEST_PG_URL;
+if (!PG_URL && process.env.CI) throw new Error('CI needs BRAID_TEST_PG_URL for the PostgreSQL store tests');
+
+/** Children before parents, so foreign keys allow the delete. */
+const TABLES = [
+  'row_errors',
+  'runs',
+  'outbox',
+  'destination_state',
+  'watermarks',
+  'identity_events',
+  'identity_links',
+  'golden_records',
+  'source_files',
+  'source_records',
+];
+const T0 = 1_767_225_600_000;
+
+interface Backend {
+  name: string;
+  open(): Promise<{ db: Knex; close(): Promise<void> }>;
+}
+
+const sqlite: Backend = {
+  name: 'SQLite',
+  async open() {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'braid-store-'));
+    const db = openDatabase({ client: 'sqlite', filename: path.join(dir, 'nested', 'braid.db') });
+    return {
+      db,
+      close: async () => {
+        await db.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const postgres: Backend = {
+  name: 'PostgreSQL',
+  async open() {
+    const schema = `braid_test_${randomBytes(6).toString('hex')}`;
+    const admin = knexFactory({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 1 } });
+    await admin.raw('CREATE SCHEMA ??', [schema]);
+    const db = openDatabase({ client: 'postgres', connection: PG_URL!, schema });
+    return {
+      db,
+      close: async () => {
+        await db.destroy();
+        await admin.raw('DROP SCHEMA ?? CASCADE', [schema]);
+        await admin.destroy();
+      },
+    };
+  },
+};
+
+if (!PG_URL) {
+  describe.skip('store on PostgreSQL (BRAID_TEST_PG_URL is not set)', () => {
+    it('runs every store test against PostgreSQL', () => undefined);
+  });
+}
+
+function row(recordKey: string, values: Record<string, string>, extra: Partial<StageRow> = {}): StageRow {
+  return { source: 'eshop', recordKey, values, sourceUpdatedAtMs: null, origin: `customers.csv:${recordKey}`, ...extra };
+}
+
+function item(masterId: string, attributes: OutboxItem['attributes']): OutboxItem {
+  return { masterId, externalId: masterId, attributes };
+}
+
+describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend) => {
+  let db: Knex;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, close } = await backend.open());
+    await migrate(db);
+  });
+
+  afterAll(async () => {
+    await close();
+  });
+
+  beforeEach(async () => {
+    for (const table of TABLES) await db(table).delete();
+  });
+
+  describe('migrate', () => {
+    it('creates every table once and is a no-op when run again', async () => {
+      await db('watermarks').insert({ source: 'eshop', cursor: 'c1', updated_at_ms: T0 });
+
+      await migrate(db);
+      await migrate(db);
+
+      const applied = await db('knex_migrations').select('name');
+      expect(applied.map((r) => r.name)).toEqual(['001-init']);
+      for (const table of TABLES) expect(await db.schema.hasTable(table)).toBe(true);
+      expect(await db('watermarks').select('source', 'cursor')).toEqual([{ source: 'eshop', cursor: 'c1' }]);
+    });
+  });
+
+  describe('stageRecords', () => {
+    const julia = { first_name: 'Julia', surname: 'Taylor', email: 'hannah88@powers.com' };
+
+    it('inserts new records with their values, update time and staging time', async () => {
+      await stageRecords(db, [row('1', julia, { sourceUpdatedAtMs: T0 - 5 }), row('2', { email: '' })], T0);
+
+      const staged = await loadStagedRecords(db, ['eshop']);
+
+      expect(staged.map(({ id: _, ...r }) => r)).toEqual([
+        { source: 'eshop', recordKey: '1', values: julia, sourceUpdatedAtMs: T0 - 5, stagedAtMs: T0 },
+        { source: 'eshop', recordKey: '2', values: { email: '' }, sourceUpdatedAtMs: null, stagedAtMs: T0 },
+      ]);
+      expect(typeof staged[0]!.id).toBe('number');
+    });
+
+    it('keeps the row untouched when the content is unchanged', async () => {
+      await stageRecords(db, [row('1', julia)], T0);
+      const [before] = await db('source_records').select('*');
+
+      await stageRecords(db, [row('1', { ...julia }, { origin: 'customers_2.csv:9', sourceUpdatedAtMs: T0 })], T0 + 1000);
+
+      expect(await db('source_records').select('*')).toEqual([before]);
+      expect(Number(before.staged_at_ms)).toBe(T0);
+    });
+
+    it('updates values, hash, origin and staging time when the content changed', async () => {
+      await stageRecords(db, [row('1', julia), row('2', { email: 'x@example.org' })], T0);
+      const [before] = await db('source_records').where({ record_key: '1' }).select('id', 'content_hash');
+
+      await stageRecords(db, [row('1', { ...julia, surname: 'Hill' }, { origin: 'customers_2.csv:4' })], T0 + 1000);
+
+      const after = await db('source_records').orderBy('record_key').select('*');
+      expect(after.map((r) => [r.record_key, JSON.parse(r.payload).surname ?? null, Number(r.staged_at_ms), r.origin])).toEqual([
+        ['1', 'Hill', T0 + 1000, 'customers_2.csv:4'],
+        ['2', null, T0, 'customers.csv:2'],
+      ]);
+      expect(after[0].id).toBe(before.id);
+      expect(after[0].content_hash).not.toBe(before.content_hash);
+    });
+
+    it('keeps the last of several rows for one record key in a call', async () => {
+      await stageRecords(db, [row('1', { v: 'a' }), row('1', { v: 'b' }), row('1', { v: 'c' })], T0);
+
+      const staged = await loadStagedRecords(db, ['eshop']);
+
+      expect(staged.map((r) => r.values)).toEqual([{ v: 'c' }]);
+    });
+
+    it('keeps record keys of different sources apart and loads only the sources asked for', async () => {
+      await stageRecords(db, [row('1', { v: 'shop' }), row('1', { v: 'crm' }, { source: 'crm' })], T0);
+
+      const shop = await loadStagedRecords(db, ['eshop']);
+      const both = await loadStagedRecords(db, ['eshop', 'crm']);
+
+      expect(shop.map((r) => r.values.v)).toEqual(['shop']);
+      expect(both.map((r) => `${r.source}:${r.values.v}`)).toEqual(['eshop:shop', 'crm:crm']);
+    });
+
+    it('stages more rows than one insert statement holds', async () => {
+      const rows = Array.from({ length: 1203 }, (_, i) => row(String(i), { n: String(i) }));
+
+      await stageRecords(db, rows, T0);
+      await stageRecords(db, rows, T0 + 1);
+
+      const staged = await loadStagedRecords(db, ['eshop']);
+      expect(staged).toHaveLength(1203);
+      expect(staged[1202]!.values).toEqual({ n: '1202' });
+      expect(new Set(staged.map((r) => r.stagedAtMs))).toEqual(new Set([T0]));
+    });
+  });
+
+  describe('source files', () => {
+    it('returns undefined for a file never seen', async () => {
+      expect(await getSourceFile(db, 'eshop', 'customers_20260301.csv')).toBeUndefined();
+    });
+
+    it('round-trips progress and marks the import time only once imported', async () => {
+      const state = {
+        fileName: 'customers_20260301.csv',
+        sizeBytes: 5_000_000_000,
+        modifiedAtMs: T0,
+        status: 'importing' as const,
+        linesDone: 400,
+        rowsStaged: 390,
+        rowsRejected: 10,
+      };
+
+      await saveSourceFile(db, 'eshop', state, 'run-1', T0 + 1);
+      const importing = await getSourceFile(db, 'eshop', state.fileName);
+      const halfway = await db('source_files').first('run_id', 'imported_at_ms');
+      await saveSourceFile(db, 'eshop', { ...state, status: 'imported', linesDone: 1001 }, 'run-2', T0 + 2);
+      const imported = await getSourceFile(db, 'eshop', state.fileName);
+      const done = await db('source_files').first('run_id', 'imported_at_ms');
+
+      expect(importing).toEqual(state);
+      expect(halfway).toEqual({ run_id: 'run-1', imported_at_ms: null });
+      expect(imported).toEqual({ ...state, status: 'imported', linesDone: 1001 });
+      expect({ ...done, imported_at_ms: Number(done.imported_at_ms) }).toEqual({ run_id: 'run-2', imported_at_ms: T0 + 2 });
+      expect(await getSourceFile(db, 'crm', state.fileName)).toBeUndefined();
+    });
+  });
+
+  describe('identity', () => {
+    async function stagedIds(): Promise<number[]> {
+      await stageRecords(db, [row('a', { n: 'a' }), row('b', { n: 'b' }), row('c', { n: 'c' })], T0);
+      return (await loadStagedRecords(db, ['eshop'])).map((r) => r.id);
+    }
+
+    function golden(masterId: string, memberIds: number[], attributes: Record<string, string>): GoldenWrite {
+      return { masterId, isNew: true, attributes, sourceKeys: memberIds.map((id) => `eshop:${id}`), memberIds };
+    }
+
+    it('saves golden records and links and loads them back', async () => {
+      const [a, b, c] = await stagedIds();
+
+      await saveUnifyResult(db, {
+        dataset: 'customers',
+        runId: 'run-1',
+        nowMs: T0,
+        golden: [golden('M1', [a!, b!], { city: 'Leeds' }), golden('M2', [c!], { city: 'York' })],
+        retired: [],
+        events: [],
+      });
+
+      expect(await loadGoldenRecords(db, 'customers')).toEqual([
+        { masterId: 'M1', attributes: { city: 'Leeds' }, sourceKeys: [`eshop:${a}`, `eshop:${b}`] },
+        { masterId: 'M2', attributes: { city: 'York' }, sourceKeys: [`eshop:${c}`] },
+      ]);
+      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'M1'], [b, 'M1'], [c, 'M2']]));
+      expect(await loadGoldenRecords(db, 'other')).toEqual([]);
+      expect(await loadLinks(db, 'other')).toEqual(new Map());
+      const ranks = await loadMasterRanks(db, 'customers');
+      expect(ranks.get('M1')!).toBeLessThan(ranks.get('M2')!);
+    });
+
+    it('records a merge: the survivor takes every link, the other is retired as merged', async () => {
+      const [a, b, c] = await stagedIds();
+      const first = [golden('M1', [a!, b!], { city: 'Leeds' }), golden('M2', [c!], { city: 'York' })];
+      await saveUnifyResult(db, { dataset: 'customers', runId: 'run-1', nowMs: T0, golden: first, retired: [], events: [] });
+
+      await saveUnifyResult(db, {
+        dataset: 'customers',
+        runId: 'run-2',
+        nowMs: T0 + 10,
+        golden: [{ ...golden('M1', [a!, b!, c!], { city: 'York' }), isNew: false }],
+        retired: [{ masterId: 'M2', mergedInto: 'M1' }],
+        events: [{ kind: 'merge', masterId: 'M1', otherMasterId: 'M2', rule: 'keys:email|name_dob' }],
+      });
+
+      expect(await loadGoldenRecords(db, 'customers')).toEqual([
+        { masterId: 'M1', attributes: { city: 'York' }, sourceKeys: [a, b, c].map((id) => `eshop:${id}`) },
+      ]);
+      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'M1'], [b, 'M1'], [c, 'M1']]));
+      const rows = await db('golden_records').orderBy('master_id').select('master_id', 'status', 'merged_into', 'updated_at_ms');
+      expect(rows.map((r) => ({ ...r, updated_at_ms: Number(r.updated_at_ms) }))).toEqual([
+        { master_id: 'M1', status: 'active', merged_into: null, updated_at_ms: T0 + 10 },
+        { master_id: 'M2', status: 'merged', merged_into: 'M1', updated_at_ms: T0 + 10 },
+      ]);
+      const events = await db('identity_events').select('dataset', 'kind', 'master_id', 'other_master_id', 'rule', 'run_id');
+      expect(events).toEqual([
+        {
+          dataset: 'customers',
+          kind: 'merge',
+          master_id: 'M1',
+          other_master_id: 'M2',
+          rule: 'keys:email|name_dob',
+          run_id: 'run-2',
+        },
+      ]);
+    });
+
+    it('leaves an unchanged golden record untouched and retires one without a successor', async () => {
+      const [a, b, c] = await stagedIds();
+      const write = [golden('M1', [a!, b!], { city: 'Leeds' }), golden('M2', [c!], { city: 'York' })];
+      await saveUnifyResult(db, { dataset: 'customers', runId: 'run-1', nowMs: T0, golden: write, retired: [], events: [] });
+
+      await saveUnifyResult(db, {
+        dataset: 'customers',
+        runId: 'run-2',
+        nowMs: T0 + 10,
+        golden: [write[0]!],
+        retired: [{ masterId: 'M2', mergedInto: null }],
+        events: [],
+      });
+
+      const rows = await db('golden_records').orderBy('master_id').select('master_id', 'status', 'merged_into', 'updated_at_ms');
+      expect(rows.map((r) => [r.master_id, r.status, r.merged_into, Number(r.updated_at_ms)])).toEqual([
+        ['M1', 'active', null, T0],
+        ['M2', 'retired', null, T0 + 10],
+      ]);
+      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'M1'], [b, 'M1']]));
+    });
+  });
+
+  describe('outbox', () => {
+    const plan = [
+      [item('M1', { email: 'a@example.org', city: 'Leeds' }), item('M2', { email: 'b@example.org' })],
+      [item('M3', { city: null })],
+    ];
+
+    it('numbers batches from 1 and keeps the first plan when planned again', async () => {
+      const first = await writeOutbox(db, 'run-1', 'sync-1', plan);
+      const second = await writeOutbox(db, 'run-1', 'sync-1', [[item('M9', { x: 'y' })], [], []]);
+
+      const rows = await db('outbox').orderBy('batch_no').select('batch_no', 'sync_id', 'status', 'item_count', 'attribute_count', 'attempts');
+      expect([first, second]).toEqual([2, 2]);
+      expect(rows).toEqual([
+        { batch_no: 1, sync_id: 'sync-1', status: 'planned', item_count: 2, attribute_count: 3, attempts: 0 },
+        { batch_no: 2, sync_id: 'sync-1', status: 'planned', item_count: 1, attribute_count: 1, attempts: 0 },
+      ]);
+      expect(await nextPendingBatch(db, 'run-1')).toEqual({ batchNo: 1, items: plan[0], attempts: 0 });
+      expect(await nextPendingBatch(db, 'run-2')).toBeUndefined();
+    });
+
+    it('moves the destination state forward as batches are acknowledged', async () => {
+      await stageRecords(db, [row('a', { n: 'a' })], T0);
+      await writeOutbox(db, 'run-1', 'sync-1', plan);
+      await openRun(db, { runId: 'run-1', syncId: 'sync-1', trigger: 'manual', startedAtMs: T0 });
+
+      await markSending(db, 'run-1', 1);
+      const sending = await nextPendingBatch(db, 'run-1');
+      await completeBatch(db, {
+        runId: 'run-1',
+        syncId: 'sync-1',
+        batchNo: 1,
+        accepted: [plan[0]![0]!],
+        rejected: [{ item: plan[0]![1]!, reason: 'invalid email address' }],
+        nowMs: T0 + 1,
+      });
+      const next = await nextPendingBatch(db, 'run-1');
+
+      expect(sending).toEqual({ batchNo: 1, items: plan[0], attempts: 1 });
+      expect(next).toEqual({ batchNo: 2, items: plan[1], attempts: 0 });
+      expect(await loadDestinationState(db, 'sync-1')).toEqual(
+        new Map([['M1', { email: 'a@example.org', city: 'Leeds' }]]),
+      );
+      expect(await listRowErrors(db, 'run-1')).toEqual([
+        { stage: 'deliver', recordKey: 'M2', reason: 'invalid email address' },
+      ]);
+      expect(await loadDestinationState(db, 'sync-2')).toEqual(new Map());
+    });
+
+    it('removes attributes sent as null and keeps the creation time on a later run', async () => {
+      await writeOutbox(db, 'run-1', 'sync-1', [[item('M1', { email: 'a@example.org', city: 'Leeds', tags: ['x'] })]]);
+      await completeBatch(db, {
+        runId: 'run-1',
+        syncId: 'sync-1',
+        batchNo: 1,
+        accepted: [item('M1', { email: 'a@example.org', city: 'Leeds', tags: ['x'] })],
+        rejected: [],
+        nowMs: T0,
+      });
+      const update = { ...item('M1', { city: null, orders: 3, vip: false }), externalId: 'ext-1' };
+      await writeOutbox(db, 'run-2', 'sync-1', [[update]]);
+
+      await completeBatch(db, { runId: 'run-2', syncId: 'sync-1', batchNo: 1, accepted: [update], rejected: [], nowMs: T0 + 50 });
+
+      expect(await loadDestinationState(db, 'sync-1')).toEqual(
+        new Map([['M1', { email: 'a@example.org', tags: ['x'], orders: 3, vip: false }]]),
+      );
+      const state = await db('destination_state').first('external_id', 'created_at_ms', 'last_sent_at_ms');
+      expect([state.external_id, Number(state.created_at_ms), Number(state.last_sent_at_ms)]).toEqual([
+        'ext-1',
+        T0,
+        T0 + 50,
+      ]);
+      expect(await listRowErrors(db, 'run-2')).toEqual([]);
+    });
+
+    it('fails a batch: every item becomes a row error and the batch is no longer pending', async () => {
+      await writeOutbox(db, 'run-1', 'sync-1', plan.slice(0, 1));
+      await markSending(db, 'run-1', 1);
+
+      await failBatch(db, 'run-1', 1, 'credentials rejected (401)');
+
+      expect(await nextPendingBatch(db, 'run-1')).toBeUndefined();
+      expect(await db('outbox').first('status', 'error')).toEqual({ status: 'failed', error: 'credentials rejected (401)' });
+      expect(await listRowErrors(db, 'run-1')).toEqual([
+        { stage: 'deliver', recordKey: 'M1', reason: 'credentials rejected (401)' },
+        { stage: 'deliver', recordKey: 'M2', reason: 'credentials rejected (401)' },
+      ]);
+      expect(await loadDestinationState(db, 'sync-1')).toEqual(new Map());
+    });
+
+    it('summarizes sent, failed and pending batches with every attempt counted', async () => {
+      const three = [...plan, [item('M4', { a: '1', b: '2' }), item('M5', { c: '3' })]];
+      await writeOutbox(db, 'run-1', 'sync-1', three);
+      await markSending(db, 'run-1', 1);
+      await markSending(db, 'run-1', 1);
+      await completeBatch(db, {
+        runId: 'run-1',
+        syncId: 'sync-1',
+        batchNo: 1,
+        accepted: [three[0]![0]!],
+        rejected: [{ item: three[0]![1]!, reason: 'invalid email address' }],
+        nowMs: T0,
+      });
+      await markSending(db, 'run-1', 2);
+      await failBatch(db, 'run-1', 2, 'bad request');
+
+      const summary = await summarizeOutbox(db, 'run-1');
+
+      expect(summary).toEqual({
+        batches: 3,
+        pending: 1,
+        failed: 1,
+        requestsSent: 3,
+        attributesSent: 3,
+        itemsSent: 2,
+        itemsAccepted: 1,
+      });
+      expect(await summarizeOutbox(db, 'run-none')).toEqual({
+        batches: 0,
+        pending: 0,
+        failed: 0,
+        requestsSent: 0,
+        attributesSent: 0,
+        itemsSent: 0,
+        itemsAccepted: 0,
+      });
+    });
+  });
+
+  describe('runs', () => {
+    const run = { runId: 'run-1', syncId: 'eshop-to-braze', trigger: 'schedule', startedAtMs: T0 };
+
+    it('opens a run once, sets and adds counts, and closes it with a report', async () => {
+      await openRun(db, run);
+      await openRun(db, { ...run, trigger: 'manual', startedAtMs: T0 + 99 });
+      const opened = await getRun(db, 'run-1');
+
+      await setCounts(db, 'run-1', { goldenRecords: 347, goldenCreated: 347 });
+      await setCounts(db, 'run-1', { goldenRecords: 340 });
+      await addCounts(db, 'run-1', { recordsRead: 977, recordsRejected: 23 });
+      await addCounts(db, 'run-1', { recordsRead: 3 });
+      await closeRun(db, 'run-1', 'succeeded', T0 + 5000, { note: 'done', files: ['a.csv'] });
+
+      expect(opened).toEqual({ ...run, status: 'running', finishedAtMs: null, counts: EMPTY_COUNTS, report: null });
+      expect(await getRun(db, 'run-1')).toEqual({
+        ...run,
+        status: 'succeeded',
+        finishedAtMs: T0 + 5000,
+        counts: { ...EMPTY_COUNTS, goldenRecords: 340, goldenCreated: 347, recordsRead: 980, recordsRejected: 23 },
+        report: { note: 'done', files: ['a.csv'] },
+      });
+      expect(await getRun(db, 'run-2')).toBeUndefined();
+    });
+
+    it('lists a run’s row errors in order, with every field, up to the limit', async () => {
+      await recordRowErrors(db, 'run-1', [
+        {
+          stage: 'extract',
+          source: 'eshop',
+          fileName: 'customers_20260301.csv',
+          line: 4,
+          recordKey: '3',
+          field: 'email',
+          reason: 'malformed email',
+        },
+        { stage: 'plan', recordKey: 'M7', reason: 'email: required for sync but empty' },
+        { stage: 'deliver', recordKey: 'M8', reason: 'rejected' },
+      ]);
+      await recordRowErrors(db, 'run-2', [{ stage: 'deliver', reason: 'other run' }]);
+      await recordRowErrors(db, 'run-1', []);
+
+      const all = await listRowErrors(db, 'run-1');
+      const firstTwo = await listRowErrors(db, 'run-1', 2);
+
+      expect(all).toEqual([
+        {
+          stage: 'extract',
+          source: 'eshop',
+          fileName: 'customers_20260301.csv',
+          line: 4,
+          recordKey: '3',
+          field: 'email',
+          reason: 'malformed email',
+        },
+        { stage: 'plan', recordKey: 'M7', reason: 'email: required for sync but empty' },
+        { stage: 'deliver', recordKey: 'M8', reason: 'rejected' },
+      ]);
+      expect(firstTwo).toEqual(all.slice(0, 2));
+    });
+  });
+});
