@@ -327,6 +327,30 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       ]);
       expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'M1'], [b, 'M1']]));
     });
+    it('keeps the links of two datasets fed by the same source apart', async () => {
+      const [a, b, c] = await stagedIds();
+
+      await saveUnifyResult(db, {
+        dataset: 'customers',
+        runId: 'run-1',
+        nowMs: T0,
+        golden: [golden('C1', [a!, b!, c!], { city: 'Leeds' })],
+        retired: [],
+        events: [],
+      });
+      await saveUnifyResult(db, {
+        dataset: 'households',
+        runId: 'run-1',
+        nowMs: T0,
+        golden: [golden('H1', [a!, b!], { street: 'High St' }), golden('H2', [c!], { street: 'Low Rd' })],
+        retired: [],
+        events: [],
+      });
+
+      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'C1'], [b, 'C1'], [c, 'C1']]));
+      expect(await loadLinks(db, 'households')).toEqual(new Map([[a, 'H1'], [b, 'H1'], [c, 'H2']]));
+      expect((await loadGoldenRecords(db, 'households')).map((g) => g.masterId)).toEqual(['H1', 'H2']);
+    });
   });
 
   describe('outbox', () => {

@@ -5,9 +5,11 @@ describe('retry policies', () => {
   test('name exactly the connector errors that are never retryable', () => {
     // Every error class whose instances are never retryable, whatever they carry. UpstreamError
     // depends on its status, so it is checked separately below.
-    const finalClasses = Object.values(errors)
+    const finalClasses = (Object.values(errors) as unknown[])
       .filter((value): value is new (m: string, n: number) => errors.SyncError =>
-        typeof value === 'function' && value.prototype instanceof errors.SyncError && value !== errors.UpstreamError)
+        typeof value === 'function' &&
+        value.prototype instanceof errors.SyncError &&
+        value !== errors.UpstreamError)
       .filter((cls) => !new cls('x', 1000).retryable)
       .map((cls) => cls.name)
       .sort();
