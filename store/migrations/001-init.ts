@@ -41,10 +41,12 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['dataset', 'status']);
   });
 
+  // One link per record and dataset: a source may feed several datasets.
   await knex.schema.createTable('identity_links', (t) => {
-    t.integer('source_record_id').primary().references('source_records.id').onDelete('CASCADE');
+    t.integer('source_record_id').notNullable().references('source_records.id').onDelete('CASCADE');
     t.string('dataset', 100).notNullable();
     t.string('master_id', 64).notNullable().index();
+    t.primary(['dataset', 'source_record_id']);
   });
 
   await knex.schema.createTable('identity_events', (t) => {

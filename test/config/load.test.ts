@@ -96,7 +96,11 @@ describe('loadConfig', () => {
       client: 'sqlite',
       filename: path.resolve(path.dirname(EXAMPLE), '../../.braid/eshop.db'),
     });
-    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'braid' });
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'braid',
+    });
     expect(config.sources.eshop).toEqual({
       type: 'sftp',
       host: '127.0.0.1',
@@ -163,7 +167,9 @@ describe('loadConfig', () => {
 
     const error = errorOf(() => loadConfig(EXAMPLE));
 
-    expect(error.message).toBe(`${EXAMPLE}: sources.eshop.port: Invalid input: expected number, received string`);
+    expect(error.message).toBe(
+      `${EXAMPLE}: sources.eshop.port: Invalid input: expected number, received string`,
+    );
   });
 
   it('names the file it cannot read', () => {
@@ -178,7 +184,10 @@ describe('loadConfig', () => {
     memory.database.filename = ':memory:';
 
     expect(relative.database).toEqual({ client: 'sqlite', filename: '/etc/braid/data/braid.db' });
-    expect(parseConfig(YAML.stringify(memory), FILE).database).toEqual({ client: 'sqlite', filename: ':memory:' });
+    expect(parseConfig(YAML.stringify(memory), FILE).database).toEqual({
+      client: 'sqlite',
+      filename: ':memory:',
+    });
   });
 });
 
@@ -208,14 +217,19 @@ describe('parseConfig', () => {
     [
       'an unknown normalizer',
       (c) => (c.datasets.customers.keys[0].normalize = 'soundex'),
-      'datasets.customers.keys.0.normalize: Invalid option: expected one of "text"|"email"|"digits"|"date"',
+      'datasets.customers.keys.0.normalize: Invalid option: ' +
+        'expected one of "text"|"email"|"digits"|"date"',
     ],
     [
       'an unknown source in a dataset',
       (c) => c.datasets.customers.sources.push('crm'),
       'datasets.customers.sources.1: unknown source "crm"',
     ],
-    ['an unknown dataset in a sync', (c) => (c.syncs.x.dataset = 'people'), 'syncs.x.dataset: unknown dataset "people"'],
+    [
+      'an unknown dataset in a sync',
+      (c) => (c.syncs.x.dataset = 'people'),
+      'syncs.x.dataset: unknown dataset "people"',
+    ],
     [
       'an unknown destination in a sync',
       (c) => (c.syncs.x.destination = 'iterable'),
@@ -231,13 +245,21 @@ describe('parseConfig', () => {
       (c) => delete c.sources.eshop.password,
       'sources.eshop: needs password or privateKey',
     ],
-    ['a misspelt setting', (c) => (c.sources.eshop.hots = 'x'), 'sources.eshop: Unrecognized key: "hots"'],
+    [
+      'a misspelt setting',
+      (c) => (c.sources.eshop.hots = 'x'),
+      'sources.eshop: Unrecognized key: "hots"',
+    ],
     [
       'an invalid file pattern',
       (c) => (c.sources.eshop.pattern = '(['),
       'sources.eshop.pattern: must be a valid regular expression',
     ],
-    ['a name that is not an identifier', (c) => (c.syncs['1x'] = c.syncs.x), 'syncs.1x: Invalid key in record'],
+    [
+      'a name that is not an identifier',
+      (c) => (c.syncs['1x'] = c.syncs.x),
+      'syncs.1x: Invalid key in record',
+    ],
     [
       'a batch larger than Braze accepts',
       (c) => (c.destinations.braze.batchSize = 76),
@@ -270,7 +292,8 @@ describe('parseConfig', () => {
       const error = errorOf(() => parseConfig(text, FILE));
 
       expect(error.message).toBe(
-        `${FILE}: invalid YAML: Nested mappings are not allowed in compact mappings at line 3, column 15`,
+        `${FILE}: invalid YAML: ` +
+          'Nested mappings are not allowed in compact mappings at line 3, column 15',
       );
       expect(error.message).not.toContain(SECRET);
       expect(String(error.cause ?? '')).not.toContain(SECRET);
@@ -307,11 +330,17 @@ describe('resolveSecret', () => {
   });
 
   it('names the variable, not a value, when it is unset or empty', () => {
-    const unset = errorOf(() => resolveSecret({ env: 'BRAID_TEST_VAR' }, 'destinations.braze.apiKey'));
+    const unset = errorOf(() =>
+      resolveSecret({ env: 'BRAID_TEST_VAR' }, 'destinations.braze.apiKey'),
+    );
     process.env.BRAID_TEST_VAR = '';
-    const empty = errorOf(() => resolveSecret({ env: 'BRAID_TEST_VAR' }, 'destinations.braze.apiKey'));
+    const empty = errorOf(() =>
+      resolveSecret({ env: 'BRAID_TEST_VAR' }, 'destinations.braze.apiKey'),
+    );
 
-    expect(unset.message).toBe('destinations.braze.apiKey: environment variable BRAID_TEST_VAR is not set');
+    expect(unset.message).toBe(
+      'destinations.braze.apiKey: environment variable BRAID_TEST_VAR is not set',
+    );
     expect(empty.message).toBe(unset.message);
   });
 
@@ -356,6 +385,8 @@ describe('resolveSync', () => {
   it('names the unknown sync and the configured ones', () => {
     const config = parseConfig(YAML.stringify(minimal()), FILE);
 
-    expect(errorOf(() => resolveSync(config, 'y')).message).toBe('Unknown sync "y" (configured: x)');
+    expect(errorOf(() => resolveSync(config, 'y')).message).toBe(
+      'Unknown sync "y" (configured: x)',
+    );
   });
 });

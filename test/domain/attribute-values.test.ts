@@ -10,7 +10,11 @@ const DECLARED: BrazeAttribute[] = [
 ];
 
 function convert(name: string, raw: string) {
-  return toDestinationAttributes({ f: raw, email: 'a@example.org' }, { email: 'email', [name]: 'f' }, DECLARED);
+  return toDestinationAttributes(
+    { f: raw, email: 'a@example.org' },
+    { email: 'email', [name]: 'f' },
+    DECLARED,
+  );
 }
 
 describe('toDestinationAttributes', () => {
@@ -63,7 +67,10 @@ describe('toDestinationAttributes', () => {
     ['dob', '2015-10-29T23:10:00Z', '2015-10-29'],
     ['tags', 'one', ['one']],
   ])('converts %s %p to %p', (name, raw, expected) => {
-    expect(convert(name, raw)).toEqual({ ok: true, attributes: { email: 'a@example.org', [name]: expected } });
+    expect(convert(name, raw)).toEqual({
+      ok: true,
+      attributes: { email: 'a@example.org', [name]: expected },
+    });
   });
 
   it.each([
@@ -79,11 +86,18 @@ describe('toDestinationAttributes', () => {
   });
 
   it.each(['', '   '])('sends %p as null to unset an optional attribute', (raw) => {
-    expect(convert('orders', raw)).toEqual({ ok: true, attributes: { email: 'a@example.org', orders: null } });
+    expect(convert('orders', raw)).toEqual({
+      ok: true,
+      attributes: { email: 'a@example.org', orders: null },
+    });
   });
 
   it('sends a field missing from the golden record as null', () => {
-    const result = toDestinationAttributes({ email: 'a@example.org' }, { email: 'email', vip: 'vip' }, DECLARED);
+    const result = toDestinationAttributes(
+      { email: 'a@example.org' },
+      { email: 'email', vip: 'vip' },
+      DECLARED,
+    );
 
     expect(result).toEqual({ ok: true, attributes: { email: 'a@example.org', vip: null } });
   });

@@ -3,7 +3,13 @@ import { changedAttributes, chunk, type AttributeValue } from '../../domain/diff
 type Attrs = Record<string, AttributeValue>;
 
 describe('changedAttributes', () => {
-  const lastSent: Attrs = { email: 'a@example.org', city: 'Leeds', orders: 3, vip: true, tags: ['a', 'b'] };
+  const lastSent: Attrs = {
+    email: 'a@example.org',
+    city: 'Leeds',
+    orders: 3,
+    vip: true,
+    tags: ['a', 'b'],
+  };
 
   it.each<[string, Attrs, Attrs | undefined, Attrs]>([
     ['nothing when nothing changed', { ...lastSent, tags: ['a', 'b'] }, lastSent, {}],
@@ -14,14 +20,29 @@ describe('changedAttributes', () => {
       lastSent,
       { city: null },
     ],
-    ['null for an attribute that became null', { ...lastSent, city: null }, lastSent, { city: null }],
+    [
+      'null for an attribute that became null',
+      { ...lastSent, city: null },
+      lastSent,
+      { city: null },
+    ],
     ['nothing for a null that was null before', { x: null }, { x: null }, {}],
     ['nothing for a null that was never sent', { x: null }, {}, {}],
     ['nothing for a null with no previous state', { x: null }, undefined, {}],
     ['nothing for a removed attribute that was null', {}, { x: null }, {}],
     ['every non-null value on first send', { a: 'x', b: null, c: 0 }, undefined, { a: 'x', c: 0 }],
-    ['an array whose order changed', { ...lastSent, tags: ['b', 'a'] }, lastSent, { tags: ['b', 'a'] }],
-    ['an array that grew', { ...lastSent, tags: ['a', 'b', 'c'] }, lastSent, { tags: ['a', 'b', 'c'] }],
+    [
+      'an array whose order changed',
+      { ...lastSent, tags: ['b', 'a'] },
+      lastSent,
+      { tags: ['b', 'a'] },
+    ],
+    [
+      'an array that grew',
+      { ...lastSent, tags: ['a', 'b', 'c'] },
+      lastSent,
+      { tags: ['a', 'b', 'c'] },
+    ],
     ['an empty array replacing a value', { t: [] }, { t: 'x' }, { t: [] }],
     ['a string that became an array', { t: ['x'] }, { t: 'x' }, { t: ['x'] }],
     ['a number that became its string', { n: '3' }, { n: 3 }, { n: '3' }],
@@ -51,7 +72,14 @@ describe('changedAttributes', () => {
 describe('chunk', () => {
   it.each([
     [[1, 2, 3, 4, 5], 2, [[1, 2], [3, 4], [5]]],
-    [[1, 2, 3, 4], 2, [[1, 2], [3, 4]]],
+    [
+      [1, 2, 3, 4],
+      2,
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
     [[1, 2], 75, [[1, 2]]],
     [[], 3, []],
   ])('splits %p into chunks of %p', (items, size, expected) => {

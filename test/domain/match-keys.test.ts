@@ -83,7 +83,7 @@ describe('matchKeyValues', () => {
     expect(matchKeyValues({ dob: '2015-02-30' }, keys)).toEqual([]);
   });
 
-  it('prefixes values with the key name so equal values under different keys do not collide', () => {
+  it('prefixes the key name so one value under two keys gives two keys', () => {
     const keys: MatchKey[] = [
       { name: 'home', columns: ['home'], normalize: 'digits' },
       { name: 'work', columns: ['work'], normalize: 'digits' },

@@ -33,12 +33,27 @@ describe('normalizeText', () => {
     expect(normalizeText(value)).toBe(expected);
   });
 
-  it.each(['', '   ', 'N/A', 'n/a', 'NULL', 'null', 'None', 'nil', 'NA', '-', '--', '-1', '0', 'Unknown', ' UNKNOWN ', 'anonymous', 'undefined'])(
-    'returns undefined for the placeholder %p',
-    (value) => {
-      expect(normalizeText(value)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    '   ',
+    'N/A',
+    'n/a',
+    'NULL',
+    'null',
+    'None',
+    'nil',
+    'NA',
+    '-',
+    '--',
+    '-1',
+    '0',
+    'Unknown',
+    ' UNKNOWN ',
+    'anonymous',
+    'undefined',
+  ])('returns undefined for the placeholder %p', (value) => {
+    expect(normalizeText(value)).toBeUndefined();
+  });
 
   it('keeps values that merely contain a placeholder word', () => {
     expect(normalizeText('Nancy Null')).toBe('nancy null');
@@ -121,10 +136,16 @@ describe('normalizeDate', () => {
     expect(normalizeDate(value)).toBe(expected);
   });
 
-  it.each(['2015-02-30', '2015-13-01', '29/02/2015', '10/29/2015', '2015/10/29', '1510-29', 'yesterday', ''])(
-    'returns undefined for %p',
-    (value) => {
-      expect(normalizeDate(value)).toBeUndefined();
-    },
-  );
+  it.each([
+    '2015-02-30',
+    '2015-13-01',
+    '29/02/2015',
+    '10/29/2015',
+    '2015/10/29',
+    '1510-29',
+    'yesterday',
+    '',
+  ])('returns undefined for %p', (value) => {
+    expect(normalizeDate(value)).toBeUndefined();
+  });
 });

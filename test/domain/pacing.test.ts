@@ -2,9 +2,21 @@ import { nextWindowDelayMs } from '../../domain/pacing';
 
 describe('nextWindowDelayMs', () => {
   it.each([
-    ['the rest of the window', { windowStartedMs: 1_000, timeWindowMs: 3_000, nowMs: 2_500 }, 1_500],
-    ['zero once the window has passed', { windowStartedMs: 1_000, timeWindowMs: 3_000, nowMs: 9_000 }, 0],
-    ['zero exactly at the window end', { windowStartedMs: 1_000, timeWindowMs: 3_000, nowMs: 4_000 }, 0],
+    [
+      'the rest of the window',
+      { windowStartedMs: 1_000, timeWindowMs: 3_000, nowMs: 2_500 },
+      1_500,
+    ],
+    [
+      'zero once the window has passed',
+      { windowStartedMs: 1_000, timeWindowMs: 3_000, nowMs: 9_000 },
+      0,
+    ],
+    [
+      'zero exactly at the window end',
+      { windowStartedMs: 1_000, timeWindowMs: 3_000, nowMs: 4_000 },
+      0,
+    ],
     [
       'until the resume time when it is later than the window end',
       { windowStartedMs: 1_000, timeWindowMs: 3_000, nowMs: 2_000, waitUntilMs: 61_000 },

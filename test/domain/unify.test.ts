@@ -30,7 +30,10 @@ const SPLINK_ROWS = [
   ['Noah ', '', '2008-03-23', ''],
   ['Molly ', 'Bell', '2002-01-05', ''],
   ['Moly ', 'Bell', '2002-01-05', 'lricsaunders@sievaadams.info'],
-].map(([first_name, surname, dob, email]) => ({ first_name, surname, dob, email }) as Record<string, string>);
+].map(
+  ([first_name, surname, dob, email]) =>
+    ({ first_name, surname, dob, email }) as Record<string, string>,
+);
 
 function keyed(rows: Array<Record<string, string>>) {
   return rows.map((values) => ({ keys: matchKeyValues(values, ESHOP_KEYS) }));
@@ -55,7 +58,12 @@ describe('clusterRecords', () => {
   });
 
   it('joins two existing clusters when a later record bridges them', () => {
-    const records = [{ keys: ['e=a'] }, { keys: ['e=b'] }, { keys: ['p=1'] }, { keys: ['e=a', 'e=b'] }];
+    const records = [
+      { keys: ['e=a'] },
+      { keys: ['e=b'] },
+      { keys: ['p=1'] },
+      { keys: ['e=a', 'e=b'] },
+    ];
 
     expect(clusterRecords(records)).toEqual([[0, 1, 3], [2]]);
   });
@@ -83,9 +91,11 @@ describe('clusterRecords', () => {
 
   it('never links records on an all-same-digit phone', () => {
     const keys: MatchKey[] = [{ name: 'phone', columns: ['phone'], normalize: 'digits' }];
-    const records = ['000-000-0000', '0000000000', '(555) 555-5555', '555 5555 555'].map((phone) => ({
-      keys: matchKeyValues({ phone }, keys),
-    }));
+    const records = ['000-000-0000', '0000000000', '(555) 555-5555', '555 5555 555'].map(
+      (phone) => ({
+        keys: matchKeyValues({ phone }, keys),
+      }),
+    );
 
     expect(clusterRecords(records)).toEqual([[0], [1], [2], [3]]);
   });
@@ -99,7 +109,9 @@ describe('clusterRecords', () => {
 
     const clusters = clusterRecords(keyed(staged));
 
-    const mixed = clusters.filter((members) => new Set(members.map((i) => staged[i]!.cluster)).size > 1);
+    const mixed = clusters.filter(
+      (members) => new Set(members.map((i) => staged[i]!.cluster)).size > 1,
+    );
     expect(mixed).toEqual([]);
     // Pinned recall: 977 staged rows become 347 people; a change here needs a reason.
     expect([staged.length, clusters.length]).toEqual([977, 347]);
@@ -114,7 +126,11 @@ describe('assignMasterIds', () => {
   const byName = (id: string) => Number(id.slice(1));
 
   it('keeps every id when the clusters are unchanged', () => {
-    const records = [{ previousMasterId: 'M1' }, { previousMasterId: 'M2' }, { previousMasterId: 'M1' }];
+    const records = [
+      { previousMasterId: 'M1' },
+      { previousMasterId: 'M2' },
+      { previousMasterId: 'M1' },
+    ];
 
     const result = assignMasterIds([[0, 2], [1]], records, byName);
 
@@ -145,7 +161,9 @@ describe('assignMasterIds', () => {
 
     const result = assignMasterIds([[0, 1, 2, 3]], records, byName);
 
-    expect(result).toEqual([{ cluster: 0, masterId: 'M3', mergedIds: ['M7', 'M9'], splitFrom: [] }]);
+    expect(result).toEqual([
+      { cluster: 0, masterId: 'M3', mergedIds: ['M7', 'M9'], splitFrom: [] },
+    ]);
   });
 
   it('breaks a rank tie on a merge by id order', () => {
@@ -160,13 +178,26 @@ describe('assignMasterIds', () => {
     const ranks = new Map([['old', 5]]);
     const records = [{ previousMasterId: 'zz-unknown' }, { previousMasterId: 'old' }];
 
-    const result = assignMasterIds([[0, 1]], records, (id) => ranks.get(id) ?? Number.MAX_SAFE_INTEGER);
+    const result = assignMasterIds(
+      [[0, 1]],
+      records,
+      (id) => ranks.get(id) ?? Number.MAX_SAFE_INTEGER,
+    );
 
-    expect(result[0]).toEqual({ cluster: 0, masterId: 'old', mergedIds: ['zz-unknown'], splitFrom: [] });
+    expect(result[0]).toEqual({
+      cluster: 0,
+      masterId: 'old',
+      mergedIds: ['zz-unknown'],
+      splitFrom: [],
+    });
   });
 
   it('leaves the id on the larger part of a split and lists it in splitFrom of the other', () => {
-    const records = [{ previousMasterId: 'M1' }, { previousMasterId: 'M1' }, { previousMasterId: 'M1' }];
+    const records = [
+      { previousMasterId: 'M1' },
+      { previousMasterId: 'M1' },
+      { previousMasterId: 'M1' },
+    ];
 
     const result = assignMasterIds([[0], [1, 2]], records, byName);
 
@@ -195,7 +226,14 @@ describe('assignMasterIds', () => {
       { previousMasterId: 'M2' },
     ];
 
-    const result = assignMasterIds([[0, 1], [2, 3]], records, byName);
+    const result = assignMasterIds(
+      [
+        [0, 1],
+        [2, 3],
+      ],
+      records,
+      byName,
+    );
 
     expect(result).toEqual([
       { cluster: 0, masterId: 'M1', mergedIds: [], splitFrom: ['M2'] },
@@ -205,7 +243,11 @@ describe('assignMasterIds', () => {
 
   it('keeps ids stable across two runs over the splink rows', () => {
     const clusters = clusterRecords(keyed(SPLINK_ROWS));
-    const first = assignMasterIds(clusters, SPLINK_ROWS.map(() => ({})), byName);
+    const first = assignMasterIds(
+      clusters,
+      SPLINK_ROWS.map(() => ({})),
+      byName,
+    );
     const ids = first.map((a) => a.masterId ?? `M${a.cluster + 1}`);
     const previous = SPLINK_ROWS.map((_, i) => ({
       previousMasterId: ids[clusters.findIndex((members) => members.includes(i))],
@@ -227,7 +269,11 @@ describe('surviveAttributes', () => {
   ];
 
   it('takes every column from the newest record with most_recent', () => {
-    expect(surviveAttributes(members, 'most_recent')).toEqual({ email: '', city: 'Leeds', phone: '' });
+    expect(surviveAttributes(members, 'most_recent')).toEqual({
+      email: '',
+      city: 'Leeds',
+      phone: '',
+    });
   });
 
   it('takes each column from the newest record that has it with most_recent_non_null', () => {

@@ -35,7 +35,8 @@ import {
 import { getSourceFile, saveSourceFile, stageRecords, type StageRow } from '../../store/staging';
 
 const PG_URL = process.env.BRAID_TEST_PG_URL;
-if (!PG_URL && process.env.CI) throw new Error('CI needs BRAID_TEST_PG_URL for the PostgreSQL store tests');
+if (!PG_URL && process.env.CI)
+  throw new Error('CI needs BRAID_TEST_PG_URL for the PostgreSQL store tests');
 
 /** Children before parents, so foreign keys allow the delete. */
 const TABLES = [
@@ -96,8 +97,19 @@ if (!PG_URL) {
   });
 }
 
-function row(recordKey: string, values: Record<string, string>, extra: Partial<StageRow> = {}): StageRow {
-  return { source: 'eshop', recordKey, values, sourceUpdatedAtMs: null, origin: `customers.csv:${recordKey}`, ...extra };
+function row(
+  recordKey: string,
+  values: Record<string, string>,
+  extra: Partial<StageRow> = {},
+): StageRow {
+  return {
+    source: 'eshop',
+    recordKey,
+    values,
+    sourceUpdatedAtMs: null,
+    origin: `customers.csv:${recordKey}`,
+    ...extra,
+  };
 }
 
 function item(masterId: string, attributes: OutboxItem['attributes']): OutboxItem {
@@ -131,7 +143,9 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       const applied = await db('knex_migrations').select('name');
       expect(applied.map((r) => r.name)).toEqual(['001-init']);
       for (const table of TABLES) expect(await db.schema.hasTable(table)).toBe(true);
-      expect(await db('watermarks').select('source', 'cursor')).toEqual([{ source: 'eshop', cursor: 'c1' }]);
+      expect(await db('watermarks').select('source', 'cursor')).toEqual([
+        { source: 'eshop', cursor: 'c1' },
+      ]);
     });
   });
 
@@ -139,13 +153,29 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
     const julia = { first_name: 'Julia', surname: 'Taylor', email: 'hannah88@powers.com' };
 
     it('inserts new records with their values, update time and staging time', async () => {
-      await stageRecords(db, [row('1', julia, { sourceUpdatedAtMs: T0 - 5 }), row('2', { email: '' })], T0);
+      await stageRecords(
+        db,
+        [row('1', julia, { sourceUpdatedAtMs: T0 - 5 }), row('2', { email: '' })],
+        T0,
+      );
 
       const staged = await loadStagedRecords(db, ['eshop']);
 
       expect(staged.map(({ id: _, ...r }) => r)).toEqual([
-        { source: 'eshop', recordKey: '1', values: julia, sourceUpdatedAtMs: T0 - 5, stagedAtMs: T0 },
-        { source: 'eshop', recordKey: '2', values: { email: '' }, sourceUpdatedAtMs: null, stagedAtMs: T0 },
+        {
+          source: 'eshop',
+          recordKey: '1',
+          values: julia,
+          sourceUpdatedAtMs: T0 - 5,
+          stagedAtMs: T0,
+        },
+        {
+          source: 'eshop',
+          recordKey: '2',
+          values: { email: '' },
+          sourceUpdatedAtMs: null,
+          stagedAtMs: T0,
+        },
       ]);
       expect(typeof staged[0]!.id).toBe('number');
     });
@@ -154,7 +184,11 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       await stageRecords(db, [row('1', julia)], T0);
       const [before] = await db('source_records').select('*');
 
-      await stageRecords(db, [row('1', { ...julia }, { origin: 'customers_2.csv:9', sourceUpdatedAtMs: T0 })], T0 + 1000);
+      await stageRecords(
+        db,
+        [row('1', { ...julia }, { origin: 'customers_2.csv:9', sourceUpdatedAtMs: T0 })],
+        T0 + 1000,
+      );
 
       expect(await db('source_records').select('*')).toEqual([before]);
       expect(Number(before.staged_at_ms)).toBe(T0);
@@ -162,12 +196,25 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
 
     it('updates values, hash, origin and staging time when the content changed', async () => {
       await stageRecords(db, [row('1', julia), row('2', { email: 'x@example.org' })], T0);
-      const [before] = await db('source_records').where({ record_key: '1' }).select('id', 'content_hash');
+      const [before] = await db('source_records')
+        .where({ record_key: '1' })
+        .select('id', 'content_hash');
 
-      await stageRecords(db, [row('1', { ...julia, surname: 'Hill' }, { origin: 'customers_2.csv:4' })], T0 + 1000);
+      await stageRecords(
+        db,
+        [row('1', { ...julia, surname: 'Hill' }, { origin: 'customers_2.csv:4' })],
+        T0 + 1000,
+      );
 
       const after = await db('source_records').orderBy('record_key').select('*');
-      expect(after.map((r) => [r.record_key, JSON.parse(r.payload).surname ?? null, Number(r.staged_at_ms), r.origin])).toEqual([
+      expect(
+        after.map((r) => [
+          r.record_key,
+          JSON.parse(r.payload).surname ?? null,
+          Number(r.staged_at_ms),
+          r.origin,
+        ]),
+      ).toEqual([
         ['1', 'Hill', T0 + 1000, 'customers_2.csv:4'],
         ['2', null, T0, 'customers.csv:2'],
       ]);
@@ -176,15 +223,23 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
     });
 
     it('keeps the last of several rows for one record key in a call', async () => {
-      await stageRecords(db, [row('1', { v: 'a' }), row('1', { v: 'b' }), row('1', { v: 'c' })], T0);
+      await stageRecords(
+        db,
+        [row('1', { v: 'a' }), row('1', { v: 'b' }), row('1', { v: 'c' })],
+        T0,
+      );
 
       const staged = await loadStagedRecords(db, ['eshop']);
 
       expect(staged.map((r) => r.values)).toEqual([{ v: 'c' }]);
     });
 
-    it('keeps record keys of different sources apart and loads only the sources asked for', async () => {
-      await stageRecords(db, [row('1', { v: 'shop' }), row('1', { v: 'crm' }, { source: 'crm' })], T0);
+    it('keeps sources apart and loads only the sources asked for', async () => {
+      await stageRecords(
+        db,
+        [row('1', { v: 'shop' }), row('1', { v: 'crm' }, { source: 'crm' })],
+        T0,
+      );
 
       const shop = await loadStagedRecords(db, ['eshop']);
       const both = await loadStagedRecords(db, ['eshop', 'crm']);
@@ -225,26 +280,49 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       await saveSourceFile(db, 'eshop', state, 'run-1', T0 + 1);
       const importing = await getSourceFile(db, 'eshop', state.fileName);
       const halfway = await db('source_files').first('run_id', 'imported_at_ms');
-      await saveSourceFile(db, 'eshop', { ...state, status: 'imported', linesDone: 1001 }, 'run-2', T0 + 2);
+      await saveSourceFile(
+        db,
+        'eshop',
+        { ...state, status: 'imported', linesDone: 1001 },
+        'run-2',
+        T0 + 2,
+      );
       const imported = await getSourceFile(db, 'eshop', state.fileName);
       const done = await db('source_files').first('run_id', 'imported_at_ms');
 
       expect(importing).toEqual(state);
       expect(halfway).toEqual({ run_id: 'run-1', imported_at_ms: null });
       expect(imported).toEqual({ ...state, status: 'imported', linesDone: 1001 });
-      expect({ ...done, imported_at_ms: Number(done.imported_at_ms) }).toEqual({ run_id: 'run-2', imported_at_ms: T0 + 2 });
+      expect({ ...done, imported_at_ms: Number(done.imported_at_ms) }).toEqual({
+        run_id: 'run-2',
+        imported_at_ms: T0 + 2,
+      });
       expect(await getSourceFile(db, 'crm', state.fileName)).toBeUndefined();
     });
   });
 
   describe('identity', () => {
     async function stagedIds(): Promise<number[]> {
-      await stageRecords(db, [row('a', { n: 'a' }), row('b', { n: 'b' }), row('c', { n: 'c' })], T0);
+      await stageRecords(
+        db,
+        [row('a', { n: 'a' }), row('b', { n: 'b' }), row('c', { n: 'c' })],
+        T0,
+      );
       return (await loadStagedRecords(db, ['eshop'])).map((r) => r.id);
     }
 
-    function golden(masterId: string, memberIds: number[], attributes: Record<string, string>): GoldenWrite {
-      return { masterId, isNew: true, attributes, sourceKeys: memberIds.map((id) => `eshop:${id}`), memberIds };
+    function golden(
+      masterId: string,
+      memberIds: number[],
+      attributes: Record<string, string>,
+    ): GoldenWrite {
+      return {
+        masterId,
+        isNew: true,
+        attributes,
+        sourceKeys: memberIds.map((id) => `eshop:${id}`),
+        memberIds,
+      };
     }
 
     it('saves golden records and links and loads them back', async () => {
@@ -263,17 +341,33 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
         { masterId: 'M1', attributes: { city: 'Leeds' }, sourceKeys: [`eshop:${a}`, `eshop:${b}`] },
         { masterId: 'M2', attributes: { city: 'York' }, sourceKeys: [`eshop:${c}`] },
       ]);
-      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'M1'], [b, 'M1'], [c, 'M2']]));
+      expect(await loadLinks(db, 'customers')).toEqual(
+        new Map([
+          [a, 'M1'],
+          [b, 'M1'],
+          [c, 'M2'],
+        ]),
+      );
       expect(await loadGoldenRecords(db, 'other')).toEqual([]);
       expect(await loadLinks(db, 'other')).toEqual(new Map());
       const ranks = await loadMasterRanks(db, 'customers');
       expect(ranks.get('M1')!).toBeLessThan(ranks.get('M2')!);
     });
 
-    it('records a merge: the survivor takes every link, the other is retired as merged', async () => {
+    it('records a merge: the survivor takes every link, the other is merged', async () => {
       const [a, b, c] = await stagedIds();
-      const first = [golden('M1', [a!, b!], { city: 'Leeds' }), golden('M2', [c!], { city: 'York' })];
-      await saveUnifyResult(db, { dataset: 'customers', runId: 'run-1', nowMs: T0, golden: first, retired: [], events: [] });
+      const first = [
+        golden('M1', [a!, b!], { city: 'Leeds' }),
+        golden('M2', [c!], { city: 'York' }),
+      ];
+      await saveUnifyResult(db, {
+        dataset: 'customers',
+        runId: 'run-1',
+        nowMs: T0,
+        golden: first,
+        retired: [],
+        events: [],
+      });
 
       await saveUnifyResult(db, {
         dataset: 'customers',
@@ -281,19 +375,40 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
         nowMs: T0 + 10,
         golden: [{ ...golden('M1', [a!, b!, c!], { city: 'York' }), isNew: false }],
         retired: [{ masterId: 'M2', mergedInto: 'M1' }],
-        events: [{ kind: 'merge', masterId: 'M1', otherMasterId: 'M2', rule: 'keys:email|name_dob' }],
+        events: [
+          { kind: 'merge', masterId: 'M1', otherMasterId: 'M2', rule: 'keys:email|name_dob' },
+        ],
       });
 
       expect(await loadGoldenRecords(db, 'customers')).toEqual([
-        { masterId: 'M1', attributes: { city: 'York' }, sourceKeys: [a, b, c].map((id) => `eshop:${id}`) },
+        {
+          masterId: 'M1',
+          attributes: { city: 'York' },
+          sourceKeys: [a, b, c].map((id) => `eshop:${id}`),
+        },
       ]);
-      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'M1'], [b, 'M1'], [c, 'M1']]));
-      const rows = await db('golden_records').orderBy('master_id').select('master_id', 'status', 'merged_into', 'updated_at_ms');
+      expect(await loadLinks(db, 'customers')).toEqual(
+        new Map([
+          [a, 'M1'],
+          [b, 'M1'],
+          [c, 'M1'],
+        ]),
+      );
+      const rows = await db('golden_records')
+        .orderBy('master_id')
+        .select('master_id', 'status', 'merged_into', 'updated_at_ms');
       expect(rows.map((r) => ({ ...r, updated_at_ms: Number(r.updated_at_ms) }))).toEqual([
         { master_id: 'M1', status: 'active', merged_into: null, updated_at_ms: T0 + 10 },
         { master_id: 'M2', status: 'merged', merged_into: 'M1', updated_at_ms: T0 + 10 },
       ]);
-      const events = await db('identity_events').select('dataset', 'kind', 'master_id', 'other_master_id', 'rule', 'run_id');
+      const events = await db('identity_events').select(
+        'dataset',
+        'kind',
+        'master_id',
+        'other_master_id',
+        'rule',
+        'run_id',
+      );
       expect(events).toEqual([
         {
           dataset: 'customers',
@@ -306,10 +421,20 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       ]);
     });
 
-    it('leaves an unchanged golden record untouched and retires one without a successor', async () => {
+    it('leaves an unchanged record untouched and retires one without successor', async () => {
       const [a, b, c] = await stagedIds();
-      const write = [golden('M1', [a!, b!], { city: 'Leeds' }), golden('M2', [c!], { city: 'York' })];
-      await saveUnifyResult(db, { dataset: 'customers', runId: 'run-1', nowMs: T0, golden: write, retired: [], events: [] });
+      const write = [
+        golden('M1', [a!, b!], { city: 'Leeds' }),
+        golden('M2', [c!], { city: 'York' }),
+      ];
+      await saveUnifyResult(db, {
+        dataset: 'customers',
+        runId: 'run-1',
+        nowMs: T0,
+        golden: write,
+        retired: [],
+        events: [],
+      });
 
       await saveUnifyResult(db, {
         dataset: 'customers',
@@ -320,13 +445,23 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
         events: [],
       });
 
-      const rows = await db('golden_records').orderBy('master_id').select('master_id', 'status', 'merged_into', 'updated_at_ms');
-      expect(rows.map((r) => [r.master_id, r.status, r.merged_into, Number(r.updated_at_ms)])).toEqual([
+      const rows = await db('golden_records')
+        .orderBy('master_id')
+        .select('master_id', 'status', 'merged_into', 'updated_at_ms');
+      expect(
+        rows.map((r) => [r.master_id, r.status, r.merged_into, Number(r.updated_at_ms)]),
+      ).toEqual([
         ['M1', 'active', null, T0],
         ['M2', 'retired', null, T0 + 10],
       ]);
-      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'M1'], [b, 'M1']]));
+      expect(await loadLinks(db, 'customers')).toEqual(
+        new Map([
+          [a, 'M1'],
+          [b, 'M1'],
+        ]),
+      );
     });
+
     it('keeps the links of two datasets fed by the same source apart', async () => {
       const [a, b, c] = await stagedIds();
 
@@ -342,20 +477,41 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
         dataset: 'households',
         runId: 'run-1',
         nowMs: T0,
-        golden: [golden('H1', [a!, b!], { street: 'High St' }), golden('H2', [c!], { street: 'Low Rd' })],
+        golden: [
+          golden('H1', [a!, b!], { street: 'High St' }),
+          golden('H2', [c!], { street: 'Low Rd' }),
+        ],
         retired: [],
         events: [],
       });
 
-      expect(await loadLinks(db, 'customers')).toEqual(new Map([[a, 'C1'], [b, 'C1'], [c, 'C1']]));
-      expect(await loadLinks(db, 'households')).toEqual(new Map([[a, 'H1'], [b, 'H1'], [c, 'H2']]));
-      expect((await loadGoldenRecords(db, 'households')).map((g) => g.masterId)).toEqual(['H1', 'H2']);
+      expect(await loadLinks(db, 'customers')).toEqual(
+        new Map([
+          [a, 'C1'],
+          [b, 'C1'],
+          [c, 'C1'],
+        ]),
+      );
+      expect(await loadLinks(db, 'households')).toEqual(
+        new Map([
+          [a, 'H1'],
+          [b, 'H1'],
+          [c, 'H2'],
+        ]),
+      );
+      expect((await loadGoldenRecords(db, 'households')).map((g) => g.masterId)).toEqual([
+        'H1',
+        'H2',
+      ]);
     });
   });
 
   describe('outbox', () => {
     const plan = [
-      [item('M1', { email: 'a@example.org', city: 'Leeds' }), item('M2', { email: 'b@example.org' })],
+      [
+        item('M1', { email: 'a@example.org', city: 'Leeds' }),
+        item('M2', { email: 'b@example.org' }),
+      ],
       [item('M3', { city: null })],
     ];
 
@@ -363,13 +519,33 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       const first = await writeOutbox(db, 'run-1', 'sync-1', plan);
       const second = await writeOutbox(db, 'run-1', 'sync-1', [[item('M9', { x: 'y' })], [], []]);
 
-      const rows = await db('outbox').orderBy('batch_no').select('batch_no', 'sync_id', 'status', 'item_count', 'attribute_count', 'attempts');
+      const rows = await db('outbox')
+        .orderBy('batch_no')
+        .select('batch_no', 'sync_id', 'status', 'item_count', 'attribute_count', 'attempts');
       expect([first, second]).toEqual([2, 2]);
       expect(rows).toEqual([
-        { batch_no: 1, sync_id: 'sync-1', status: 'planned', item_count: 2, attribute_count: 3, attempts: 0 },
-        { batch_no: 2, sync_id: 'sync-1', status: 'planned', item_count: 1, attribute_count: 1, attempts: 0 },
+        {
+          batch_no: 1,
+          sync_id: 'sync-1',
+          status: 'planned',
+          item_count: 2,
+          attribute_count: 3,
+          attempts: 0,
+        },
+        {
+          batch_no: 2,
+          sync_id: 'sync-1',
+          status: 'planned',
+          item_count: 1,
+          attribute_count: 1,
+          attempts: 0,
+        },
       ]);
-      expect(await nextPendingBatch(db, 'run-1')).toEqual({ batchNo: 1, items: plan[0], attempts: 0 });
+      expect(await nextPendingBatch(db, 'run-1')).toEqual({
+        batchNo: 1,
+        items: plan[0],
+        attempts: 0,
+      });
       expect(await nextPendingBatch(db, 'run-2')).toBeUndefined();
     });
 
@@ -402,7 +578,9 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
     });
 
     it('removes attributes sent as null and keeps the creation time on a later run', async () => {
-      await writeOutbox(db, 'run-1', 'sync-1', [[item('M1', { email: 'a@example.org', city: 'Leeds', tags: ['x'] })]]);
+      await writeOutbox(db, 'run-1', 'sync-1', [
+        [item('M1', { email: 'a@example.org', city: 'Leeds', tags: ['x'] })],
+      ]);
       await completeBatch(db, {
         runId: 'run-1',
         syncId: 'sync-1',
@@ -414,28 +592,42 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       const update = { ...item('M1', { city: null, orders: 3, vip: false }), externalId: 'ext-1' };
       await writeOutbox(db, 'run-2', 'sync-1', [[update]]);
 
-      await completeBatch(db, { runId: 'run-2', syncId: 'sync-1', batchNo: 1, accepted: [update], rejected: [], nowMs: T0 + 50 });
+      await completeBatch(db, {
+        runId: 'run-2',
+        syncId: 'sync-1',
+        batchNo: 1,
+        accepted: [update],
+        rejected: [],
+        nowMs: T0 + 50,
+      });
 
       expect(await loadDestinationState(db, 'sync-1')).toEqual(
         new Map([['M1', { email: 'a@example.org', tags: ['x'], orders: 3, vip: false }]]),
       );
-      const state = await db('destination_state').first('external_id', 'created_at_ms', 'last_sent_at_ms');
-      expect([state.external_id, Number(state.created_at_ms), Number(state.last_sent_at_ms)]).toEqual([
-        'ext-1',
-        T0,
-        T0 + 50,
-      ]);
+      const state = await db('destination_state').first(
+        'external_id',
+        'created_at_ms',
+        'last_sent_at_ms',
+      );
+      expect([
+        state.external_id,
+        Number(state.created_at_ms),
+        Number(state.last_sent_at_ms),
+      ]).toEqual(['ext-1', T0, T0 + 50]);
       expect(await listRowErrors(db, 'run-2')).toEqual([]);
     });
 
-    it('fails a batch: every item becomes a row error and the batch is no longer pending', async () => {
+    it('fails a batch: each item becomes a row error, the batch is not pending', async () => {
       await writeOutbox(db, 'run-1', 'sync-1', plan.slice(0, 1));
       await markSending(db, 'run-1', 1);
 
       await failBatch(db, 'run-1', 1, 'credentials rejected (401)');
 
       expect(await nextPendingBatch(db, 'run-1')).toBeUndefined();
-      expect(await db('outbox').first('status', 'error')).toEqual({ status: 'failed', error: 'credentials rejected (401)' });
+      expect(await db('outbox').first('status', 'error')).toEqual({
+        status: 'failed',
+        error: 'credentials rejected (401)',
+      });
       expect(await listRowErrors(db, 'run-1')).toEqual([
         { stage: 'deliver', recordKey: 'M1', reason: 'credentials rejected (401)' },
         { stage: 'deliver', recordKey: 'M2', reason: 'credentials rejected (401)' },
@@ -496,12 +688,24 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
       await addCounts(db, 'run-1', { recordsRead: 3 });
       await closeRun(db, 'run-1', 'succeeded', T0 + 5000, { note: 'done', files: ['a.csv'] });
 
-      expect(opened).toEqual({ ...run, status: 'running', finishedAtMs: null, counts: EMPTY_COUNTS, report: null });
+      expect(opened).toEqual({
+        ...run,
+        status: 'running',
+        finishedAtMs: null,
+        counts: EMPTY_COUNTS,
+        report: null,
+      });
       expect(await getRun(db, 'run-1')).toEqual({
         ...run,
         status: 'succeeded',
         finishedAtMs: T0 + 5000,
-        counts: { ...EMPTY_COUNTS, goldenRecords: 340, goldenCreated: 347, recordsRead: 980, recordsRejected: 23 },
+        counts: {
+          ...EMPTY_COUNTS,
+          goldenRecords: 340,
+          goldenCreated: 347,
+          recordsRead: 980,
+          recordsRejected: 23,
+        },
         report: { note: 'done', files: ['a.csv'] },
       });
       expect(await getRun(db, 'run-2')).toBeUndefined();
