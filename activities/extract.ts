@@ -147,7 +147,10 @@ function toStageRow(
   if (config.updatedAt) {
     const raw = checked.values[config.updatedAt];
     if (raw) {
-      updatedAtMs = Date.parse(raw);
+      // Only ISO 8601 text: Date.parse would also "read" values such as "7" as a 2001 date.
+      updatedAtMs = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)
+        ? Date.parse(raw.includes('T') || raw.length === 10 ? raw : raw.replace(' ', 'T'))
+        : Number.NaN;
       if (Number.isNaN(updatedAtMs)) {
         return { ...where, recordKey: key.trim(), field: config.updatedAt, reason: 'not a timestamp' };
       }

@@ -8,7 +8,8 @@ export type RowCheck =
 /**
  * Checks one incoming row against the dataset's declared field types and returns the values to
  * stage: every value trimmed, emails lower-cased, dates in ISO form. Blank values are allowed
- * (they are simply missing); a value that is present but malformed rejects the row.
+ * (they are simply missing); a value that is present but malformed rejects the row. Reasons
+ * never quote emails, phones or dates: they are personal data and end up in reports.
  */
 export function validateRow(values: Record<string, string>, fields: Record<string, FieldType>): RowCheck {
   const out: Record<string, string> = {};
@@ -24,7 +25,7 @@ export function validateRow(values: Record<string, string>, fields: Record<strin
         break;
       case 'date': {
         const iso = normalizeDate(value);
-        if (!iso) return { ok: false, field, reason: `not a date: "${value}"` };
+        if (!iso) return { ok: false, field, reason: 'not a date' };
         out[field] = iso;
         break;
       }

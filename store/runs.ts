@@ -65,21 +65,30 @@ export async function openRun(
     .ignore();
 }
 
-/** Adds to a run's counters in one statement-level transaction. */
+/** Adds to a run's counters. Read and write share a transaction so no update is lost. */
 export async function addCounts(db: Knex | Knex.Transaction, runId: string, delta: Partial<RunCounts>): Promise<void> {
-  const row = await db('runs').where({ run_id: runId }).first('counts');
-  const counts: RunCounts = { ...EMPTY_COUNTS, ...(row ? JSON.parse(row.counts) : {}) };
-  for (const [name, value] of Object.entries(delta) as Array<[keyof RunCounts, number]>) {
-    counts[name] += value;
-  }
-  await db('runs').where({ run_id: runId }).update({ counts: JSON.stringify(counts) });
+  await updateCounts(db, runId, (counts) => {
+    for (const [name, value] of Object.entries(delta) as Array<[keyof RunCounts, number]>) counts[name] += value;
+  });
 }
 
 /** Sets counters to absolute values (for steps that recompute a figure rather than add to it). */
 export async function setCounts(db: Knex | Knex.Transaction, runId: string, values: Partial<RunCounts>): Promise<void> {
-  const row = await db('runs').where({ run_id: runId }).first('counts');
-  const counts: RunCounts = { ...EMPTY_COUNTS, ...(row ? JSON.parse(row.counts) : {}), ...values };
-  await db('runs').where({ run_id: runId }).update({ counts: JSON.stringify(counts) });
+  await updateCounts(db, runId, (counts) => Object.assign(counts, values));
+}
+
+async function updateCounts(db: Knex | Knex.Transaction, runId: string, change: (counts: RunCounts) => void) {
+  const apply = async (trx: Knex.Transaction) => {
+    const query = trx('runs').where({ run_id: runId });
+    // SQLite locks the whole database for a write transaction; PostgreSQL needs the row lock.
+    if (trx.client.config.client === 'pg') query.forUpdate();
+    const row = await query.first('counts');
+    const counts: RunCounts = { ...EMPTY_COUNTS, ...(row ? JSON.parse(row.counts) : {}) };
+    change(counts);
+    await trx('runs').where({ run_id: runId }).update({ counts: JSON.stringify(counts) });
+  };
+  if ('isTransaction' in db && db.isTransaction) await apply(db as Knex.Transaction);
+  else await (db as Knex).transaction(apply);
 }
 
 export async function getRun(db: Knex, runId: string) {
