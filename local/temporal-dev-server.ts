@@ -63,17 +63,8 @@ async function waitUntilServing(address: string): Promise<boolean> {
   if (!(await waitForPort(host!, Number(port), STARTUP_TIMEOUT_MS))) return false;
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 2000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return true;
-      } finally {
-        await connection.close();
-      }
-    } catch {
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    if (await isTemporalServing(address)) return true;
+    await new Promise((r) => setTimeout(r, 300));
   }
   return false;
 }
