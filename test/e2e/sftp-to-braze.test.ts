@@ -110,7 +110,7 @@ describe.each(availableBackends())('sync from an SFTP drop to Braze on %s', (bac
       [
         'unique_id,first_name,surname,dob,city,email,cluster',
         '5001,Ada,Lovelace,1815-12-10,London,ada@example.org,9001',
-        '5002,Broken,"Row,1990-01-01,Paris,broken@example.org,9002,extra',
+        '5002,Bro"ken,Row,1990-01-01,Paris,broken@example.org,9002,extra',
         '5003,Alan,Turing,1912-06-23,Wilmslow,alan@example.org,9003',
         '5004,Grace,Hopper,1906-12-09,New York,grace-at-example.org,9004',
         '5005,Edsger,Dijkstra,1930-05-11,Austin,edsger@example.org,9005',
