@@ -46,8 +46,8 @@ type ParsedRecord = { record: string[]; raw: string };
  * Memory stays flat: only the header line is buffered before parsing. A record with the wrong
  * number of columns or broken quoting is yielded as a reject and parsing continues; values are
  * returned untrimmed. Throws {@link BadInputError} for a file with no header, duplicate column
- * names, or a record larger than 16 MiB (an unclosed quote). If the consumer stops early, the
- * input stream is destroyed.
+ * names, or a record larger than 16 MiB (an unclosed quote), and {@link ConfigError} for an
+ * unusable delimiter. The input stream is destroyed when the generator finishes or is abandoned.
  */
 export async function* readCsv(
   input: Readable,
@@ -55,35 +55,37 @@ export async function* readCsv(
 ): AsyncGenerator<CsvHeader | CsvItem> {
   const source = input[Symbol.asyncIterator]() as AsyncIterator<Chunk>;
   const encoding = opts.encoding ?? 'utf8';
-  const prefix = await readFirstLine(source, encoding);
-  const delimiter = opts.delimiter ?? detectDelimiter(prefix.text);
-  if (delimiter.length !== 1 || '"\r\n'.includes(delimiter)) {
-    throw new ConfigError(`CSV delimiter for ${opts.fileName} must be one character`);
-  }
-
-  // relax_quotes keeps the parser in step after a stray quote (strict mode stays inside the quoted
-  // field and swallows the rest of the file); quoting is then checked on each raw record instead.
-  // Empty lines come through as records and are dropped here, which keeps the line count exact
-  // without the `info` option, which costs a third of the parsing time.
-  const parser = parse({
-    bom: true,
-    delimiter,
-    encoding,
-    raw: true,
-    record_delimiter: ['\r\n', '\n'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_records_with_error: true,
-  });
-  const skipped: CsvError[] = [];
-  parser.on('skip', (err: CsvError) => skipped.push(err));
-  const feed = Readable.from(feedParser(prefix.chunks, source, parser.info, opts.fileName));
-  pipeline(feed, parser, () => undefined);
-
-  const lines = new LineTracker();
-  let records = 0;
-  let columns: string[] | undefined;
+  let feed: Readable | undefined;
   try {
+    if (opts.delimiter !== undefined && !isUsableDelimiter(opts.delimiter)) {
+      const rule = 'must be one character other than a quote or line break';
+      throw new ConfigError(`CSV delimiter for ${opts.fileName} ${rule}`);
+    }
+    const prefix = await readFirstLine(source, encoding);
+    const delimiter = opts.delimiter ?? detectDelimiter(prefix.text);
+
+    // relax_quotes keeps the parser in step after a stray quote (strict mode stays inside the
+    // quoted field and swallows the rest of the file); quoting is checked on each raw record
+    // instead. Empty lines come through as records and are dropped here, which keeps the line
+    // count exact without the `info` option, which costs a third of the parsing time.
+    const parser = parse({
+      bom: true,
+      delimiter,
+      encoding,
+      raw: true,
+      record_delimiter: ['\r\n', '\n'],
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_records_with_error: true,
+    });
+    const skipped: CsvError[] = [];
+    parser.on('skip', (err: CsvError) => skipped.push(err));
+    feed = Readable.from(feedParser(prefix.chunks, source, parser.info, opts.fileName));
+    pipeline(feed, parser, () => undefined);
+
+    const lines = new LineTracker();
+    let records = 0;
+    let columns: string[] | undefined;
     for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
       yield* drainSkipped(skipped, ++records, lines);
       const line = lines.next(parsed.record);
@@ -98,9 +100,13 @@ export async function* readCsv(
     if (columns === undefined) throw new BadInputError(`${opts.fileName} has no header line`);
     yield* drainSkipped(skipped, Infinity, lines);
   } finally {
-    feed.destroy();
+    feed?.destroy();
     input.destroy();
   }
+}
+
+function isUsableDelimiter(delimiter: string): boolean {
+  return delimiter.length === 1 && !'"\r\n'.includes(delimiter);
 }
 
 /** Finds the delimiter that occurs most often outside quotes in a header line; `,` by default. */

@@ -58,10 +58,15 @@ export class SftpSession {
     s.on('close', () => this.closeAll());
   }
 
-  /** Runs one request; a request that sends no reply of its own is answered with OK. */
-  private run(id: number, work: () => Promise<boolean | void>): void {
+  /**
+   * Runs one request. Handlers that answer with data, a handle or attributes return `true`; the
+   * others are answered with OK here, and every failure with its status code.
+   */
+  private run(id: number, work: () => Promise<true | void>): void {
     work().then(
-      (replied) => replied === true || this.reply(() => this.sftp.status(id, STATUS_CODE.OK)),
+      (replied) => {
+        if (replied !== true) this.reply(() => this.sftp.status(id, STATUS_CODE.OK));
+      },
       (err: unknown) => this.reply(() => this.sftp.status(id, statusOf(err), messageOf(err))),
     );
   }

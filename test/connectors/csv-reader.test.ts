@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 
-import { BadInputError } from '../../connectors/errors';
+import { BadInputError, ConfigError } from '../../connectors/errors';
 import { detectDelimiter, findQuoteProblem, readCsv } from '../../connectors/files/csv-reader';
 import type { CsvHeader, CsvItem, ReadCsvOptions } from '../../connectors/files/csv-reader';
 
@@ -23,7 +23,8 @@ function linesOf(items: Array<CsvHeader | CsvItem>): string[] {
 
 describe('readCsv', () => {
   it('strips a UTF-8 BOM and CRLF line ends (BL-07)', async () => {
-    const body = 'email,first_name,updated_at\r\nlea.martin@example.org,Léa,2026-03-01T10:00:00Z\r\n';
+    const body =
+      'email,first_name,updated_at\r\n' + 'lea.martin@example.org,Léa,2026-03-01T10:00:00Z\r\n';
     const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body, 'utf8')]);
 
     const items = await collect(withBom);
@@ -47,8 +48,12 @@ describe('readCsv', () => {
   });
 
   it('detects semicolons and keeps decimal commas inside their field (BL-08)', async () => {
-    const csv =
-      'email;total_spent;orders\njonas.weber@example.de;1.234,50;3\nmia.keller@example.de;89,90;1\n';
+    const csv = [
+      'email;total_spent;orders',
+      'jonas.weber@example.de;1.234,50;3',
+      'mia.keller@example.de;89,90;1',
+      '',
+    ].join('\n');
 
     const items = await collect(csv);
 
@@ -143,6 +148,11 @@ describe('readCsv', () => {
       { kind: 'header', columns: ['a;b', 'c'], delimiter: '|' },
       { kind: 'row', line: 2, values: { 'a;b': '1;2', c: '3' } },
     ]);
+  });
+
+  it('refuses a configured delimiter that cannot work', async () => {
+    await expect(collect('a;;b\n', { delimiter: ';;' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(collect('a"b\n', { delimiter: '"' })).rejects.toBeInstanceOf(ConfigError);
   });
 
   it.each([

@@ -146,18 +146,20 @@ describe('SftpSource', () => {
   });
 
   it('turns a server that never answers into a retryable UpstreamError', async () => {
-    const silent = net.createServer(() => undefined);
+    const accepted: net.Socket[] = [];
+    const silent = net.createServer((socket) => accepted.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as net.AddressInfo).port;
     const options = { ...conn, port, readyTimeoutMs: 300 };
     const source = new SftpSource(options, { directory: '/', pattern: PATTERN });
 
     const failure = await source.connect().then(() => undefined, (err: unknown) => err);
-    silent.close();
-    silent.unref();
+    accepted.forEach((socket) => socket.destroy());
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
 
     expect(failure).toBeInstanceOf(UpstreamError);
     expect(failure).toMatchObject({ retryable: true });
+    expect((failure as Error).message).toContain('did not complete the SSH handshake');
   });
 
   it('requires a password or key, and a connection before use', async () => {
