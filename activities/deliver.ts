@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { BrazeClient } from '../connectors/braze/client';
 import { toAttributeObject } from '../connectors/braze/mapping';
-import { RateLimitError, SyncError } from '../connectors/errors';
+import { BadInputError, RateLimitError, UpstreamError } from '../connectors/errors';
 import { resolveSecret, resolveSync } from '../config/load';
 import { completeBatch, failBatch, markSending, nextPendingBatch } from '../store/delivery';
 import { clock, type ActivityDeps } from './deps';
@@ -27,8 +27,9 @@ export interface DeliverWindowResult {
  * outbox before and after it is sent, and the activity heartbeats after each one, so a crashed
  * or timed-out attempt resumes at the batch that was in flight: at most that batch is sent
  * twice. Cancellation aborts the in-flight request. A 429 ends the window early with the time
- * Braze wants us to wait; a final error (a 400) fails only its batch; a rejected key fails the
- * run; other errors are retried by the activity's retry policy.
+ * Braze wants us to wait; a final error about the batch (a 400) fails only that batch; a
+ * rejected key or bad configuration fails the run; other errors are retried by the activity's
+ * retry policy.
  */
 export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInput): Promise<DeliverWindowResult> {
   return withFailures(async () => {
@@ -74,7 +75,10 @@ export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInpu
           log.warn('Rate limited', { syncId: input.syncId, batchId: batch.batchNo, retryAfterMs: error.retryAfterMs });
           return { requestsSent, done: false, waitUntilMs: clock(deps) + error.retryAfterMs };
         }
-        if (error instanceof SyncError && !error.retryable && error.code !== 'AUTH') {
+        // Only what is wrong with this batch fails this batch alone (a 400, an oversized body);
+        // rejected keys and bad configuration would fail every batch, so they end the run.
+        const batchOnly = error instanceof BadInputError || (error instanceof UpstreamError && !error.retryable);
+        if (batchOnly) {
           log.error('Batch rejected', { syncId: input.syncId, batchId: batch.batchNo, error: error.message });
           await failBatch(deps.db, input.runId, batch.batchNo, error.message);
           continue;

@@ -5,7 +5,7 @@ import { ConfigError } from '../connectors/errors';
 import { resolveSecret } from '../config/load';
 import type { FieldType, SftpSourceConfig } from '../config/schema';
 import { validateRow } from '../domain/validate-row';
-import { isBlank } from '../domain/normalize';
+import { isBlank, parseTimestampMs } from '../domain/normalize';
 import { getSourceFile, saveSourceFile, stageRecords, type SourceFileState, type StageRow } from '../store/staging';
 import { recordRowErrors, setCounts, type RowError } from '../store/runs';
 import { clock, type ActivityDeps } from './deps';
@@ -147,13 +147,12 @@ function toStageRow(
   if (config.updatedAt) {
     const raw = checked.values[config.updatedAt];
     if (raw) {
-      // Only ISO 8601 text: Date.parse would also "read" values such as "7" as a 2001 date.
-      updatedAtMs = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)
-        ? Date.parse(raw.includes('T') || raw.length === 10 ? raw : raw.replace(' ', 'T'))
-        : Number.NaN;
-      if (Number.isNaN(updatedAtMs)) {
-        return { ...where, recordKey: key.trim(), field: config.updatedAt, reason: 'not a timestamp' };
+      const parsed = parseTimestampMs(raw);
+      if (parsed === undefined) {
+        const reason = 'not an ISO 8601 timestamp';
+        return { ...where, recordKey: key.trim(), field: config.updatedAt, reason };
       }
+      updatedAtMs = parsed;
     }
   }
   return { source, recordKey: key.trim(), values: checked.values, sourceUpdatedAtMs: updatedAtMs, origin: `${file}:${line}` };

@@ -1,9 +1,9 @@
 import { log } from '@temporalio/activity';
 import { resolveSync } from '../config/load';
 import { summarizeOutbox } from '../store/delivery';
-import { closeRun, getRun, listRowErrors, openRun, setCounts } from '../store/runs';
+import { closeRun, getRun, listRowErrors, openRun } from '../store/runs';
 import { readEmulatorDataPoints } from './emulator-stats';
-import { clock, type ActivityDeps } from './deps';
+import type { ActivityDeps } from './deps';
 import { withFailures } from './failure';
 
 export interface StartRunInput {
@@ -16,8 +16,6 @@ export interface StartRunInput {
 export interface StartRunResult {
   sources: string[];
   dataset: string;
-  /** The emulator's data-point counter before the run, when the destination is the emulator. */
-  dataPointsBefore: number | null;
   requestVolume: number;
   timeWindowMs: number;
 }
@@ -26,18 +24,14 @@ export interface StartRunResult {
 export async function startRun(deps: ActivityDeps, input: StartRunInput): Promise<StartRunResult> {
   return withFailures(async () => {
     const { sync, dataset, destination } = resolveSync(deps.config, input.syncId);
-    await openRun(deps.db, input);
-    const existing = await getRun(deps.db, input.runId);
-    const recorded = (existing?.report as { dataPointsBefore?: number | null } | null)?.dataPointsBefore;
-    const dataPointsBefore = recorded !== undefined ? recorded : await readEmulatorDataPoints(destination.endpoint);
-    if (recorded === undefined) {
-      await deps.db('runs').where({ run_id: input.runId }).update({ report: JSON.stringify({ dataPointsBefore }) });
-    }
+    // The emulator's counter before the run; a retry keeps the first reading (openRun ignores
+    // a second insert), so the report's data-point figure covers the whole run.
+    const dataPointsBefore = await readEmulatorDataPoints(destination.endpoint);
+    await openRun(deps.db, { ...input, dataPointsBefore });
     log.info('Run started', { syncId: input.syncId, runId: input.runId, trigger: input.trigger });
     return {
       sources: dataset.sources,
       dataset: sync.dataset,
-      dataPointsBefore,
       requestVolume: destination.requestVolume,
       timeWindowMs: Math.round(destination.timeWindowSeconds * 1000),
     };
@@ -48,6 +42,7 @@ export interface FinishRunInput {
   runId: string;
   syncId: string;
   workflowId: string;
+  trigger: string;
   status: 'succeeded' | 'failed';
   error?: string;
   startedAtMs: number;
@@ -89,25 +84,21 @@ const REPORTED_REJECTIONS = 50;
 export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Promise<RunReport> {
   return withFailures(async () => {
     const { destination } = resolveSync(deps.config, input.syncId);
-    const run = await getRun(deps.db, input.runId);
+    // A run that failed before startRun committed has no row yet; the report still needs one.
+    await openRun(deps.db, input);
+    const run = (await getRun(deps.db, input.runId))!;
     const outbox = await summarizeOutbox(deps.db, input.runId);
-    const before = (run?.report as { dataPointsBefore?: number | null } | null)?.dataPointsBefore ?? null;
+    const before = run.dataPointsBefore;
     const after = before === null ? null : await readEmulatorDataPoints(destination.endpoint);
-    const errors = await listRowErrors(deps.db, input.runId, 100_000);
-    const counts = run!.counts;
-    await setCounts(deps.db, input.runId, {
-      requestsSent: outbox.requestsSent,
-      attributesSent: outbox.attributesSent,
-      rateLimitedWaits: input.rateLimitedWaits,
-    });
+    const errors = await listRowErrors(deps.db, input.runId, REPORTED_REJECTIONS);
+    const counts = run.counts;
 
-    const rejectedByDestination = errors.filter((e) => e.stage === 'deliver').length;
     const report: RunReport = {
       sync: input.syncId,
       status: input.status,
       workflowId: input.workflowId,
       runId: input.runId,
-      trigger: run!.trigger,
+      trigger: run.trigger,
       recordsRead: counts.recordsRead,
       recordsRejected: counts.recordsRejected,
       filesImported: counts.filesImported,
@@ -120,12 +111,12 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       requestsSent: outbox.requestsSent,
       attributesSent: outbox.attributesSent,
       recordsDelivered: outbox.itemsAccepted,
-      recordsRejectedByDestination: rejectedByDestination,
+      recordsRejectedByDestination: outbox.itemsRejected,
       batchesFailed: outbox.failed,
       rateLimitedWaits: input.rateLimitedWaits,
       dataPointsWritten: before === null || after === null ? null : after - before,
       durationMs: input.finishedAtMs - input.startedAtMs,
-      rejections: errors.slice(0, REPORTED_REJECTIONS).map((e) => ({
+      rejections: errors.map((e) => ({
         stage: e.stage,
         file: e.fileName,
         line: e.line,

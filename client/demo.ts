@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
@@ -34,7 +35,7 @@ export async function runDemo(opts: { json: boolean; keepRunning: boolean }): Pr
     });
     const { config } = loadConfig(path.join(PROJECT_ROOT, 'examples/eshop/braid.yaml'));
 
-    installLogger(require('node:fs').createWriteStream(path.join(stateDir, 'worker.log'), { flags: 'a' }));
+    installLogger(createWriteStream(path.join(stateDir, 'worker.log'), { flags: 'a' }));
     const worker = await createBraidWorker(config);
     const running = worker.run();
     const connection = await Connection.connect({ address: config.temporal.address });

@@ -79,3 +79,21 @@ function validDate(year: string, month: string, day: string): string | undefined
   const date = new Date(`${iso}T00:00:00Z`);
   return Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== iso ? undefined : iso;
 }
+
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Epoch ms from ISO 8601 text. A value without a zone is taken as UTC, never as the worker's
+ * local time, so the result is the same on every machine. Anything that is not ISO 8601
+ * (Date.parse would "read" `7` as a date in 2001) → undefined.
+ */
+export function parseTimestampMs(value: string): number | undefined {
+  const match = ISO_TIMESTAMP.exec(value.trim());
+  if (!match) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = match;
+  if (!validDate(y!, mo!, d!) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  const millis = fraction ? fraction.slice(1, 4).padEnd(3, '0') : '000';
+  const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${millis}${offset}`);
+}

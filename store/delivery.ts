@@ -98,21 +98,24 @@ export async function completeBatch(
       for (const row of rows) current.set(row.master_id, JSON.parse(row.attributes));
     }
 
-    for (const item of input.accepted) {
+    const rows = input.accepted.map((item) => {
       const state = { ...(current.get(item.masterId) ?? {}) };
       for (const [name, value] of Object.entries(item.attributes)) {
         if (value === null) delete state[name];
         else state[name] = value;
       }
+      return {
+        sync_id: input.syncId,
+        master_id: item.masterId,
+        external_id: item.externalId,
+        attributes: JSON.stringify(state),
+        created_at_ms: input.nowMs,
+        last_sent_at_ms: input.nowMs,
+      };
+    });
+    if (rows.length > 0) {
       await trx('destination_state')
-        .insert({
-          sync_id: input.syncId,
-          master_id: item.masterId,
-          external_id: item.externalId,
-          attributes: JSON.stringify(state),
-          created_at_ms: input.nowMs,
-          last_sent_at_ms: input.nowMs,
-        })
+        .insert(rows)
         .onConflict(['sync_id', 'master_id'])
         .merge(['attributes', 'last_sent_at_ms', 'external_id']);
     }
@@ -152,10 +155,14 @@ export interface OutboxSummary {
   itemsSent: number;
   /** Items of sent batches that Braze accepted (not named in its per-item errors). */
   itemsAccepted: number;
+  /** Items Braze refused: named in a 201's errors, or in a batch that failed for good. */
+  itemsRejected: number;
 }
 
 export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSummary> {
-  const rows = await db('outbox').where({ run_id: runId }).select('status', 'attempts', 'attribute_count', 'item_count', 'rejected_count');
+  const rows = await db('outbox')
+    .where({ run_id: runId })
+    .select('status', 'attempts', 'attribute_count', 'item_count', 'rejected_count');
   const summary: OutboxSummary = {
     batches: rows.length,
     pending: 0,
@@ -164,6 +171,7 @@ export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSu
     attributesSent: 0,
     itemsSent: 0,
     itemsAccepted: 0,
+    itemsRejected: 0,
   };
   for (const row of rows) {
     summary.requestsSent += Number(row.attempts);
@@ -171,8 +179,13 @@ export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSu
       summary.attributesSent += Number(row.attribute_count);
       summary.itemsSent += Number(row.item_count);
       summary.itemsAccepted += Number(row.item_count) - Number(row.rejected_count);
-    } else if (row.status === 'failed') summary.failed += 1;
-    else summary.pending += 1;
+      summary.itemsRejected += Number(row.rejected_count);
+    } else if (row.status === 'failed') {
+      summary.failed += 1;
+      summary.itemsRejected += Number(row.item_count);
+    } else {
+      summary.pending += 1;
+    }
   }
   return summary;
 }

@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 
-/** Counters a run accumulates step by step; they end up in its report. */
+/**
+ * Counters the steps before delivery record; delivery's own figures are derived from the outbox
+ * when the run finishes (store/delivery.ts summarizeOutbox), so they are not kept twice.
+ */
 export interface RunCounts {
   recordsRead: number;
   recordsRejected: number;
@@ -12,11 +15,6 @@ export interface RunCounts {
   recordsPlanned: number;
   recordsSkipped: number;
   batchesPlanned: number;
-  requestsSent: number;
-  attributesSent: number;
-  recordsDelivered: number;
-  recordsRejectedByDestination: number;
-  rateLimitedWaits: number;
 }
 
 export const EMPTY_COUNTS: RunCounts = {
@@ -30,11 +28,6 @@ export const EMPTY_COUNTS: RunCounts = {
   recordsPlanned: 0,
   recordsSkipped: 0,
   batchesPlanned: 0,
-  requestsSent: 0,
-  attributesSent: 0,
-  recordsDelivered: 0,
-  recordsRejectedByDestination: 0,
-  rateLimitedWaits: 0,
 };
 
 export interface RowError {
@@ -47,10 +40,13 @@ export interface RowError {
   reason: string;
 }
 
-/** Creates the run row if it is not there yet (a retried activity finds it and moves on). */
+/**
+ * Creates the run row if it is not there yet: a retried activity finds it and keeps the first
+ * values, including the emulator's data-point counter read before the run.
+ */
 export async function openRun(
   db: Knex,
-  run: { runId: string; syncId: string; trigger: string; startedAtMs: number },
+  run: { runId: string; syncId: string; trigger: string; startedAtMs: number; dataPointsBefore?: number | null },
 ): Promise<void> {
   await db('runs')
     .insert({
@@ -60,16 +56,10 @@ export async function openRun(
       status: 'running',
       started_at_ms: run.startedAtMs,
       counts: JSON.stringify(EMPTY_COUNTS),
+      data_points_before: run.dataPointsBefore ?? null,
     })
     .onConflict('run_id')
     .ignore();
-}
-
-/** Adds to a run's counters. Read and write share a transaction so no update is lost. */
-export async function addCounts(db: Knex | Knex.Transaction, runId: string, delta: Partial<RunCounts>): Promise<void> {
-  await updateCounts(db, runId, (counts) => {
-    for (const [name, value] of Object.entries(delta) as Array<[keyof RunCounts, number]>) counts[name] += value;
-  });
 }
 
 /** Sets counters to absolute values (for steps that recompute a figure rather than add to it). */
@@ -77,6 +67,7 @@ export async function setCounts(db: Knex | Knex.Transaction, runId: string, valu
   await updateCounts(db, runId, (counts) => Object.assign(counts, values));
 }
 
+/** Read and write share a transaction so a concurrent update is never lost. */
 async function updateCounts(db: Knex | Knex.Transaction, runId: string, change: (counts: RunCounts) => void) {
   const apply = async (trx: Knex.Transaction) => {
     const query = trx('runs').where({ run_id: runId });
@@ -102,6 +93,7 @@ export async function getRun(db: Knex, runId: string) {
     startedAtMs: Number(row.started_at_ms),
     finishedAtMs: row.finished_at_ms === null ? null : Number(row.finished_at_ms),
     counts: { ...EMPTY_COUNTS, ...JSON.parse(row.counts) } as RunCounts,
+    dataPointsBefore: row.data_points_before === null ? null : Number(row.data_points_before),
     report: row.report ? JSON.parse(row.report) : null,
   };
 }

@@ -55,25 +55,15 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<RunReport>
   };
   setHandler(syncProgressQuery, () => progress);
 
-  let carry = input.carry;
+  const startedAtMs = input.carry?.startedAtMs ?? Date.now();
+  let outcome: { status: 'succeeded' | 'failed'; error?: string } = { status: 'succeeded' };
   try {
-    if (!carry) carry = await prepare(input, runId, progress);
+    const carry = input.carry ?? (await prepare(input, runId, startedAtMs, progress));
     await deliverAll(input, carry, progress);
   } catch (error) {
     if (error instanceof ContinueAsNew) throw error;
-    const message = describe(error);
-    log.error('Run failed', { syncId: input.syncId, error: message });
-    progress.phase = 'finishing';
-    return steps.finishRun({
-      runId,
-      syncId: input.syncId,
-      workflowId: info.workflowId,
-      status: 'failed',
-      error: message,
-      startedAtMs: carry?.startedAtMs ?? Date.now(),
-      finishedAtMs: Date.now(),
-      rateLimitedWaits: progress.rateLimitedWaits,
-    });
+    outcome = { status: 'failed', error: describe(error) };
+    log.error('Run failed', { syncId: input.syncId, error: outcome.error });
   }
 
   progress.phase = 'finishing';
@@ -81,8 +71,9 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<RunReport>
     runId,
     syncId: input.syncId,
     workflowId: info.workflowId,
-    status: 'succeeded',
-    startedAtMs: carry.startedAtMs,
+    trigger: input.trigger,
+    ...outcome,
+    startedAtMs,
     finishedAtMs: Date.now(),
     rateLimitedWaits: progress.rateLimitedWaits,
   });
@@ -90,9 +81,12 @@ export async function syncWorkflow(input: SyncWorkflowInput): Promise<RunReport>
   return report;
 }
 
-async function prepare(input: SyncWorkflowInput, runId: string, progress: SyncProgress): Promise<DeliveryCarry> {
-  const startedAtMs = Date.now();
-  const run = await steps.startRun({ runId, syncId: input.syncId, trigger: input.trigger, startedAtMs });
+async function prepare(
+  input: SyncWorkflowInput,
+  runId: string,
+  startedAtMs: number,
+  progress: SyncProgress,
+): Promise<DeliveryCarry> {  const run = await steps.startRun({ runId, syncId: input.syncId, trigger: input.trigger, startedAtMs });
 
   progress.phase = 'extracting';
   const results = [];

@@ -99,6 +99,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('started_at_ms').notNullable();
     t.bigInteger('finished_at_ms').nullable();
     t.text('counts').notNullable();
+    t.bigInteger('data_points_before').nullable();
     t.text('report').nullable();
   });
 

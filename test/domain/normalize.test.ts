@@ -3,6 +3,7 @@ import {
   isValidEmail,
   normalizeDate,
   normalizeDigits,
+  parseTimestampMs,
   normalizeEmail,
   normalizeText,
 } from '../../domain/normalize';
@@ -148,4 +149,25 @@ describe('normalizeDate', () => {
   ])('returns undefined for %p', (value) => {
     expect(normalizeDate(value)).toBeUndefined();
   });
+});
+
+describe('parseTimestampMs', () => {
+  test.each([
+    ['2026-03-01T08:15:00.000Z', Date.UTC(2026, 2, 1, 8, 15)],
+    ['2026-03-01T09:15:00+01:00', Date.UTC(2026, 2, 1, 8, 15)],
+    ['2026-03-01T09:15:00+0100', Date.UTC(2026, 2, 1, 8, 15)],
+    ['2026-03-01 08:15:00', Date.UTC(2026, 2, 1, 8, 15)],
+    ['2026-03-01T08:15', Date.UTC(2026, 2, 1, 8, 15)],
+    ['2026-03-01', Date.UTC(2026, 2, 1)],
+    ['2026-03-01T08:15:00.1234567Z', Date.UTC(2026, 2, 1, 8, 15, 0, 123)],
+  ])('reads %s as the same instant on every machine', (text, expected) => {
+    expect(parseTimestampMs(text)).toBe(expected);
+  });
+
+  test.each(['7', 'hello 1', '2026-02-30', '2026-03-01T25:00', '03/01/2026', ''])(
+    'refuses %p',
+    (text) => {
+      expect(parseTimestampMs(text)).toBeUndefined();
+    },
+  );
 });

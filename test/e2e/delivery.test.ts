@@ -1,6 +1,4 @@
-import { copyFileSync } from 'node:fs';
-import path from 'node:path';
-import { SAMPLE_FILE, startE2E, type E2E } from '../support/e2e';
+import { startE2E, type E2E } from '../support/e2e';
 
 /** Delivery under the destination's limits and failures, against the Braze emulator. */
 describe('delivery pacing, rate limits and errors', () => {
@@ -13,7 +11,7 @@ describe('delivery pacing, rate limits and errors', () => {
 
   async function start(opts: Parameters<typeof startE2E>[0]): Promise<E2E> {
     e2e = await startE2E(opts);
-    copyFileSync(SAMPLE_FILE, path.join(e2e.dropDir, 'customers_20260101.csv'));
+    e2e.dropSample();
     return e2e;
   }
 

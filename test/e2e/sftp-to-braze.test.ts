@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadGoldenRecords } from '../../store/identity';
 import { availableBackends, SAMPLE_FILE, startE2E, type E2E } from '../support/e2e';
@@ -14,7 +14,7 @@ describe.each(availableBackends())('sync from an SFTP drop to Braze on %s', (bac
 
   beforeAll(async () => {
     e2e = await startE2E({ backend });
-    copyFileSync(SAMPLE_FILE, path.join(e2e.dropDir, 'customers_20260101.csv'));
+    e2e.dropSample();
   });
   afterAll(async () => {
     await e2e?.stop();

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { controllerWorkflowId } from '../../workflows/definitions';
 import { scheduleIdFor, scheduleSync, syncStatus } from '../../client/sync-control';
-import { SAMPLE_FILE, startE2E, workflowBundle, type E2E } from '../support/e2e';
+import { startE2E, workflowBundle, type E2E } from '../support/e2e';
 
 const CLI = path.resolve(__dirname, '../../dist/client/cli.js');
 const run = promisify(execFile);
@@ -25,7 +24,7 @@ describe('triggers: manual run from the CLI, Temporal Schedule, status query', (
 
   beforeAll(async () => {
     e2e = await startE2E({ backend: 'sqlite' });
-    copyFileSync(SAMPLE_FILE, path.join(e2e.dropDir, 'customers_20260101.csv'));
+    e2e.dropSample();
     await e2e.startWorker();
   });
   afterAll(async () => {

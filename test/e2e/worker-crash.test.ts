@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadGoldenRecords } from '../../store/identity';
 import { waitForRun } from '../../client/sync-control';
-import { SAMPLE_FILE, startE2E, type E2E } from '../support/e2e';
+import { startE2E, type E2E } from '../support/e2e';
 
 const CLI = path.resolve(__dirname, '../../dist/client/cli.js');
 
@@ -30,7 +29,7 @@ describe('a worker killed in the middle of delivery', () => {
   beforeAll(async () => {
     // 25 profiles a request and a slow Braze make delivery last long enough to kill it midway.
     e2e = await startE2E({ backend: 'sqlite', batchSize: 25, responseDelayMs: 300 });
-    copyFileSync(SAMPLE_FILE, path.join(e2e.dropDir, 'customers_20260101.csv'));
+    e2e.dropSample();
   });
   afterAll(async () => {
     for (const worker of workers) worker.kill('SIGKILL');

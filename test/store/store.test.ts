@@ -23,7 +23,6 @@ import {
   type GoldenWrite,
 } from '../../store/identity';
 import {
-  addCounts,
   closeRun,
   EMPTY_COUNTS,
   getRun,
@@ -661,6 +660,7 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
         attributesSent: 3,
         itemsSent: 2,
         itemsAccepted: 1,
+        itemsRejected: 2,
       });
       expect(await summarizeOutbox(db, 'run-none')).toEqual({
         batches: 0,
@@ -670,6 +670,7 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
         attributesSent: 0,
         itemsSent: 0,
         itemsAccepted: 0,
+        itemsRejected: 0,
       });
     });
   });
@@ -677,15 +678,14 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
   describe('runs', () => {
     const run = { runId: 'run-1', syncId: 'eshop-to-braze', trigger: 'schedule', startedAtMs: T0 };
 
-    it('opens a run once, sets and adds counts, and closes it with a report', async () => {
-      await openRun(db, run);
-      await openRun(db, { ...run, trigger: 'manual', startedAtMs: T0 + 99 });
+    it('opens a run once, sets counts, and closes it with a report', async () => {
+      await openRun(db, { ...run, dataPointsBefore: 1592 });
+      await openRun(db, { ...run, trigger: 'manual', startedAtMs: T0 + 99, dataPointsBefore: 7 });
       const opened = await getRun(db, 'run-1');
 
       await setCounts(db, 'run-1', { goldenRecords: 347, goldenCreated: 347 });
       await setCounts(db, 'run-1', { goldenRecords: 340 });
-      await addCounts(db, 'run-1', { recordsRead: 977, recordsRejected: 23 });
-      await addCounts(db, 'run-1', { recordsRead: 3 });
+      await setCounts(db, 'run-1', { recordsRead: 980, recordsRejected: 23 });
       await closeRun(db, 'run-1', 'succeeded', T0 + 5000, { note: 'done', files: ['a.csv'] });
 
       expect(opened).toEqual({
@@ -693,6 +693,7 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
         status: 'running',
         finishedAtMs: null,
         counts: EMPTY_COUNTS,
+        dataPointsBefore: 1592,
         report: null,
       });
       expect(await getRun(db, 'run-1')).toEqual({
@@ -706,6 +707,7 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('store on $name', (backend
           recordsRead: 980,
           recordsRejected: 23,
         },
+        dataPointsBefore: 1592,
         report: { note: 'done', files: ['a.csv'] },
       });
       expect(await getRun(db, 'run-2')).toBeUndefined();

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -46,6 +46,8 @@ export interface E2E {
   config: BraidConfig;
   braze: BrazeEmulator;
   db: Knex;
+  /** Drops the public sample file as `customers_20260101.csv`, as the shop's upload would. */
+  dropSample(): void;
   client: Client;
   /** Starts an in-process worker (or returns the running one). */
   startWorker(): Promise<BraidWorker>;
@@ -131,6 +133,7 @@ export async function startE2E(opts: E2EOptions): Promise<E2E> {
     braze,
     db,
     client,
+    dropSample: () => copyFileSync(SAMPLE_FILE, path.join(dropDir, 'customers_20260101.csv')),
     async startWorker() {
       if (!worker) {
         worker = await createBraidWorker(config, { workflowBundle: await workflowBundle() });
