@@ -14,6 +14,7 @@ import { installLogger } from '../worker/logger';
 import { runDemo } from './demo';
 import { printReport } from './report';
 import { requestSyncRun, scheduleSync, syncStatus, waitForRun } from './sync-control';
+import { COMMAND_GROUPS } from './commands';
 
 const DEFAULT_CONFIG = process.env.BRAID_CONFIG ?? 'braid.yaml';
 const say = (line: string): void => {
@@ -213,6 +214,9 @@ function parsePositive(value: string): number {
   if (!(n > 0)) throw new InvalidArgumentError('must be a positive number');
   return n;
 }
+
+// Command groups that live in their own modules (client/commands/*), one line each.
+for (const register of COMMAND_GROUPS) register(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof SyncError || error instanceof TemporalCliMissingError) {

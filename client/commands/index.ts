@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+
+/**
+ * Each command group registers its subcommands on the `braid` program. Groups live in their own
+ * modules so the CLI entry point stays a list, not a file every feature edits.
+ */
+export type CommandGroup = (program: Command) => void;
+
+export const COMMAND_GROUPS: CommandGroup[] = [];
