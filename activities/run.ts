@@ -64,6 +64,11 @@ export interface RunReport {
   goldenCreated: number;
   goldenMerged: number;
   goldenSplit: number;
+  goldenRetired: number;
+  /** Records held back because they could belong to several people; listed in `ambiguous`. */
+  recordsAmbiguous: number;
+  /** Merges refused by a key limit or by a locked cluster. */
+  mergesRefused: number;
   recordsPlanned: number;
   recordsSkipped: number;
   requestsSent: number;
@@ -74,6 +79,7 @@ export interface RunReport {
   rateLimitedWaits: number;
   dataPointsWritten: number | null;
   durationMs: number;
+  ambiguous: Array<{ record: string; reason: string }>;
   rejections: Array<{ stage: string; file?: string; line?: number; record?: string; field?: string; reason: string }>;
   error?: string;
 }
@@ -106,6 +112,9 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       goldenCreated: counts.goldenCreated,
       goldenMerged: counts.goldenMerged,
       goldenSplit: counts.goldenSplit,
+      goldenRetired: counts.goldenRetired ?? 0,
+      recordsAmbiguous: counts.recordsAmbiguous ?? 0,
+      mergesRefused: counts.mergesRefused ?? 0,
       recordsPlanned: counts.recordsPlanned,
       recordsSkipped: counts.recordsSkipped,
       requestsSent: outbox.requestsSent,
@@ -116,7 +125,10 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       rateLimitedWaits: input.rateLimitedWaits,
       dataPointsWritten: before === null || after === null ? null : after - before,
       durationMs: input.finishedAtMs - input.startedAtMs,
-      rejections: errors.map((e) => ({
+      ambiguous: errors
+        .filter((e) => e.stage === 'unify')
+        .map((e) => ({ record: e.recordKey ?? '', reason: e.reason })),
+      rejections: errors.filter((e) => e.stage !== 'unify').map((e) => ({
         stage: e.stage,
         file: e.fileName,
         line: e.line,

@@ -10,6 +10,14 @@ export function printReport(
   out(`Sync ${report.sync}: ${report.status} in ${(report.durationMs / 1000).toFixed(1)} s`);
   out(`  records read        ${report.recordsRead} (${report.recordsRejected} rejected)`);
   out(`  golden records      ${report.goldenRecords} (${report.goldenCreated} new, ${report.goldenMerged} merged)`);
+  if (report.goldenSplit + report.goldenRetired > 0) {
+    out(`  golden changes      ${report.goldenSplit} split, ${report.goldenRetired} retired`);
+  }
+  if (report.recordsAmbiguous > 0) {
+    out(`  ambiguous records   ${report.recordsAmbiguous} held back (not merged, not sent):`);
+    for (const a of report.ambiguous.slice(0, 10)) out(`    ${a.record}: ${a.reason}`);
+  }
+  if (report.mergesRefused > 0) out(`  merges refused      ${report.mergesRefused} (key limits, locked clusters)`);
   out(`  profiles to update  ${report.recordsPlanned}`);
   out(`  requests sent       ${report.requestsSent}`);
   out(`  attributes sent     ${report.attributesSent}`);

@@ -64,7 +64,7 @@ export type SourceConfig = z.infer<typeof SourceConfig>;
 export const FieldType = z.enum(['string', 'email', 'phone', 'date', 'number', 'boolean']);
 export type FieldType = z.infer<typeof FieldType>;
 
-export const Normalizer = z.enum(['text', 'email', 'digits', 'date']);
+export const Normalizer = z.enum(['text', 'email', 'phone', 'digits', 'date']);
 export type Normalizer = z.infer<typeof Normalizer>;
 
 export const MatchKey = z
@@ -73,19 +73,93 @@ export const MatchKey = z
     /** One column, or a compound of columns that must all match. */
     columns: z.array(z.string().min(1)).min(1),
     normalize: Normalizer.default('text'),
+    /** email: also apply provider rules (Gmail ignores dots and `+tags`). */
+    providerRules: z.boolean().default(false),
+    /** text: strip accents before comparing (on by default: "Léa" = "Lea"). */
+    stripAccents: z.boolean().default(true),
+    /** A golden record holds at most this many distinct values of the key; see README. */
+    maxValues: z.number().int().positive().optional(),
+    /** Extra values that never link for this key: exact text, or /regex/ with slashes. */
+    blocked: z.array(z.string().min(1)).default([]),
   })
   .strict();
 export type MatchKey = z.infer<typeof MatchKey>;
+
+const FuzzyCompare = z
+  .object({
+    column: z.string().min(1),
+    method: z.enum(['jaro_winkler', 'phonetic', 'exact']).default('jaro_winkler'),
+    /** jaro_winkler only: the similarity (0..1) a pair needs. */
+    threshold: z.number().min(0).max(1).default(0.9),
+  })
+  .strict();
+
+/**
+ * A rule set links records by exact keys (listed by name) or by a fuzzy comparison of columns
+ * within a block of records that share exact `block` columns. Rule sets run in order: clusters
+ * formed by earlier ones are locked, later ones may only attach records to them.
+ */
+export const IdentityRule = z
+  .object({
+    name: Identifier,
+    keys: z.array(z.string().min(1)).min(1).optional(),
+    block: z.array(z.string().min(1)).min(1).optional(),
+    compare: z.array(FuzzyCompare).min(1).optional(),
+  })
+  .strict()
+  .refine((r) => !!r.keys !== !!(r.block && r.compare), 'give either keys, or block and compare');
+export type IdentityRule = z.infer<typeof IdentityRule>;
+
+export const SurvivorshipRule = z.enum([
+  'most_recent', 'most_recent_non_null', 'source_priority', 'first_seen', 'max', 'min', 'union',
+]);
+export type SurvivorshipRule = z.infer<typeof SurvivorshipRule>;
+
+export const SurvivorshipConfig = z
+  .object({
+    default: SurvivorshipRule.default('most_recent'),
+    columns: z.record(z.string(), SurvivorshipRule).default({}),
+    /** For `source_priority`: sources first to last; others come after, most recent first. */
+    sourcePriority: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+export type SurvivorshipConfig = z.infer<typeof SurvivorshipConfig>;
+
+/** Local parts that name a role or a shared mailbox rather than a person. */
+export const DEFAULT_ROLE_EMAILS = ['contact', 'info', 'support', 'team', 'noreply', 'no-reply'];
 
 export const DatasetConfig = z
   .object({
     sources: z.array(z.string().min(1)).min(1),
     /** Types checked when rows are staged; a row whose value does not fit is rejected. */
     fields: z.record(z.string(), FieldType).default({}),
-    keys: z.array(MatchKey).min(2, 'needs email and at least one second key'),
-    survivorship: z.enum(['most_recent', 'most_recent_non_null']).default('most_recent'),
+    keys: z.array(MatchKey).min(1),
+    /** Rule sets in order; by default one rule set, `exact`, with every key. */
+    rules: z.array(IdentityRule).optional(),
+    /** Values that never link, for every key, added to the built-in placeholders. */
+    blockedValues: z.array(z.string().min(1)).default([]),
+    /** Role addresses (local parts) never used to merge; replaces the default list. */
+    roleEmails: z.array(z.string().min(1)).default(DEFAULT_ROLE_EMAILS),
+    /** Country for phone numbers written without an international prefix (ISO 3166 alpha-2). */
+    defaultCountry: z.string().length(2).optional(),
+    survivorship: z
+      .union([SurvivorshipRule, SurvivorshipConfig])
+      .default('most_recent')
+      .transform((s) =>
+        typeof s === 'string' ? { default: s, columns: {}, sourcePriority: [] } : s,
+      ),
   })
-  .strict();
+  .strict()
+  .superRefine((dataset, ctx) => {
+    const names = new Set(dataset.keys.map((k) => k.name));
+    dataset.rules?.forEach((rule, i) => {
+      for (const key of rule.keys ?? []) {
+        if (!names.has(key)) {
+          ctx.addIssue({ code: 'custom', path: ['rules', i, 'keys'], message: `no key "${key}"` });
+        }
+      }
+    });
+  });
 export type DatasetConfig = z.infer<typeof DatasetConfig>;
 
 export const BrazeAttribute = z

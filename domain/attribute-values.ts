@@ -50,6 +50,15 @@ function convert(raw: string, type: BrazeAttribute['type']): AttributeValue | un
       // 2001-07-01, 2015-02-30 rolled over to 2015-03-02, 12/31/2020 was read as US local time).
       return normalizeDate(raw);
     case 'array':
+      // A `union` survivorship column is a JSON array; other text is a delimited list.
+      if (raw.startsWith('[')) {
+        try {
+          const parsed: unknown = JSON.parse(raw);
+          if (Array.isArray(parsed)) return parsed.map(String);
+        } catch {
+          // Not JSON after all: fall through to the delimited reading.
+        }
+      }
       return raw.split(/\s*[,;|]\s*/).filter((v) => v !== '');
   }
 }

@@ -1,122 +1,352 @@
 import type { Knex } from 'knex';
+import { chunk } from '../domain/diff';
 
-export interface StagedRecord {
+type Db = Knex | Knex.Transaction;
+
+/** Ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const IN_CHUNK = 900;
+/** Rows per multi-row INSERT: knex writes SQLite inserts as a compound SELECT (500 terms max). */
+const INSERT_ROWS = 450;
+
+/** One staged source record as the identity engine reads it. */
+export interface IdentitySourceRow {
   id: number;
   source: string;
   recordKey: string;
   values: Record<string, string>;
-  sourceUpdatedAtMs: number | null;
-  stagedAtMs: number;
+  contentHash: string;
+  recencyMs: number;
+  /** golden_records.id the record belonged to after the previous unify, if any. */
+  previousGoldenId: number | null;
 }
 
-/** All staged records of the given sources, in id order. */
-export async function loadStagedRecords(db: Knex, sources: string[]): Promise<StagedRecord[]> {
-  const rows = await db('source_records')
-    .whereIn('source', sources)
-    .orderBy('id')
-    .select('id', 'source', 'record_key', 'payload', 'source_updated_at_ms', 'staged_at_ms');
-  return rows.map((r) => ({
-    id: Number(r.id),
-    source: r.source,
-    recordKey: r.record_key,
-    values: JSON.parse(r.payload),
-    sourceUpdatedAtMs: r.source_updated_at_ms === null ? null : Number(r.source_updated_at_ms),
-    stagedAtMs: Number(r.staged_at_ms),
-  }));
+export interface KeyRow {
+  recordId: number;
+  key: string;
+  value: string;
+  kind: string;
 }
 
-/** source record id → master id, from the previous unify of this dataset. */
-export async function loadLinks(db: Knex, dataset: string): Promise<Map<number, string>> {
-  const rows = await db('identity_links').where({ dataset }).select('source_record_id', 'master_id');
-  return new Map(rows.map((r) => [Number(r.source_record_id), r.master_id as string]));
+export async function getRulesHash(db: Db, dataset: string): Promise<string | undefined> {
+  const row = await db('identity_state').where({ dataset }).first('rules_hash');
+  return row?.rules_hash;
 }
 
-/** master id → creation order (lower is older), for every golden record of the dataset. */
-export async function loadMasterRanks(db: Knex, dataset: string): Promise<Map<string, number>> {
-  const rows = await db('golden_records').where({ dataset }).select('id', 'master_id');
-  return new Map(rows.map((r) => [r.master_id as string, Number(r.id)]));
-}
-
-export interface GoldenWrite {
-  masterId: string;
-  isNew: boolean;
-  attributes: Record<string, string>;
-  sourceKeys: string[];
-  memberIds: number[];
-}
-
-export interface IdentityEvent {
-  kind: 'merge' | 'split';
-  masterId: string;
-  otherMasterId: string;
-  rule: string;
+export async function setRulesHash(db: Db, dataset: string, hash: string, nowMs: number): Promise<void> {
+  await db('identity_state')
+    .insert({ dataset, rules_hash: hash, updated_at_ms: nowMs })
+    .onConflict('dataset')
+    .merge();
 }
 
 /**
- * Writes one unify result in a single transaction: golden records (new, changed, or retired as
- * merged into another), the link of every source record, and the merge/split log.
+ * Records whose identity may have changed since the last unify: never unified, changed content,
+ * or deleted at the source while still a member.
  */
-export async function saveUnifyResult(
-  db: Knex,
-  input: {
-    dataset: string;
-    runId: string;
-    nowMs: number;
-    golden: GoldenWrite[];
-    retired: Array<{ masterId: string; mergedInto: string | null }>;
-    events: IdentityEvent[];
-  },
-): Promise<void> {
-  const { dataset, runId, nowMs } = input;
-  await db.transaction(async (trx) => {
-    const existing = new Map<string, { attributes: string; source_keys: string }>();
-    const rows = await trx('golden_records').where({ dataset }).select('master_id', 'attributes', 'source_keys');
-    for (const row of rows) existing.set(row.master_id, row);
+export async function listChangedRecords(
+  db: Db,
+  dataset: string,
+  sources: string[],
+): Promise<Array<{ id: number; deleted: boolean }>> {
+  const rows = await db('source_records as s')
+    .leftJoin('identity_members as m', function joinMembers() {
+      this.on('m.record_id', '=', 's.id').andOn('m.dataset', '=', db.raw('?', [dataset]));
+    })
+    .whereIn('s.source', sources)
+    .where((q) =>
+      q
+        .where((n) => n.whereNull('m.record_id').whereNull('s.deleted_at_ms'))
+        .orWhere((c) =>
+          c
+            .whereNotNull('m.record_id')
+            .where((d) => d.whereRaw('m.content_hash <> s.content_hash').orWhereNotNull('s.deleted_at_ms')),
+        ),
+    )
+    .orderBy('s.id')
+    .select('s.id', 's.deleted_at_ms');
+  return rows.map((r) => ({ id: Number(r.id), deleted: r.deleted_at_ms !== null }));
+}
 
-    for (const golden of input.golden) {
-      const attributes = JSON.stringify(golden.attributes);
-      const sourceKeys = JSON.stringify(golden.sourceKeys);
-      const before = existing.get(golden.masterId);
-      if (!before) {
-        await trx('golden_records').insert({
-          master_id: golden.masterId,
-          dataset,
-          status: 'active',
-          merged_into: null,
-          attributes,
-          source_keys: sourceKeys,
-          created_at_ms: nowMs,
-          updated_at_ms: nowMs,
-        });
-      } else if (before.attributes !== attributes || before.source_keys !== sourceKeys) {
-        await trx('golden_records')
-          .where({ master_id: golden.masterId })
-          .update({ attributes, source_keys: sourceKeys, status: 'active', merged_into: null, updated_at_ms: nowMs });
-      }
-    }
-    for (const gone of input.retired) {
-      await trx('golden_records')
-        .where({ master_id: gone.masterId })
-        .update({ status: gone.mergedInto ? 'merged' : 'retired', merged_into: gone.mergedInto, updated_at_ms: nowMs });
-    }
+/** Live (not deleted) record ids of the sources after `afterId`, in id order. */
+export async function pageLiveRecordIds(db: Db, sources: string[], afterId: number, limit: number): Promise<number[]> {
+  const rows = await db('source_records')
+    .whereIn('source', sources)
+    .whereNull('deleted_at_ms')
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .select('id');
+  return rows.map((r) => Number(r.id));
+}
 
-    await trx('identity_links').where({ dataset }).delete();
-    const links = input.golden.flatMap((g) =>
-      g.memberIds.map((id) => ({ source_record_id: id, dataset, master_id: g.masterId })),
+/** The given records with their payload and previous membership, in id order. */
+export async function loadIdentityRows(db: Db, dataset: string, ids: ArrayLike<number>): Promise<IdentitySourceRow[]> {
+  const out: IdentitySourceRow[] = [];
+  for (const part of chunk(Array.from(ids), IN_CHUNK)) {
+    const rows = await db('source_records as s')
+      .leftJoin('identity_members as m', function joinMembers() {
+        this.on('m.record_id', '=', 's.id').andOn('m.dataset', '=', db.raw('?', [dataset]));
+      })
+      .whereIn('s.id', part)
+      .select(
+        's.id', 's.source', 's.record_key', 's.payload', 's.content_hash', 's.source_updated_at_ms',
+        's.staged_at_ms', 'm.golden_id',
+      );
+    for (const r of rows) {
+      out.push({
+        id: Number(r.id),
+        source: r.source,
+        recordKey: r.record_key,
+        values: JSON.parse(r.payload),
+        contentHash: r.content_hash,
+        recencyMs: Number(r.source_updated_at_ms ?? r.staged_at_ms),
+        previousGoldenId: r.golden_id === null || r.golden_id === undefined ? null : Number(r.golden_id),
+      });
+    }
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+/** Previous golden id of each record (null when none), for the given ids. */
+export async function loadPreviousGolden(db: Db, dataset: string, ids: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const part of chunk(ids, IN_CHUNK)) {
+    const rows = await db('identity_members')
+      .where({ dataset })
+      .whereIn('record_id', part)
+      .whereNotNull('golden_id')
+      .select('record_id', 'golden_id');
+    for (const r of rows) out.set(Number(r.record_id), Number(r.golden_id));
+  }
+  return out;
+}
+
+export async function deleteKeys(db: Db, dataset: string, recordIds?: number[]): Promise<void> {
+  if (!recordIds) {
+    await db('identity_keys').where({ dataset }).delete();
+    return;
+  }
+  for (const part of chunk(recordIds, IN_CHUNK)) {
+    await db('identity_keys').where({ dataset }).whereIn('record_id', part).delete();
+  }
+}
+
+export async function insertKeys(db: Db, dataset: string, rows: KeyRow[]): Promise<void> {
+  for (const part of chunk(rows, INSERT_ROWS)) {
+    await db('identity_keys').insert(
+      part.map((r) => ({ dataset, key_name: r.key, value: r.value, record_id: r.recordId, kind: r.kind })),
     );
-    for (let i = 0; i < links.length; i += 500) await trx('identity_links').insert(links.slice(i, i + 500));
+  }
+}
 
-    const events = input.events.map((e) => ({
-      dataset,
-      kind: e.kind,
-      master_id: e.masterId,
-      other_master_id: e.otherMasterId,
-      rule: e.rule,
-      run_id: runId,
-      at_ms: nowMs,
-    }));
-    for (let i = 0; i < events.length; i += 500) await trx('identity_events').insert(events.slice(i, i + 500));
+/**
+ * Index rows in (key, value, record) order after the given position: the full rebuild walks the
+ * whole index this way, page by page, holding only one page in memory.
+ */
+export async function scanKeys(
+  db: Db,
+  dataset: string,
+  after: { key: string; value: string; recordId: number } | null,
+  limit: number,
+): Promise<KeyRow[]> {
+  const query = db('identity_keys').where({ dataset });
+  if (after) {
+    query.where((q) =>
+      q
+        .where('key_name', '>', after.key)
+        .orWhere((k) => k.where('key_name', after.key).where('value', '>', after.value))
+        .orWhere((k) => k.where('key_name', after.key).where('value', after.value).where('record_id', '>', after.recordId)),
+    );
+  }
+  const rows = await query
+    .orderBy([{ column: 'key_name' }, { column: 'value' }, { column: 'record_id' }])
+    .limit(limit)
+    .select('key_name', 'value', 'record_id', 'kind');
+  return rows.map((r) => ({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: r.kind }));
+}
+
+export async function keysOfRecords(db: Db, dataset: string, ids: number[]): Promise<KeyRow[]> {
+  const out: KeyRow[] = [];
+  for (const part of chunk(ids, IN_CHUNK)) {
+    const rows = await db('identity_keys')
+      .where({ dataset })
+      .whereIn('record_id', part)
+      .select('key_name', 'value', 'record_id', 'kind');
+    for (const r of rows) out.push({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: r.kind });
+  }
+  return out;
+}
+
+/** Records indexed under any of the given values of one key. */
+export async function recordsWithValues(db: Db, dataset: string, key: string, values: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const part of chunk(values, IN_CHUNK)) {
+    const rows = await db('identity_keys')
+      .where({ dataset, key_name: key })
+      .whereIn('value', part)
+      .select('record_id');
+    for (const r of rows) out.push(Number(r.record_id));
+  }
+  return out;
+}
+
+/** Member record ids of the given golden records. */
+export async function membersOfGolden(db: Db, dataset: string, goldenIds: number[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const part of chunk(goldenIds, IN_CHUNK)) {
+    const rows = await db('identity_members').where({ dataset }).whereIn('golden_id', part).select('record_id');
+    for (const r of rows) out.push(Number(r.record_id));
+  }
+  return out;
+}
+
+export async function activeGoldenIds(db: Db, dataset: string): Promise<number[]> {
+  const rows = await db('golden_records').where({ dataset, status: 'active' }).select('id');
+  return rows.map((r) => Number(r.id));
+}
+
+export async function maxGoldenId(db: Db): Promise<number> {
+  const row = await db('golden_records').max({ max: 'id' }).first();
+  return Number(row?.max ?? 0);
+}
+
+export interface StoredGolden {
+  id: number;
+  masterId: string;
+  attributes: string;
+  sourceKeys: string;
+  linkedBy: string | null;
+  status: string;
+}
+
+export async function loadGoldenByIds(db: Db, ids: number[]): Promise<Map<number, StoredGolden>> {
+  const out = new Map<number, StoredGolden>();
+  for (const part of chunk(ids, IN_CHUNK)) {
+    const rows = await db('golden_records')
+      .whereIn('id', part)
+      .select('id', 'master_id', 'attributes', 'source_keys', 'linked_by', 'status');
+    for (const r of rows) {
+      out.set(Number(r.id), {
+        id: Number(r.id),
+        masterId: r.master_id,
+        attributes: r.attributes,
+        sourceKeys: r.source_keys,
+        linkedBy: r.linked_by,
+        status: r.status,
+      });
+    }
+  }
+  return out;
+}
+
+export interface GoldenRow {
+  id: number;
+  masterId: string;
+  attributes: string;
+  sourceKeys: string;
+  linkedBy: string;
+  memberCount: number;
+}
+
+export async function insertGolden(db: Db, dataset: string, rows: GoldenRow[], nowMs: number): Promise<void> {
+  for (const part of chunk(rows, 200)) {
+    await db('golden_records').insert(
+      part.map((g) => ({
+        id: g.id,
+        master_id: g.masterId,
+        dataset,
+        status: 'active',
+        merged_into: null,
+        attributes: g.attributes,
+        source_keys: g.sourceKeys,
+        linked_by: g.linkedBy,
+        member_count: g.memberCount,
+        created_at_ms: nowMs,
+        updated_at_ms: nowMs,
+      })),
+    );
+  }
+}
+
+export async function updateGolden(db: Db, row: GoldenRow, nowMs: number): Promise<void> {
+  await db('golden_records').where({ id: row.id }).update({
+    attributes: row.attributes,
+    source_keys: row.sourceKeys,
+    linked_by: row.linkedBy,
+    member_count: row.memberCount,
+    status: 'active',
+    merged_into: null,
+    updated_at_ms: nowMs,
   });
+}
+
+export async function retireGolden(db: Db, id: number, mergedInto: string | null, nowMs: number): Promise<void> {
+  await db('golden_records')
+    .where({ id })
+    .update({ status: mergedInto ? 'merged' : 'retired', merged_into: mergedInto, updated_at_ms: nowMs });
+}
+
+export interface MemberRow {
+  recordId: number;
+  goldenId: number | null;
+  contentHash: string;
+}
+
+/** Replaces the membership rows of the given records (absent from `rows`: removed). */
+export async function replaceMembers(
+  db: Db,
+  dataset: string,
+  recordIds: ArrayLike<number> | 'all',
+  rows: MemberRow[],
+): Promise<void> {
+  if (recordIds === 'all') await db('identity_members').where({ dataset }).delete();
+  else {
+    for (const part of chunk(Array.from(recordIds), IN_CHUNK)) {
+      await db('identity_members').where({ dataset }).whereIn('record_id', part).delete();
+    }
+  }
+  for (const part of chunk(rows, INSERT_ROWS)) {
+    await db('identity_members').insert(
+      part.map((m) => ({
+        dataset,
+        record_id: m.recordId,
+        golden_id: m.goldenId,
+        state: m.goldenId === null ? 'ambiguous' : 'linked',
+        content_hash: m.contentHash,
+      })),
+    );
+  }
+}
+
+export interface IdentityEvent {
+  kind: 'merge' | 'split' | 'ambiguous' | 'limit_refused' | 'lock_refused' | 'block_too_large';
+  masterId: string;
+  otherMasterId: string;
+  rule: string;
+  detail?: unknown;
+}
+
+export async function insertEvents(
+  db: Db,
+  dataset: string,
+  runId: string,
+  events: IdentityEvent[],
+  nowMs: number,
+): Promise<void> {
+  for (const part of chunk(events, 200)) {
+    await db('identity_events').insert(
+      part.map((e) => ({
+        dataset,
+        kind: e.kind,
+        master_id: e.masterId,
+        other_master_id: e.otherMasterId,
+        rule: e.rule.slice(0, 200),
+        run_id: runId,
+        at_ms: nowMs,
+        detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+      })),
+    );
+  }
 }
 
 export interface GoldenRecord {

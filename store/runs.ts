@@ -12,6 +12,9 @@ export interface RunCounts {
   goldenCreated: number;
   goldenMerged: number;
   goldenSplit: number;
+  goldenRetired: number;
+  recordsAmbiguous: number;
+  mergesRefused: number;
   recordsPlanned: number;
   recordsSkipped: number;
   batchesPlanned: number;
@@ -25,13 +28,16 @@ export const EMPTY_COUNTS: RunCounts = {
   goldenCreated: 0,
   goldenMerged: 0,
   goldenSplit: 0,
+  goldenRetired: 0,
+  recordsAmbiguous: 0,
+  mergesRefused: 0,
   recordsPlanned: 0,
   recordsSkipped: 0,
   batchesPlanned: 0,
 };
 
 export interface RowError {
-  stage: 'extract' | 'plan' | 'deliver';
+  stage: 'extract' | 'unify' | 'plan' | 'deliver';
   source?: string;
   fileName?: string;
   line?: number;

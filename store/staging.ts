@@ -96,3 +96,28 @@ export async function saveSourceFile(
     .onConflict(['source', 'file_name'])
     .merge();
 }
+
+export interface StagedRecord {
+  id: number;
+  source: string;
+  recordKey: string;
+  values: Record<string, string>;
+  sourceUpdatedAtMs: number | null;
+  stagedAtMs: number;
+}
+
+/** All staged records of the given sources, in id order (for tests and small tools). */
+export async function loadStagedRecords(db: Knex, sources: string[]): Promise<StagedRecord[]> {
+  const rows = await db('source_records')
+    .whereIn('source', sources)
+    .orderBy('id')
+    .select('id', 'source', 'record_key', 'payload', 'source_updated_at_ms', 'staged_at_ms');
+  return rows.map((r) => ({
+    id: Number(r.id),
+    source: r.source,
+    recordKey: r.record_key,
+    values: JSON.parse(r.payload),
+    sourceUpdatedAtMs: r.source_updated_at_ms === null ? null : Number(r.source_updated_at_ms),
+    stagedAtMs: Number(r.staged_at_ms),
+  }));
+}

@@ -1,0 +1,73 @@
+import type { SurvivorshipConfig, SurvivorshipRule } from '../../config/schema';
+import { isBlank } from '../normalize';
+
+/** One member of a golden record, as survivorship sees it. */
+export interface SurviveMember {
+  /** Staging id: lower was seen first (a record keeps its id when it changes). */
+  id: number;
+  source: string;
+  /** The source's own updated-at when configured, else when the record was staged. */
+  recencyMs: number;
+  values: Record<string, string>;
+}
+
+/**
+ * Builds a golden record's attributes column by column, each with its own rule (see README,
+ * "Survivorship"). Deterministic: ties on recency go to the record staged last (higher id).
+ */
+export function surviveGolden(
+  members: ReadonlyArray<SurviveMember>,
+  config: SurvivorshipConfig,
+): Record<string, string> {
+  const newestFirst = [...members].sort((a, b) => b.recencyMs - a.recencyMs || b.id - a.id);
+  const columns = new Set<string>();
+  for (const member of newestFirst) for (const column of Object.keys(member.values)) columns.add(column);
+
+  const out: Record<string, string> = {};
+  for (const column of columns) {
+    const rule = config.columns[column] ?? config.default;
+    out[column] = surviveColumn(newestFirst, column, rule, config.sourcePriority);
+  }
+  return out;
+}
+
+function surviveColumn(
+  newestFirst: ReadonlyArray<SurviveMember>,
+  column: string,
+  rule: SurvivorshipRule,
+  priority: readonly string[],
+): string {
+  const filled = newestFirst.filter((m) => !isBlank(m.values[column]));
+  switch (rule) {
+    case 'most_recent':
+      return newestFirst.find((m) => m.values[column] !== undefined)?.values[column] ?? '';
+    case 'most_recent_non_null':
+      return filled[0]?.values[column] ?? '';
+    case 'source_priority': {
+      const rank = (source: string) => {
+        const at = priority.indexOf(source);
+        return at === -1 ? priority.length : at;
+      };
+      // Array.prototype.sort is stable, so equal ranks keep newest-first order.
+      return [...filled].sort((a, b) => rank(a.source) - rank(b.source))[0]?.values[column] ?? '';
+    }
+    case 'first_seen':
+      return [...filled].sort((a, b) => a.id - b.id)[0]?.values[column] ?? '';
+    case 'max':
+    case 'min':
+      return extreme(filled.map((m) => m.values[column]!.trim()), rule);
+    case 'union': {
+      const seen = [...filled].sort((a, b) => a.id - b.id).map((m) => m.values[column]!.trim());
+      const distinct = [...new Set(seen)];
+      return distinct.length === 0 ? '' : JSON.stringify(distinct);
+    }
+  }
+}
+
+/** Numbers compare as numbers when every value is one; otherwise as text (ISO dates sort so). */
+function extreme(values: string[], rule: 'max' | 'min'): string {
+  if (values.length === 0) return '';
+  const numeric = values.every((v) => v !== '' && Number.isFinite(Number(v)));
+  const sorted = [...values].sort((a, b) => (numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
+  return rule === 'max' ? sorted[sorted.length - 1]! : sorted[0]!;
+}

@@ -1,0 +1,200 @@
+import type { Knex } from 'knex';
+import { DatasetConfig } from '../../config/schema';
+import { unifyDataset, type UnifySummary } from '../../identity/unify-dataset';
+import { migrate } from '../../store/db';
+import { stageRecords } from '../../store/staging';
+import { BACKENDS } from '../support/databases';
+
+const T0 = 1_767_225_600_000;
+
+const CUSTOMERS = DatasetConfig.parse({
+  sources: ['crm', 'shop'],
+  keys: [
+    { name: 'email', columns: ['email'], normalize: 'email' },
+    { name: 'phone', columns: ['phone'], normalize: 'phone' },
+  ],
+  defaultCountry: 'FR',
+  survivorship: { default: 'most_recent_non_null', columns: { tags: 'union', first_order: 'min' } },
+});
+
+describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
+  let db: Knex;
+  let close: () => Promise<void>;
+  let clock = T0;
+  let ids = 0;
+
+  beforeEach(async () => {
+    ({ db, close } = await backend.open());
+    await migrate(db);
+    clock = T0;
+    ids = 0;
+  });
+
+  afterEach(async () => close());
+
+  const stage = async (source: string, key: string, values: Record<string, string>) => {
+    clock += 1000;
+    await stageRecords(db, [{ source, recordKey: key, values, sourceUpdatedAtMs: null, origin: key }], clock);
+  };
+  const remove = async (source: string, key: string) => {
+    await db('source_records').where({ source, record_key: key }).update({ deleted_at_ms: clock });
+  };
+  const unify = (dataset = CUSTOMERS, extra: { mode?: 'full'; dryRun?: boolean } = {}) =>
+    unifyDataset(db, 'customers', dataset, {
+      runId: `run-${clock}`,
+      nowMs: clock,
+      newMasterId: () => `M${++ids}`,
+      ...extra,
+    });
+  /** master id → sorted `source:key` members, for active golden records. */
+  const partition = async () => {
+    const rows = await db('identity_members as m')
+      .join('golden_records as g', 'g.id', 'm.golden_id')
+      .join('source_records as s', 's.id', 'm.record_id')
+      .where('m.dataset', 'customers')
+      .select('g.master_id', 's.source', 's.record_key', 'g.status');
+    const out: Record<string, string[]> = {};
+    for (const r of rows) {
+      expect(r.status).toBe('active');
+      (out[r.master_id] ??= []).push(`${r.source}:${r.record_key}`);
+    }
+    for (const list of Object.values(out)) list.sort();
+    return out;
+  };
+  const golden = async (masterId: string) => {
+    const row = await db('golden_records').where({ master_id: masterId }).first();
+    return { ...row, attributes: JSON.parse(row.attributes), linked_by: JSON.parse(row.linked_by) };
+  };
+
+  it('builds golden records with lineage, then does nothing when nothing changed', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '', tags: 'vip', first_order: '2024-05-01' });
+    await stage('shop', 's1', { email: 'ANA@example.org', phone: '06 12 34 56 78', tags: 'app', first_order: '' });
+    await stage('shop', 's2', { email: 'zoe@example.org', phone: '+33 6 12 34 56 78', tags: '', first_order: '2023-01-09' });
+    await stage('crm', 'c2', { email: 'bob@example.org', phone: '', tags: '', first_order: '' });
+
+    const first = await unify();
+    expect(first).toMatchObject({ mode: 'full', recordsUnified: 4, goldenRecords: 2, created: 2 });
+    expect(await partition()).toEqual({ M1: ['crm:c1', 'shop:s1', 'shop:s2'], M2: ['crm:c2'] });
+    const ana = await golden('M1');
+    expect(ana.attributes).toEqual({
+      email: 'zoe@example.org',
+      phone: '+33 6 12 34 56 78',
+      tags: '["vip","app"]',
+      first_order: '2023-01-09',
+    });
+    expect(ana.linked_by).toEqual(['exact/email', 'exact/phone']);
+    expect(JSON.parse(ana.source_keys)).toEqual(['crm:c1', 'shop:s1', 'shop:s2']);
+
+    const again = await unify();
+    expect(again).toMatchObject({ mode: 'unchanged', goldenRecords: 2, created: 0, updated: 0 });
+  });
+
+  it('unmerges when a key value changes: the larger part keeps the id', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
+    await stage('crm', 'c2', { email: 'ana@example.org', phone: '' });
+    await stage('shop', 's1', { email: 'ana@example.org', phone: '' });
+    await stage('shop', 's2', { email: '', phone: '0611111111' });
+    await unify();
+    expect(await partition()).toEqual({ M1: ['crm:c1', 'crm:c2', 'shop:s1', 'shop:s2'] });
+
+    // c1 changes its phone: s2 no longer links to anyone.
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0622222222' });
+    const summary = await unify();
+    expect(summary).toMatchObject({ mode: 'incremental', recordsChanged: 1, recordsUnified: 4 });
+    expect(summary).toMatchObject({ goldenRecords: 2, created: 1, split: 1, merged: 0, updated: 1 });
+    expect(await partition()).toEqual({ M1: ['crm:c1', 'crm:c2', 'shop:s1'], M2: ['shop:s2'] });
+    const events = await db('identity_events').where({ kind: 'split' }).select('master_id', 'other_master_id', 'rule');
+    expect(events).toEqual([{ master_id: 'M2', other_master_id: 'M1', rule: 'no longer linked' }]);
+  });
+
+  it('merges two golden records: the older id survives, the other is recorded as merged', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '' });
+    await stage('shop', 's1', { email: '', phone: '0611111111' });
+    await unify();
+    expect(await partition()).toEqual({ M1: ['crm:c1'], M2: ['shop:s1'] });
+
+    await stage('shop', 's2', { email: 'ana@example.org', phone: '06 11 11 11 11' });
+    const summary = await unify();
+    expect(summary).toMatchObject({ goldenRecords: 1, created: 0, merged: 1, recordsUnified: 3 });
+    expect(await partition()).toEqual({ M1: ['crm:c1', 'shop:s1', 'shop:s2'] });
+    expect(await db('golden_records').where({ master_id: 'M2' }).first('status', 'merged_into')).toEqual({
+      status: 'merged',
+      merged_into: 'M1',
+    });
+    const merge = await db('identity_events').where({ kind: 'merge' }).first('master_id', 'other_master_id', 'rule');
+    expect(merge).toEqual({ master_id: 'M1', other_master_id: 'M2', rule: 'exact/email,exact/phone' });
+  });
+
+  it('removes records deleted at the source and retires a golden record left empty', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '' });
+    await stage('shop', 's1', { email: 'ana@example.org', phone: '' });
+    await stage('crm', 'c2', { email: 'bob@example.org', phone: '' });
+    await unify();
+
+    await remove('crm', 'c2');
+    await remove('shop', 's1');
+    const summary = await unify();
+    expect(summary).toMatchObject({ goldenRecords: 1, retired: 1, recordsChanged: 2 });
+    expect(await partition()).toEqual({ M1: ['crm:c1'] });
+    expect(await db('golden_records').where({ master_id: 'M2' }).first('status')).toEqual({ status: 'retired' });
+  });
+
+  it('BL-15: holds the record of a shared mailbox and keeps the two people apart', async () => {
+    await stage('crm', '003A1', { email: 'contact@bistro-lune.example', phone: '+33611111111', first_name: 'Hugo' });
+    await stage('crm', '003A2', { email: 'contact@bistro-lune.example', phone: '+33622222222', first_name: 'Ines' });
+    await stage('shop', '9001', { email: 'contact@bistro-lune.example', phone: '', first_name: '' });
+    const summary = await unify();
+    expect(summary).toMatchObject({ goldenRecords: 2, ambiguous: 1 });
+    expect(summary.ambiguousRecords).toEqual([{ record: 'shop:9001', candidates: ['M1', 'M2'] }]);
+    expect(await partition()).toEqual({ M1: ['crm:003A1'], M2: ['crm:003A2'] });
+    expect(await db('identity_members').where({ state: 'ambiguous' }).select('golden_id')).toEqual([
+      { golden_id: null },
+    ]);
+  });
+
+  it('previews a rule change without writing anything', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
+    await stage('shop', 's1', { email: 'other@example.org', phone: '0611111111' });
+    await unify();
+    const before = await partition();
+
+    const emailOnly = DatasetConfig.parse({ ...CUSTOMERS, keys: [CUSTOMERS.keys[0]] });
+    const preview = await unify(emailOnly, { dryRun: true });
+    expect(preview).toMatchObject({ mode: 'full', goldenRecords: 2, created: 1, split: 1 });
+    expect(await partition()).toEqual(before);
+    expect(await db('identity_state').first('rules_hash')).toBeDefined();
+    expect((await unify()).mode).toBe('unchanged');
+  });
+
+  it('incremental runs give the same clusters and ids as a full rebuild (random changes)', async () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const pick = (n: number) => Math.floor(random() * n);
+    const seen = { merged: 0, split: 0, retired: 0, created: 0 };
+    for (let round = 0; round < 12; round++) {
+      for (let change = 0; change < 12; change++) {
+        const source = random() < 0.5 ? 'crm' : 'shop';
+        const key = `r${pick(30)}`;
+        if (random() < 0.15) await remove(source, key);
+        else {
+          const email = random() < 0.7 ? `p${pick(12)}@example.org` : '';
+          const phone = random() < 0.6 ? `06${String(pick(10)).padStart(8, '1')}` : '';
+          await stage(source, key, { email, phone });
+          await db('source_records').where({ source, record_key: key }).update({ deleted_at_ms: null });
+        }
+      }
+      const incremental = await unify();
+      for (const k of Object.keys(seen) as Array<keyof typeof seen>) seen[k] += incremental[k];
+      const afterIncremental = await partition();
+      const rebuild: UnifySummary = await unify(CUSTOMERS, { mode: 'full' });
+      expect(await partition()).toEqual(afterIncremental);
+      expect(rebuild).toMatchObject({ created: 0, updated: 0, merged: 0, split: 0, retired: 0 });
+      expect(rebuild.goldenRecords).toBe(incremental.goldenRecords);
+    }
+    // The random changes did exercise every kind of identity change.
+    for (const count of Object.values(seen)) expect(count).toBeGreaterThan(0);
+  });
+});
