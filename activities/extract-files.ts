@@ -1,26 +1,14 @@
 import { Context, log } from '@temporalio/activity';
 import { readCsv } from '../connectors/files/csv-reader';
 import { SftpSource } from '../connectors/sftp/source';
-import { ConfigError } from '../connectors/errors';
 import { resolveSecret } from '../config/load';
 import type { FieldType, SftpSourceConfig } from '../config/schema';
 import { validateRow } from '../domain/validate-row';
 import { isBlank, parseTimestampMs } from '../domain/normalize';
 import { getSourceFile, saveSourceFile, stageRecords, type SourceFileState, type StageRow } from '../store/staging';
-import { recordRowErrors, setCounts, type RowError } from '../store/runs';
+import { recordRowErrors, type RowError } from '../store/runs';
 import { clock, type ActivityDeps } from './deps';
-import { withFailures } from './failure';
-
-export interface ExtractSourceInput {
-  runId: string;
-  source: string;
-}
-
-export interface ExtractSourceResult {
-  filesImported: number;
-  recordsRead: number;
-  recordsRejected: number;
-}
+import { fieldTypesFor, type ExtractSourceInput, type ExtractSourceResult } from './extract-types';
 
 /** Rows staged per transaction; also how often progress is saved and heartbeated. */
 const STAGE_BATCH_ROWS = 500;
@@ -31,40 +19,40 @@ const STAGE_BATCH_ROWS = 500;
  * saved line, and a file is marked imported only after all its rows are staged. A file that
  * changes later (new size or modification time) is imported again as a new version.
  */
-export async function extractSource(deps: ActivityDeps, input: ExtractSourceInput): Promise<ExtractSourceResult> {
-  return withFailures(async () => {
-    const config = deps.config.sources[input.source];
-    if (!config) throw new ConfigError(`Unknown source "${input.source}"`);
-    const fields = fieldTypesFor(deps, input.source);
-    const sftp = new SftpSource(
-      {
-        host: config.host,
-        port: config.port,
-        username: config.username,
-        password: config.password && resolveSecret(config.password, `sources.${input.source}.password`),
-        privateKey: config.privateKey && resolveSecret(config.privateKey, `sources.${input.source}.privateKey`),
-      },
-      { directory: config.directory, pattern: new RegExp(config.pattern) },
-    );
+export async function extractFiles(
+  deps: ActivityDeps,
+  input: ExtractSourceInput,
+  config: SftpSourceConfig,
+): Promise<ExtractSourceResult> {
+  const fields = fieldTypesFor(deps, input.source);
+  const sftp = new SftpSource(
+    {
+      host: config.host,
+      port: config.port,
+      username: config.username,
+      password: config.password && resolveSecret(config.password, `sources.${input.source}.password`),
+      privateKey: config.privateKey && resolveSecret(config.privateKey, `sources.${input.source}.privateKey`),
+    },
+    { directory: config.directory, pattern: new RegExp(config.pattern) },
+  );
 
-    await sftp.connect();
-    try {
-      for (const file of await sftp.listMatching()) {
-        const known = await getSourceFile(deps.db, input.source, file.name);
-        const sameVersion = known?.sizeBytes === file.sizeBytes && known?.modifiedAtMs === file.modifiedAtMs;
-        if (known?.status === 'imported' && sameVersion) continue;
+  await sftp.connect();
+  try {
+    for (const file of await sftp.listMatching()) {
+      const known = await getSourceFile(deps.db, input.source, file.name);
+      const sameVersion = known?.sizeBytes === file.sizeBytes && known?.modifiedAtMs === file.modifiedAtMs;
+      if (known?.status === 'imported' && sameVersion) continue;
 
-        const start: SourceFileState =
-          known && sameVersion
-            ? known
-            : { fileName: file.name, sizeBytes: file.sizeBytes, modifiedAtMs: file.modifiedAtMs, status: 'importing', linesDone: 0, rowsStaged: 0, rowsRejected: 0 };
-        await importFile(deps, input, config, fields, sftp, start);
-      }
-    } finally {
-      await sftp.end();
+      const start: SourceFileState =
+        known && sameVersion
+          ? known
+          : { fileName: file.name, sizeBytes: file.sizeBytes, modifiedAtMs: file.modifiedAtMs, status: 'importing', linesDone: 0, rowsStaged: 0, rowsRejected: 0 };
+      await importFile(deps, input, config, fields, sftp, start);
     }
-    return summarize(deps, input);
-  });
+  } finally {
+    await sftp.end();
+  }
+  return summarize(deps, input);
 }
 
 async function importFile(
@@ -158,15 +146,6 @@ function toStageRow(
   return { source, recordKey: key.trim(), values: checked.values, sourceUpdatedAtMs: updatedAtMs, origin: `${file}:${line}` };
 }
 
-/** Field types declared by every dataset this source feeds. */
-function fieldTypesFor(deps: ActivityDeps, source: string): Record<string, FieldType> {
-  const out: Record<string, FieldType> = {};
-  for (const dataset of Object.values(deps.config.datasets)) {
-    if (dataset.sources.includes(source)) Object.assign(out, dataset.fields);
-  }
-  return out;
-}
-
 /** Counts come from the files this run touched, so a retried attempt never double-counts. */
 async function summarize(deps: ActivityDeps, input: ExtractSourceInput): Promise<ExtractSourceResult> {
   const rows = await deps.db('source_files')
@@ -178,13 +157,4 @@ async function summarize(deps: ActivityDeps, input: ExtractSourceInput): Promise
     result.recordsRejected += Number(row.rows_rejected);
   }
   return result;
-}
-
-/** Sums the per-source results into the run's counters. */
-export async function recordExtractCounts(deps: ActivityDeps, runId: string, results: ExtractSourceResult[]) {
-  await setCounts(deps.db, runId, {
-    filesImported: results.reduce((n, r) => n + r.filesImported, 0),
-    recordsRead: results.reduce((n, r) => n + r.recordsRead, 0),
-    recordsRejected: results.reduce((n, r) => n + r.recordsRejected, 0),
-  });
 }

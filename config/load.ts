@@ -3,7 +3,10 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../connectors/errors';
-import { BraidConfig, type SecretRef } from './schema';
+import { checkDatasetLinks } from './datasets/references';
+import { BraidConfig } from './schema';
+
+export { resolveSecret } from './secret-ref';
 
 /** A validated config plus where it came from, so relative paths resolve against its folder. */
 export interface LoadedConfig {
@@ -39,6 +42,12 @@ export function parseConfig(text: string, file: string): BraidConfig {
   checkReferences(config, file);
   if (config.database.client === 'sqlite' && config.database.filename !== ':memory:') {
     config.database.filename = path.resolve(path.dirname(file), config.database.filename);
+  }
+  // SQLite files named by SQL sources are relative to the config file too.
+  for (const source of Object.values(config.sources)) {
+    if (source.type === 'sql' && source.client === 'sqlite' && typeof source.connection === 'string') {
+      source.connection = path.resolve(path.dirname(file), source.connection);
+    }
   }
   return config;
 }
@@ -91,24 +100,8 @@ function checkReferences(config: BraidConfig, file: string): void {
       }
     }
   }
+  problems.push(...checkDatasetLinks(config.datasets, config.syncs));
   if (problems.length > 0) throw new ConfigError(`${file}: ${problems.join('; ')}`);
-}
-
-/** Resolves a secret reference. Call it inside activities only, never in workflow code. */
-export function resolveSecret(ref: SecretRef, what: string): string {
-  if ('env' in ref) {
-    const value = process.env[ref.env];
-    if (!value) throw new ConfigError(`${what}: environment variable ${ref.env} is not set`);
-    return value;
-  }
-  let value: string;
-  try {
-    value = readFileSync(ref.file, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError(`${what}: cannot read secret file ${ref.file}`, error);
-  }
-  if (!value) throw new ConfigError(`${what}: secret file ${ref.file} is empty`);
-  return value;
 }
 
 /** Looks up a sync and everything it refers to; throws ConfigError naming the sync. */

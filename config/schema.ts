@@ -1,11 +1,14 @@
 import { z } from 'zod';
 
-/** A secret is never written in the file: it names an environment variable or a file. */
-export const SecretRef = z.union([
-  z.object({ env: z.string().min(1) }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]);
-export type SecretRef = z.infer<typeof SecretRef>;
+import { DATASET_PREPARATION } from './datasets';
+import { checkPreparation } from './datasets/check';
+import { SecretRef } from './secret-ref';
+import { SalesforceSourceConfig } from './sources/salesforce';
+import { SqlSourceConfig } from './sources/sql';
+import { WebhookSourceConfig } from './sources/webhook';
+import { ZendeskSourceConfig } from './sources/zendesk';
+
+export { SecretRef };
 
 const Identifier = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'use letters, digits, _ and -');
 
@@ -30,14 +33,40 @@ export const TemporalConfig = z
   })
   .strict();
 
-const CsvFormat = z
+/** A BCP 47 locale whose number format `Intl` knows, such as `de-DE` (decimal commas). */
+const NumberLocale = z.string().refine(isNumberLocale, 'must be a locale such as de-DE');
+
+export const CsvFormat = z
   .object({
     type: z.literal('csv'),
     delimiter: z.string().length(1).optional(),
+    /** Quote character around values that hold the delimiter or line breaks; `"` by default. */
+    quote: z.string().length(1).optional(),
     encoding: z.enum(['utf8', 'latin1', 'utf16le']).optional(),
+    /** Values of `number` fields are written in this locale's convention (BL-08). */
+    numberLocale: NumberLocale.optional(),
   })
   .strict();
+export type CsvFormat = z.infer<typeof CsvFormat>;
 
+/** A top-level JSON array of objects (`json`) or one object per line (`ndjson`), in UTF-8. */
+export const JsonFormat = z
+  .object({ type: z.enum(['json', 'ndjson']), numberLocale: NumberLocale.optional() })
+  .strict();
+export type JsonFormat = z.infer<typeof JsonFormat>;
+
+export const FileFormat = z.discriminatedUnion('type', [CsvFormat, JsonFormat]);
+export type FileFormat = z.infer<typeof FileFormat>;
+
+/** Date tokens of `datePattern`; see connectors/sftp/file-names.ts. */
+const DATE_PATTERN = /^(?:YYYY|MM|DD|HH|mm|ss|[-_.T])+$/;
+
+/**
+ * A drop folder on SFTP. Files are chosen by `pattern` (a regular expression for the whole name)
+ * or by `prefix` + `datePattern` + `suffix` (`contacts_` + `YYYYMMDD` + `.csv`), imported in
+ * date order. Upload names (`.part`, `.tmp`, `.filepart`, leading `.`) never match. A file is
+ * imported once two listings `stableSeconds` apart saw the same size and modification time.
+ */
 export const SftpSourceConfig = z
   .object({
     type: z.literal('sftp'),
@@ -47,18 +76,45 @@ export const SftpSourceConfig = z
     password: SecretRef.optional(),
     privateKey: SecretRef.optional(),
     directory: z.string().default('/'),
-    pattern: z.string().refine(isRegExp, 'must be a valid regular expression'),
-    format: CsvFormat.default({ type: 'csv' }),
+    pattern: z.string().refine(isRegExp, 'must be a valid regular expression').optional(),
+    prefix: z.string().optional(),
+    datePattern: z.string().regex(DATE_PATTERN, 'use YYYY, MM, DD, HH, mm, ss and - _ . T').optional(),
+    suffix: z.string().default(''),
+    /** `auto` imports every new or changed file; `once` imports the first files seen, once. */
+    mode: z.enum(['auto', 'once']).default('auto'),
+    /** Seconds two listings must be apart, showing the same size and mtime; 0 imports at once. */
+    stableSeconds: z.number().int().min(0).default(60),
+    format: FileFormat.default({ type: 'csv' }),
+    /** Move each file here once it is imported (a directory on the same server). */
+    archive: z.object({ directory: z.string().min(1) }).strict().optional(),
     /** Column that identifies a record within this source. */
     recordKey: z.string().min(1),
     /** Column holding the record's own last-update time, used by "most recent wins". */
     updatedAt: z.string().optional(),
   })
   .strict()
-  .refine((s) => s.password || s.privateKey, 'needs password or privateKey');
+  .refine((s) => s.password || s.privateKey, 'needs password or privateKey')
+  .refine((s) => (s.pattern === undefined) !== (s.datePattern === undefined), {
+    message: 'give either pattern, or prefix and datePattern',
+    path: ['pattern'],
+  })
+  .refine((s) => s.datePattern === undefined || /YYYY/.test(s.datePattern), {
+    message: 'needs YYYY',
+    path: ['datePattern'],
+  })
+  .refine((s) => s.archive === undefined || !sameDirectory(s.archive.directory, s.directory), {
+    message: 'must differ from the source directory',
+    path: ['archive', 'directory'],
+  });
 export type SftpSourceConfig = z.infer<typeof SftpSourceConfig>;
 
-export const SourceConfig = SftpSourceConfig;
+export const SourceConfig = z.discriminatedUnion('type', [
+  SftpSourceConfig,
+  SalesforceSourceConfig,
+  ZendeskSourceConfig,
+  SqlSourceConfig,
+  WebhookSourceConfig,
+]);
 export type SourceConfig = z.infer<typeof SourceConfig>;
 
 export const FieldType = z.enum(['string', 'email', 'phone', 'date', 'number', 'boolean']);
@@ -133,7 +189,8 @@ export const DatasetConfig = z
     sources: z.array(z.string().min(1)).min(1),
     /** Types checked when rows are staged; a row whose value does not fit is rejected. */
     fields: z.record(z.string(), FieldType).default({}),
-    keys: z.array(MatchKey).min(1),
+    /** Match keys; at least one for a profiles dataset, none for events (checkPreparation). */
+    keys: z.array(MatchKey).default([]),
     /** Rule sets in order; by default one rule set, `exact`, with every key. */
     rules: z.array(IdentityRule).optional(),
     /** Values that never link, for every key, added to the built-in placeholders. */
@@ -148,9 +205,11 @@ export const DatasetConfig = z
       .transform((s) =>
         typeof s === 'string' ? { default: s, columns: {}, sourcePriority: [] } : s,
       ),
+    ...DATASET_PREPARATION,
   })
   .strict()
   .superRefine((dataset, ctx) => {
+    checkPreparation(dataset, ctx);
     const names = new Set(dataset.keys.map((k) => k.name));
     dataset.rules?.forEach((rule, i) => {
       for (const key of rule.keys ?? []) {
@@ -194,6 +253,8 @@ export const SyncConfig = z
     /** Braze attribute name → golden-record field. */
     mapping: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, 'is empty'),
     schedule: z.string().optional(),
+    /** Run as soon as a webhook source of the dataset receives records (runs coalesce). */
+    realtime: z.boolean().default(false),
   })
   .strict();
 export type SyncConfig = z.infer<typeof SyncConfig>;
@@ -213,6 +274,19 @@ export const BraidConfig = z
   })
   .strict();
 export type BraidConfig = z.infer<typeof BraidConfig>;
+
+function isNumberLocale(value: string): boolean {
+  try {
+    return Intl.NumberFormat.supportedLocalesOf([value]).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+function sameDirectory(a: string, b: string): boolean {
+  const clean = (dir: string): string => dir.replace(/\/+$/, '') || '/';
+  return clean(a) === clean(b);
+}
 
 function isRegExp(value: string): boolean {
   try {

@@ -5,6 +5,7 @@ import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../doma
 import { compileIdentity, indexEntries, type CompiledIdentity } from '../domain/identity/key-values';
 import { surviveGolden } from '../domain/identity/survive';
 import { UnionFind } from '../domain/union-find';
+import { isPostgres } from '../store/db';
 import * as store from '../store/identity';
 import { findAffected } from './affected';
 import { groupBy, indexOfId } from './groups';
@@ -64,6 +65,9 @@ export async function unifyDataset(
 ): Promise<UnifySummary> {
   try {
     return await db.transaction(async (trx) => {
+      // Two runs unifying one dataset at once (a worker and the webhook upsert) take turns.
+      // SQLite serializes writers already; PostgreSQL needs the lock.
+      if (isPostgres(db)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`braid-unify:${name}`]);
       const summary = await unifyIn(trx, name, dataset, options);
       if (options.dryRun) throw new DryRunDone(summary);
       return summary;

@@ -10,6 +10,8 @@ export interface StageRow {
   sourceUpdatedAtMs: number | null;
   /** Where the record came from, e.g. `customers.csv:12`. */
   origin: string;
+  /** The source reports the record deleted: it is marked so, and leaves its golden record. */
+  deleted?: boolean;
 }
 
 const INSERT_CHUNK = 500;
@@ -21,8 +23,18 @@ const INSERT_CHUNK = 500;
 export async function stageRecords(db: Knex | Knex.Transaction, rows: StageRow[], nowMs: number): Promise<void> {
   const latest = new Map<string, StageRow>();
   for (const row of rows) latest.set(`${row.source}\u0000${row.recordKey}`, row);
+  const live = [...latest.values()].filter((row) => !row.deleted);
+  const gone = [...latest.values()].filter((row) => row.deleted);
 
-  for (const part of chunk([...latest.values()], INSERT_CHUNK)) {
+  // A deletion keeps the last known values (lineage, history); only the mark changes.
+  for (const row of gone) {
+    await db('source_records')
+      .where({ source: row.source, record_key: row.recordKey })
+      .whereNull('deleted_at_ms')
+      .update({ deleted_at_ms: nowMs, staged_at_ms: nowMs });
+  }
+
+  for (const part of chunk(live, INSERT_CHUNK)) {
     const records = part.map((row) => {
       const payload = JSON.stringify(row.values);
       return {
@@ -33,13 +45,19 @@ export async function stageRecords(db: Knex | Knex.Transaction, rows: StageRow[]
         source_updated_at_ms: row.sourceUpdatedAtMs,
         staged_at_ms: nowMs,
         origin: row.origin,
+        deleted_at_ms: null,
       };
     });
     await db('source_records')
       .insert(records)
       .onConflict(['source', 'record_key'])
-      .merge(['payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms', 'origin'])
-      .where('source_records.content_hash', '<>', db.raw('excluded.content_hash'));
+      .merge(['payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms', 'origin', 'deleted_at_ms'])
+      // Unchanged content keeps its row (and staging time), unless it comes back from deletion.
+      .where((q) =>
+        q
+          .where('source_records.content_hash', '<>', db.raw('excluded.content_hash'))
+          .orWhereNotNull('source_records.deleted_at_ms'),
+      );
   }
 }
 

@@ -45,7 +45,9 @@ export async function syncControllerWorkflow(input: SyncControllerInput): Promis
       status.queued.some((r) => r.requestId === request.requestId) ||
       status.running?.requestId === request.requestId ||
       status.recent.some((r) => r.requestId === request.requestId);
-    if (!known) status.queued.push(request);
+    // Pushes arrive in bursts; one queued push run picks up everything staged before it starts.
+    const pushQueued = request.trigger === 'push' && status.queued.some((r) => r.trigger === 'push');
+    if (!known && !pushQueued) status.queued.push(request);
   });
 
   for (let handled = 0; handled < RUNS_PER_CONTROLLER_EXECUTION; handled++) {

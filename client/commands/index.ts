@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { dedupeCommands } from './dedupe';
+import { scoreCommands } from './score';
+import { webhookCommands } from './webhook';
 
 /**
  * Each command group registers its subcommands on the `braid` program. Groups live in their own
@@ -6,4 +9,4 @@ import type { Command } from 'commander';
  */
 export type CommandGroup = (program: Command) => void;
 
-export const COMMAND_GROUPS: CommandGroup[] = [];
+export const COMMAND_GROUPS: CommandGroup[] = [dedupeCommands, scoreCommands, webhookCommands];

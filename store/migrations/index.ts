@@ -1,11 +1,21 @@
 import type { Knex } from 'knex';
 import * as init from './001-init';
+import * as identity from './002-identity';
+import * as webhook from './003-webhook';
+import * as extractProgress from './004-extract-progress';
+import * as prepared from './005-prepared';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
  * TypeScript sources (tests) and from the compiled output (the CLI).
  */
-const MIGRATIONS: Record<string, Knex.Migration> = { '001-init': init };
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '001-init': init,
+  '002-identity': identity,
+  '003-webhook': webhook,
+  '004-extract-progress': extractProgress,
+  '005-prepared': prepared,
+};
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => Object.keys(MIGRATIONS).sort(),

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfig, parseConfig, resolveSecret, resolveSync } from '../../config/load';
+import { DEFAULT_ROLE_EMAILS } from '../../config/schema';
 import { ConfigError } from '../../connectors/errors';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/eshop/braid.yaml');
@@ -112,11 +113,17 @@ describe('loadConfig', () => {
       format: { type: 'csv', delimiter: ',' },
       recordKey: 'unique_id',
     });
+    const defaults = { providerRules: false, stripAccents: true, blocked: [] };
     expect(config.datasets.customers!.keys).toEqual([
-      { name: 'email', columns: ['email'], normalize: 'email' },
-      { name: 'name_dob', columns: ['first_name', 'surname', 'dob'], normalize: 'text' },
+      { name: 'email', columns: ['email'], normalize: 'email', ...defaults },
+      { name: 'name_dob', columns: ['first_name', 'surname', 'dob'], normalize: 'text', ...defaults },
     ]);
-    expect(config.datasets.customers!.survivorship).toBe('most_recent_non_null');
+    expect(config.datasets.customers!.survivorship).toEqual({
+      default: 'most_recent_non_null',
+      columns: {},
+      sourcePriority: [],
+    });
+    expect(config.datasets.customers!.roleEmails).toEqual(DEFAULT_ROLE_EMAILS);
     expect(config.destinations.braze).toMatchObject({
       endpoint: 'http://127.0.0.1:4010',
       apiKey: { env: 'BRAZE_API_KEY' },
@@ -140,15 +147,14 @@ describe('loadConfig', () => {
 
     const { config } = loadConfig(EXAMPLE);
 
-    expect(config.sources.eshop!.port).toBe(31022);
-    expect(config.sources.eshop!.host).toBe('127.0.0.2');
+    expect(config.sources.eshop).toMatchObject({ type: 'sftp', port: 31022, host: '127.0.0.2' });
     expect(config.database).toEqual({ client: 'sqlite', filename: '/var/lib/braid/eshop.db' });
   });
 
   it('uses the default of ${VAR:-default} when the variable is empty', () => {
     process.env.ESHOP_SFTP_PORT = '';
 
-    expect(loadConfig(EXAMPLE).config.sources.eshop!.port).toBe(2222);
+    expect(loadConfig(EXAMPLE).config.sources.eshop).toMatchObject({ port: 2222 });
   });
 
   it('names the file and the variable when ${VAR} has no value and no default', () => {
@@ -205,9 +211,22 @@ describe('parseConfig', () => {
       'sources.eshop.port: Invalid input: expected number, received string',
     ],
     [
-      'a single match key',
-      (c) => (c.datasets.customers.keys = c.datasets.customers.keys.slice(0, 1)),
-      'datasets.customers.keys: needs email and at least one second key',
+      'no match key',
+      (c) => (c.datasets.customers.keys = []),
+      'datasets.customers.keys: a profiles dataset needs at least one key',
+    ],
+    [
+      'a rule naming an unknown key',
+      (c) => (c.datasets.customers.rules = [{ name: 'exact', keys: ['phone'] }]),
+      'datasets.customers.rules.0.keys: no key "phone"',
+    ],
+    [
+      'a rule with both keys and a fuzzy comparison',
+      (c) =>
+        (c.datasets.customers.rules = [
+          { name: 'r', keys: ['email'], block: ['dob'], compare: [{ column: 'surname' }] },
+        ]),
+      'datasets.customers.rules.0: give either keys, or block and compare',
     ],
     [
       'a key without columns',
@@ -218,7 +237,7 @@ describe('parseConfig', () => {
       'an unknown normalizer',
       (c) => (c.datasets.customers.keys[0].normalize = 'soundex'),
       'datasets.customers.keys.0.normalize: Invalid option: ' +
-        'expected one of "text"|"email"|"digits"|"date"',
+        'expected one of "text"|"email"|"phone"|"digits"|"date"',
     ],
     [
       'an unknown source in a dataset',
