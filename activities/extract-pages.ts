@@ -52,7 +52,8 @@ export async function extractPages(
   const done = await getWatermark(deps.db, input.source);
   const ran = done.runId === input.runId;
   const result: ExtractSourceResult = {
-    filesImported: ran ? done.pages : 0,
+    filesImported: 0,
+    pagesRead: ran ? done.pages : 0,
     recordsRead: ran ? done.records : 0,
     recordsRejected: ran ? done.rejected : 0,
   };

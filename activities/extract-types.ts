@@ -7,8 +7,9 @@ export interface ExtractSourceInput {
 }
 
 export interface ExtractSourceResult {
-  /** Files for file sources, pages for API and table sources. */
   filesImported: number;
+  /** Pages read from API and table sources. */
+  pagesRead: number;
   recordsRead: number;
   recordsRejected: number;
 }

@@ -22,7 +22,7 @@ export async function extractSource(deps: ActivityDeps, input: ExtractSourceInpu
       case 'sftp':
         return extractFiles(deps, input, config);
       case 'webhook':
-        return { filesImported: 0, recordsRead: 0, recordsRejected: 0 };
+        return { filesImported: 0, pagesRead: 0, recordsRead: 0, recordsRejected: 0 };
       default:
         return extractPages(deps, input, openSourceReader(input.source, config));
     }
@@ -33,6 +33,7 @@ export async function extractSource(deps: ActivityDeps, input: ExtractSourceInpu
 export async function recordExtractCounts(deps: ActivityDeps, runId: string, results: ExtractSourceResult[]) {
   await setCounts(deps.db, runId, {
     filesImported: results.reduce((n, r) => n + r.filesImported, 0),
+    pagesRead: results.reduce((n, r) => n + r.pagesRead, 0),
     recordsRead: results.reduce((n, r) => n + r.recordsRead, 0),
     recordsRejected: results.reduce((n, r) => n + r.recordsRejected, 0),
   });

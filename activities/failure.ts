@@ -16,8 +16,20 @@ export function toFailure(error: unknown): ApplicationFailure {
       nextRetryDelay: error instanceof RateLimitError ? error.retryAfterMs : undefined,
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? withoutSql(error) : String(error);
   return ApplicationFailure.create({ type: 'UnexpectedError', message, nonRetryable: false });
+}
+
+/**
+ * knex puts the failing statement, with its bound values, in front of the database's message
+ * (`insert into ... values ('ana@example.org', ...) - UNIQUE constraint failed`). Those values
+ * are customer data and would be stored in workflow history; keep the database's own words.
+ */
+export function withoutSql(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  const at = error.message.lastIndexOf(' - ');
+  if (typeof code !== 'string' || at < 0) return error.message;
+  return `database error ${code}: ${error.message.slice(at + 3)}`;
 }
 
 /** Runs an activity body and converts whatever it throws in one place. */

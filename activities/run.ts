@@ -30,7 +30,13 @@ export async function startRun(deps: ActivityDeps, input: StartRunInput): Promis
     await openRun(deps.db, { ...input, dataPointsBefore });
     log.info('Run started', { syncId: input.syncId, runId: input.runId, trigger: input.trigger });
     return {
-      sources: dataset.sources,
+      // Linked events datasets are read in the same run, so computed fields see new orders.
+      sources: [
+        ...new Set([
+          ...dataset.sources,
+          ...Object.values(dataset.links).flatMap((link) => deps.config.datasets[link.dataset]?.sources ?? []),
+        ]),
+      ],
       dataset: sync.dataset,
       requestVolume: destination.requestVolume,
       timeWindowMs: Math.round(destination.timeWindowSeconds * 1000),
@@ -60,6 +66,7 @@ export interface RunReport {
   recordsRead: number;
   recordsRejected: number;
   filesImported: number;
+  pagesRead: number;
   goldenRecords: number;
   goldenCreated: number;
   goldenMerged: number;
@@ -108,6 +115,7 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       recordsRead: counts.recordsRead,
       recordsRejected: counts.recordsRejected,
       filesImported: counts.filesImported,
+      pagesRead: counts.pagesRead,
       goldenRecords: counts.goldenRecords,
       goldenCreated: counts.goldenCreated,
       goldenMerged: counts.goldenMerged,

@@ -8,6 +8,7 @@ export interface RunCounts {
   recordsRead: number;
   recordsRejected: number;
   filesImported: number;
+  pagesRead: number;
   goldenRecords: number;
   goldenCreated: number;
   goldenMerged: number;
@@ -24,6 +25,7 @@ export const EMPTY_COUNTS: RunCounts = {
   recordsRead: 0,
   recordsRejected: 0,
   filesImported: 0,
+  pagesRead: 0,
   goldenRecords: 0,
   goldenCreated: 0,
   goldenMerged: 0,
