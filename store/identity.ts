@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { chunk } from '../domain/diff';
+import { bulkInsert, inIds, inValues } from './bulk';
 
 type Db = Knex | Knex.Transaction;
 
-/** Ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits. */
-const IN_CHUNK = 900;
-/** Rows per multi-row INSERT: knex writes SQLite inserts as a compound SELECT (500 terms max). */
-const INSERT_ROWS = 450;
+/** Ids per lookup statement (bound as one JSON parameter, see store/bulk.ts). */
+const IN_CHUNK = 10000;
+/** Rows per bulk INSERT statement. */
+const INSERT_ROWS = 10000;
 
 /** One staged source record as the identity engine reads it. */
 export interface IdentitySourceRow {
@@ -87,7 +88,7 @@ export async function loadIdentityRows(db: Db, dataset: string, ids: ArrayLike<n
       .leftJoin('identity_members as m', function joinMembers() {
         this.on('m.record_id', '=', 's.id').andOn('m.dataset', '=', db.raw('?', [dataset]));
       })
-      .whereIn('s.id', part)
+      .where(inIds(db, 's.id', part))
       .select(
         's.id', 's.source', 's.record_key', 's.payload', 's.content_hash', 's.source_updated_at_ms',
         's.staged_at_ms', 'm.golden_id',
@@ -113,7 +114,7 @@ export async function loadPreviousGolden(db: Db, dataset: string, ids: number[])
   for (const part of chunk(ids, IN_CHUNK)) {
     const rows = await db('identity_members')
       .where({ dataset })
-      .whereIn('record_id', part)
+      .where(inIds(db, 'record_id', part))
       .whereNotNull('golden_id')
       .select('record_id', 'golden_id');
     for (const r of rows) out.set(Number(r.record_id), Number(r.golden_id));
@@ -127,13 +128,17 @@ export async function deleteKeys(db: Db, dataset: string, recordIds?: number[]):
     return;
   }
   for (const part of chunk(recordIds, IN_CHUNK)) {
-    await db('identity_keys').where({ dataset }).whereIn('record_id', part).delete();
+    await db('identity_keys').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
   }
 }
 
 export async function insertKeys(db: Db, dataset: string, rows: KeyRow[]): Promise<void> {
+  const columns = { dataset: 'text', key_name: 'text', value: 'text', record_id: 'integer', kind: 'text' } as const;
   for (const part of chunk(rows, INSERT_ROWS)) {
-    await db('identity_keys').insert(
+    await bulkInsert(
+      db,
+      'identity_keys',
+      columns,
       part.map((r) => ({ dataset, key_name: r.key, value: r.value, record_id: r.recordId, kind: r.kind })),
     );
   }
@@ -170,7 +175,7 @@ export async function keysOfRecords(db: Db, dataset: string, ids: number[]): Pro
   for (const part of chunk(ids, IN_CHUNK)) {
     const rows = await db('identity_keys')
       .where({ dataset })
-      .whereIn('record_id', part)
+      .where(inIds(db, 'record_id', part))
       .select('key_name', 'value', 'record_id', 'kind');
     for (const r of rows) out.push({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: r.kind });
   }
@@ -183,7 +188,7 @@ export async function recordsWithValues(db: Db, dataset: string, key: string, va
   for (const part of chunk(values, IN_CHUNK)) {
     const rows = await db('identity_keys')
       .where({ dataset, key_name: key })
-      .whereIn('value', part)
+      .where(inValues(db, 'value', part))
       .select('record_id');
     for (const r of rows) out.push(Number(r.record_id));
   }
@@ -194,7 +199,7 @@ export async function recordsWithValues(db: Db, dataset: string, key: string, va
 export async function membersOfGolden(db: Db, dataset: string, goldenIds: number[]): Promise<number[]> {
   const out: number[] = [];
   for (const part of chunk(goldenIds, IN_CHUNK)) {
-    const rows = await db('identity_members').where({ dataset }).whereIn('golden_id', part).select('record_id');
+    const rows = await db('identity_members').where({ dataset }).where(inIds(db, 'golden_id', part)).select('record_id');
     for (const r of rows) out.push(Number(r.record_id));
   }
   return out;
@@ -223,7 +228,7 @@ export async function loadGoldenByIds(db: Db, ids: number[]): Promise<Map<number
   const out = new Map<number, StoredGolden>();
   for (const part of chunk(ids, IN_CHUNK)) {
     const rows = await db('golden_records')
-      .whereIn('id', part)
+      .where(inIds(db, 'id', part))
       .select('id', 'master_id', 'attributes', 'source_keys', 'linked_by', 'status');
     for (const r of rows) {
       out.set(Number(r.id), {
@@ -249,8 +254,16 @@ export interface GoldenRow {
 }
 
 export async function insertGolden(db: Db, dataset: string, rows: GoldenRow[], nowMs: number): Promise<void> {
-  for (const part of chunk(rows, 200)) {
-    await db('golden_records').insert(
+  const columns = {
+    id: 'integer', master_id: 'text', dataset: 'text', status: 'text', merged_into: 'text',
+    attributes: 'text', source_keys: 'text', linked_by: 'text', member_count: 'integer',
+    created_at_ms: 'bigint', updated_at_ms: 'bigint',
+  } as const;
+  for (const part of chunk(rows, 2000)) {
+    await bulkInsert(
+      db,
+      'golden_records',
+      columns,
       part.map((g) => ({
         id: g.id,
         master_id: g.masterId,
@@ -302,11 +315,17 @@ export async function replaceMembers(
   if (recordIds === 'all') await db('identity_members').where({ dataset }).delete();
   else {
     for (const part of chunk(Array.from(recordIds), IN_CHUNK)) {
-      await db('identity_members').where({ dataset }).whereIn('record_id', part).delete();
+      await db('identity_members').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
     }
   }
+  const columns = {
+    dataset: 'text', record_id: 'integer', golden_id: 'integer', state: 'text', content_hash: 'text',
+  } as const;
   for (const part of chunk(rows, INSERT_ROWS)) {
-    await db('identity_members').insert(
+    await bulkInsert(
+      db,
+      'identity_members',
+      columns,
       part.map((m) => ({
         dataset,
         record_id: m.recordId,
