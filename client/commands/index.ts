@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { dedupeCommands } from './dedupe';
 import { scoreCommands } from './score';
+import { sourceCommands } from './source';
 import { webhookCommands } from './webhook';
 
 /**
@@ -9,4 +10,4 @@ import { webhookCommands } from './webhook';
  */
 export type CommandGroup = (program: Command) => void;
 
-export const COMMAND_GROUPS: CommandGroup[] = [dedupeCommands, scoreCommands, webhookCommands];
+export const COMMAND_GROUPS: CommandGroup[] = [dedupeCommands, scoreCommands, sourceCommands, webhookCommands];

@@ -26,7 +26,8 @@ export function availableBackends(): Backend[] {
 
 export const SAMPLE_FILE = path.resolve(__dirname, '../../examples/data/splink/fake_1000.csv');
 export const BRAZE_KEY = 'test-braze-key';
-const SFTP_USER = 'braid';
+/** The SFTP user of every e2e config; its password is in the env var E2E_SFTP_PASSWORD. */
+export const SFTP_USER = 'braid';
 const SFTP_PASSWORD = 'test-sftp-password';
 
 let bundle: Promise<{ code: string }> | undefined;
@@ -65,12 +66,32 @@ export interface E2EOptions {
   batchSize?: number;
   responseDelayMs?: number;
   brazeRequestVolume?: number;
+  /**
+   * The config file's text from the installation's values (default: the eshop config). Use
+   * `{ env: E2E_SFTP_PASSWORD }` and `{ env: E2E_BRAZE_KEY }` for the secrets.
+   */
+  configYaml?: (values: E2EConfigValues) => string;
+  /** The sync that runSync runs (default: eshop-to-braze). */
+  syncId?: string;
+}
+
+/** What a config template needs to point at this installation's servers. */
+export interface E2EConfigValues {
+  database: string;
+  temporalAddress: string;
+  taskQueue: string;
+  sftpPort: number;
+  brazeUrl: string;
+  requestVolume: number;
+  timeWindowSeconds: number;
+  batchSize: number;
 }
 
 /**
  * A whole Braid installation on loopback for one test: SFTP server with a drop folder, Braze
- * emulator, customer database (SQLite file or a fresh PostgreSQL schema), the eshop config
- * written to a file, a Temporal client, and an in-process worker on a task queue of its own.
+ * emulator, customer database (SQLite file or a fresh PostgreSQL schema), the eshop config (or
+ * the caller's) written to a file, a Temporal client, and an in-process worker on a task queue
+ * of its own.
  */
 export async function startE2E(opts: E2EOptions): Promise<E2E> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'braid-e2e-'));
@@ -104,7 +125,8 @@ export async function startE2E(opts: E2EOptions): Promise<E2E> {
   }
 
   const taskQueue = `braid-test-${randomUUID().slice(0, 8)}`;
-  const yaml = e2eConfigYaml({
+  const syncId = opts.syncId ?? 'eshop-to-braze';
+  const yaml = (opts.configYaml ?? e2eConfigYaml)({
     database,
     temporalAddress: process.env.BRAID_TEST_TEMPORAL_ADDRESS!,
     taskQueue,
@@ -147,14 +169,18 @@ export async function startE2E(opts: E2EOptions): Promise<E2E> {
       worker = undefined;
     },
     requestRun: () =>
-      requestSyncRun(client, taskQueue, { syncId: 'eshop-to-braze', trigger: 'test', requestId: randomUUID().slice(0, 8) }),
+      requestSyncRun(client, taskQueue, {
+        syncId,
+        trigger: 'test',
+        requestId: randomUUID().slice(0, 8),
+      }),
     async runSync() {
       await e2e.startWorker();
       return waitForRun(client, await e2e.requestRun());
     },
     async stop() {
       await client.workflow
-        .getHandle(`braid-sync-eshop-to-braze`)
+        .getHandle(`braid-sync-${syncId}`)
         .terminate('test finished')
         .catch(() => undefined);
       await e2e.stopWorker();
@@ -168,16 +194,7 @@ export async function startE2E(opts: E2EOptions): Promise<E2E> {
   return e2e;
 }
 
-function e2eConfigYaml(v: {
-  database: string;
-  temporalAddress: string;
-  taskQueue: string;
-  sftpPort: number;
-  brazeUrl: string;
-  requestVolume: number;
-  timeWindowSeconds: number;
-  batchSize: number;
-}): string {
+function e2eConfigYaml(v: E2EConfigValues): string {
   return `
 database: ${v.database}
 temporal: { address: '${v.temporalAddress}', namespace: default, taskQueue: ${v.taskQueue} }
@@ -191,6 +208,7 @@ sources:
     directory: /drop
     pattern: '^customers_\\d{8}\\.csv$'
     recordKey: unique_id
+    stableSeconds: 0
 datasets:
   customers:
     sources: [eshop]
