@@ -25,6 +25,8 @@ export interface ReadCsvOptions {
   delimiter?: string;
   /** Byte encoding of the input; UTF-8 by default. A BOM always wins. */
   encoding?: BufferEncoding;
+  /** Quote character; `"` by default. */
+  quote?: string;
 }
 
 /** Candidates for delimiter detection; on a tie the earlier one wins. */
@@ -55,14 +57,18 @@ export async function* readCsv(
 ): AsyncGenerator<CsvHeader | CsvItem> {
   const source = input[Symbol.asyncIterator]() as AsyncIterator<Chunk>;
   const encoding = opts.encoding ?? 'utf8';
+  const quote = opts.quote ?? '"';
   let feed: Readable | undefined;
   try {
-    if (opts.delimiter !== undefined && !isUsableDelimiter(opts.delimiter)) {
-      const rule = 'must be one character other than a quote or line break';
+    if (quote.length !== 1 || '\r\n'.includes(quote)) {
+      throw new ConfigError(`CSV quote for ${opts.fileName} must be one character, not a line break`);
+    }
+    if (opts.delimiter !== undefined && !isUsableDelimiter(opts.delimiter, quote)) {
+      const rule = 'must be one character other than the quote or a line break';
       throw new ConfigError(`CSV delimiter for ${opts.fileName} ${rule}`);
     }
     const prefix = await readFirstLine(source, encoding);
-    const delimiter = opts.delimiter ?? detectDelimiter(prefix.text);
+    const delimiter = opts.delimiter ?? detectDelimiter(prefix.text, quote);
 
     // relax_quotes keeps the parser in step after a stray quote (strict mode stays inside the
     // quoted field and swallows the rest of the file); quoting is checked on each raw record
@@ -72,6 +78,9 @@ export async function* readCsv(
       bom: true,
       delimiter,
       encoding,
+      // RFC 4180 escapes a quote by doubling it, whatever the quote character is.
+      escape: quote,
+      quote,
       raw: true,
       record_delimiter: ['\r\n', '\n'],
       relax_column_count: true,
@@ -89,13 +98,13 @@ export async function* readCsv(
     for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
       yield* drainSkipped(skipped, ++records, lines);
       const line = lines.next(parsed.record);
-      if (isEmptyLine(parsed)) continue;
+      if (isEmptyLine(parsed, quote)) continue;
       if (columns === undefined) {
         columns = headerColumns(parsed.record, opts.fileName);
         yield { kind: 'header', columns, delimiter };
         continue;
       }
-      yield toItem(parsed, line, columns, delimiter);
+      yield toItem(parsed, line, columns, delimiter, quote);
     }
     if (columns === undefined) throw new BadInputError(`${opts.fileName} has no header line`);
     yield* drainSkipped(skipped, Infinity, lines);
@@ -105,16 +114,16 @@ export async function* readCsv(
   }
 }
 
-function isUsableDelimiter(delimiter: string): boolean {
-  return delimiter.length === 1 && !'"\r\n'.includes(delimiter);
+function isUsableDelimiter(delimiter: string, quote: string): boolean {
+  return delimiter.length === 1 && delimiter !== quote && !'\r\n'.includes(delimiter);
 }
 
 /** Finds the delimiter that occurs most often outside quotes in a header line; `,` by default. */
-export function detectDelimiter(headerLine: string): string {
+export function detectDelimiter(headerLine: string, quote = '"'): string {
   const counts = new Map<string, number>();
   let quoted = false;
   for (const ch of headerLine) {
-    if (ch === '"') quoted = !quoted;
+    if (ch === quote) quoted = !quoted;
     else if (!quoted && (ch === '\n' || ch === '\r')) break;
     else if (!quoted) counts.set(ch, (counts.get(ch) ?? 0) + 1);
   }
@@ -186,9 +195,9 @@ class LineTracker {
   }
 }
 
-function isEmptyLine(parsed: ParsedRecord): boolean {
+function isEmptyLine(parsed: ParsedRecord, quote: string): boolean {
   // A lone `""` also parses as one empty value, but it is a record, not an empty line.
-  return parsed.record.length === 1 && parsed.record[0] === '' && !parsed.raw.includes('"');
+  return parsed.record.length === 1 && parsed.record[0] === '' && !parsed.raw.includes(quote);
 }
 
 function* drainSkipped(
@@ -217,9 +226,15 @@ function headerColumns(record: string[], fileName: string): string[] {
   return columns;
 }
 
-function toItem(parsed: ParsedRecord, line: number, columns: string[], delimiter: string): CsvItem {
+function toItem(
+  parsed: ParsedRecord,
+  line: number,
+  columns: string[],
+  delimiter: string,
+  quote: string,
+): CsvItem {
   const problem =
-    findQuoteProblem(parsed.raw, delimiter) ??
+    findQuoteProblem(parsed.raw, delimiter, quote) ??
     (parsed.record.length === columns.length
       ? undefined
       : `expected ${columns.length} columns, found ${parsed.record.length}`);
@@ -235,8 +250,12 @@ function toItem(parsed: ParsedRecord, line: number, columns: string[], delimiter
  * doubled quote inside is an escaped quote). Returns a reason, or undefined when the quoting is
  * sound. Skipped empty lines before the record and its line break are ignored.
  */
-export function findQuoteProblem(raw: string, delimiter: string): string | undefined {
-  if (!raw.includes('"')) return undefined;
+export function findQuoteProblem(
+  raw: string,
+  delimiter: string,
+  quote = '"',
+): string | undefined {
+  if (!raw.includes(quote)) return undefined;
   const text = raw.replace(/^[\r\n]+/, '').replace(/[\r\n]+$/, '');
   let field = 1;
   let atFieldStart = true;
@@ -244,8 +263,8 @@ export function findQuoteProblem(raw: string, delimiter: string): string | undef
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch !== '"') continue;
-      if (text[i + 1] === '"') {
+      if (ch !== quote) continue;
+      if (text[i + 1] === quote) {
         i++;
         continue;
       }
@@ -257,10 +276,10 @@ export function findQuoteProblem(raw: string, delimiter: string): string | undef
     } else if (ch === delimiter) {
       field++;
       atFieldStart = true;
-    } else if (ch === '"' && !atFieldStart) {
+    } else if (ch === quote && !atFieldStart) {
       return `quote inside unquoted value in column ${field}`;
     } else {
-      quoted = ch === '"';
+      quoted = ch === quote;
       atFieldStart = false;
     }
   }

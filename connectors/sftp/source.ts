@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import SftpClient from 'ssh2-sftp-client';
 
 import { AuthError, BadInputError, ConfigError, UpstreamError } from '../errors';
+import { compareForImport, fileNameMatcher, type FileNameMatcher } from './file-names';
 
 /** Where and how to log in. Give `password` or `privateKey` (PEM or OpenSSH text). */
 export type SftpConnectionOptions = {
@@ -20,12 +21,28 @@ export type SftpConnectionOptions = {
 export type SftpSourceOptions = {
   /** Remote directory holding the drops, relative to the login directory or absolute. */
   directory: string;
-  /** Whole-name pattern; files that do not match (such as `*.part` uploads) are never listed. */
-  pattern: RegExp;
-};
+} & (
+  | {
+      /** Whole-name pattern; temporary upload names (`*.part`, `.x`) never match. */
+      pattern: RegExp;
+    }
+  | {
+      /** Chooses names and reads their dates (see file-names.ts). */
+      names: FileNameMatcher;
+    }
+);
 
-/** A file of the source as the server lists it. `modifiedAtMs` has whole-second precision. */
-export type RemoteFile = { name: string; path: string; sizeBytes: number; modifiedAtMs: number };
+/**
+ * A file of the source as the server lists it. `modifiedAtMs` has whole-second precision;
+ * `fileDate` is the date its name carries (ISO 8601), for sources named by a date pattern.
+ */
+export type RemoteFile = {
+  name: string;
+  path: string;
+  sizeBytes: number;
+  modifiedAtMs: number;
+  fileDate?: string;
+};
 
 /** ssh2's own default, kept explicit so that the option documents it. */
 export const DEFAULT_READY_TIMEOUT_MS = 20_000;
@@ -45,7 +62,7 @@ const QUIET_CALLBACKS = { error: () => undefined, end: () => undefined, close: (
 export class SftpSource {
   private readonly conn: SftpConnectionOptions;
   private readonly directory: string;
-  private readonly pattern: RegExp;
+  private readonly names: FileNameMatcher;
   private client: SftpClient | undefined;
 
   constructor(conn: SftpConnectionOptions, opts: SftpSourceOptions) {
@@ -54,8 +71,7 @@ export class SftpSource {
     }
     this.conn = conn;
     this.directory = opts.directory;
-    // A global or sticky RegExp keeps state between test() calls and would skip every other match.
-    this.pattern = new RegExp(opts.pattern.source, opts.pattern.flags.replace(/[gy]/g, ''));
+    this.names = 'names' in opts ? opts.names : fileNameMatcher({ pattern: opts.pattern });
   }
 
   /** Connects and logs in. Throws AuthError, ConfigError or a retryable UpstreamError. */
@@ -88,7 +104,10 @@ export class SftpSource {
     this.client = client;
   }
 
-  /** Lists the regular files whose name matches the pattern, in name order (code-unit order). */
+  /**
+   * Lists the regular files whose name matches, in import order: by the date in the name, then by
+   * name (code-unit order).
+   */
   async listMatching(): Promise<RemoteFile[]> {
     const client = this.connected();
     let entries: SftpClient.FileInfo[];
@@ -102,14 +121,19 @@ export class SftpSource {
       throw this.operationError(err, `list directory ${this.directory}`);
     }
     return entries
-      .filter((entry) => entry.type === '-' && this.pattern.test(entry.name))
-      .map((entry) => ({
-        name: entry.name,
-        path: path.posix.join(this.directory, entry.name),
-        sizeBytes: entry.size,
-        modifiedAtMs: entry.modifyTime,
-      }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      .filter((entry) => entry.type === '-' && this.names.matches(entry.name))
+      .map((entry) => {
+        const file: RemoteFile = {
+          name: entry.name,
+          path: path.posix.join(this.directory, entry.name),
+          sizeBytes: entry.size,
+          modifiedAtMs: entry.modifyTime,
+        };
+        const fileDate = this.names.dateOf(entry.name);
+        if (fileDate !== undefined) file.fileDate = fileDate;
+        return file;
+      })
+      .sort(compareForImport);
   }
 
   /**
@@ -118,7 +142,7 @@ export class SftpSource {
    */
   openReadStream(name: string): Readable {
     const client = this.connected();
-    if (name.includes('/') || !this.pattern.test(name)) {
+    if (name.includes('/') || !this.names.matches(name)) {
       throw new BadInputError(`File "${name}" is not part of SFTP source ${describe(this.conn)}`);
     }
 
@@ -135,6 +159,29 @@ export class SftpSource {
     remote.on('error', (err) => out.destroy(this.operationError(err, `read file ${name}`)));
     out.on('close', () => remote.destroy());
     return remote.pipe(out);
+  }
+
+  /**
+   * Moves a file of the source into `targetDirectory` (created when missing) and returns the path
+   * it now has. SFTP RENAME never replaces a file, so when the name is taken there, the file's
+   * modification time (`YYYYMMDDTHHMMSSZ`) is added before its extension.
+   */
+  async moveTo(file: RemoteFile, targetDirectory: string): Promise<string> {
+    const client = this.connected();
+    if (file.name.includes('/') || !this.names.matches(file.name)) {
+      throw new BadInputError(`File "${file.name}" is not part of SFTP source ${describe(this.conn)}`);
+    }
+    try {
+      if ((await client.exists(targetDirectory)) === false) await client.mkdir(targetDirectory, true);
+      let target = path.posix.join(targetDirectory, file.name);
+      if ((await client.exists(target)) !== false) {
+        target = path.posix.join(targetDirectory, versionedName(file));
+      }
+      await client.rename(path.posix.join(this.directory, file.name), target);
+      return target;
+    } catch (err) {
+      throw this.operationError(err, `move file ${file.name} to ${targetDirectory}`);
+    }
   }
 
   /** Closes the connection; safe to call more than once or before connect. */
@@ -163,6 +210,12 @@ export class SftpSource {
         return new UpstreamError(`${where} failed to ${action}`, undefined, err);
     }
   }
+}
+
+function versionedName(file: RemoteFile): string {
+  const stamp = new Date(file.modifiedAtMs).toISOString().replace(/[-:]|\.\d+/g, '');
+  const dot = file.name.lastIndexOf('.');
+  return dot > 0 ? `${file.name.slice(0, dot)}-${stamp}${file.name.slice(dot)}` : `${file.name}-${stamp}`;
 }
 
 function describe(conn: SftpConnectionOptions): string {
