@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps';
 import { deliverWindow } from './deliver';
 import { extractSource, recordExtractCounts, type ExtractSourceResult } from './extract';
 import { planDelivery } from './plan';
+import { prepareDataset } from './prepare';
 import { finishRun, startRun } from './run';
 import { requestRun } from './trigger';
 import { unifyDataset } from './unify';
@@ -11,6 +12,7 @@ import { withFailures } from './failure';
 export type { DeliverWindowInput, DeliverWindowResult } from './deliver';
 export type { ExtractSourceInput, ExtractSourceResult } from './extract';
 export type { PlanDeliveryInput, PlanDeliveryResult } from './plan';
+export type { PrepareDatasetInput, PrepareDatasetResult } from './prepare';
 export type { FinishRunInput, RunReport, StartRunInput, StartRunResult } from './run';
 export type { RequestRunInput } from './trigger';
 export type { UnifyDatasetInput, UnifyDatasetResult } from './unify';
@@ -25,6 +27,7 @@ export function createActivities(deps: WorkerDeps) {
     recordExtractCounts: (input: { runId: string; results: ExtractSourceResult[] }) =>
       withFailures(() => recordExtractCounts(deps, input.runId, input.results)),
     unifyDataset: (input: Parameters<typeof unifyDataset>[1]) => unifyDataset(deps, input),
+    prepareDataset: (input: Parameters<typeof prepareDataset>[1]) => prepareDataset(deps, input),
     planDelivery: (input: Parameters<typeof planDelivery>[1]) => planDelivery(deps, input),
     deliverWindow: (input: Parameters<typeof deliverWindow>[1]) => deliverWindow(deps, input),
     finishRun: (input: Parameters<typeof finishRun>[1]) => finishRun(deps, input),

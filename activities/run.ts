@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import { resolveSync } from '../config/load';
-import { summarizeOutbox } from '../store/delivery';
+import { summarizeIdentityChanges, summarizeOutbox } from '../store/delivery';
 import { closeRun, getRun, listRowErrors, openRun } from '../store/runs';
 import { readEmulatorDataPoints } from './emulator-stats';
 import type { ActivityDeps } from './deps';
@@ -83,6 +83,10 @@ export interface RunReport {
   recordsDelivered: number;
   recordsRejectedByDestination: number;
   batchesFailed: number;
+  /** Braze profiles merged into their surviving master's profile (`/users/merge`). */
+  profilesMerged: number;
+  /** Braze profiles of retired golden records deleted (`/users/delete`). */
+  profilesDeleted: number;
   rateLimitedWaits: number;
   dataPointsWritten: number | null;
   durationMs: number;
@@ -101,6 +105,7 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
     await openRun(deps.db, input);
     const run = (await getRun(deps.db, input.runId))!;
     const outbox = await summarizeOutbox(deps.db, input.runId);
+    const identity = await summarizeIdentityChanges(deps.db, input.runId);
     const before = run.dataPointsBefore;
     const after = before === null ? null : await readEmulatorDataPoints(destination.endpoint);
     const errors = await listRowErrors(deps.db, input.runId, REPORTED_REJECTIONS);
@@ -130,6 +135,8 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       recordsDelivered: outbox.itemsAccepted,
       recordsRejectedByDestination: outbox.itemsRejected,
       batchesFailed: outbox.failed,
+      profilesMerged: identity.profilesMerged,
+      profilesDeleted: identity.profilesDeleted,
       rateLimitedWaits: input.rateLimitedWaits,
       dataPointsWritten: before === null || after === null ? null : after - before,
       durationMs: input.finishedAtMs - input.startedAtMs,

@@ -49,6 +49,13 @@ export function parseConfig(text: string, file: string): BraidConfig {
       source.connection = path.resolve(path.dirname(file), source.connection);
     }
   }
+  // So is an RFM segments file: prepare reads it in a worker whose working folder may differ.
+  for (const dataset of Object.values(config.datasets)) {
+    const rfm = dataset.scores?.rfm;
+    if (typeof rfm?.segments === 'string') {
+      rfm.segments = path.resolve(path.dirname(file), rfm.segments);
+    }
+  }
   return config;
 }
 

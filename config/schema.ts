@@ -240,6 +240,10 @@ export const BrazeDestinationConfig = z
     requestVolume: z.number().int().positive().default(3000),
     batchSize: z.number().int().min(1).max(75).default(75),
     attributes: z.array(BrazeAttribute).default([]),
+    /** A retired golden record's profile: deleted in Braze (/users/delete), or left alone. */
+    onDelete: z.enum(['delete', 'keep']).default('delete'),
+    /** A merged-away golden record's profile: merged into the kept one (/users/merge), or left. */
+    onMerge: z.enum(['merge', 'keep']).default('merge'),
   })
   .strict();
 export type BrazeDestinationConfig = z.infer<typeof BrazeDestinationConfig>;

@@ -7,8 +7,24 @@ import { surviveGolden } from '../domain/identity/survive';
 import { UnionFind } from '../domain/union-find';
 import { isPostgres } from '../store/db';
 import * as store from '../store/identity';
+import { compileSourceRecipes, type SourceRecipes } from '../domain/recipes/compile';
 import { findAffected } from './affected';
 import { groupBy, indexOfId } from './groups';
+
+/**
+ * Loads records with the dataset's source-level recipes (domain/recipes) applied to their
+ * values: keys, clusters and survivorship all see the prepared values. The
+ * recipes are found by the unify's own transaction, so concurrent unifies never share them. A
+ * record a recipe drops keeps no values: it links to nothing, and prepare leaves its empty
+ * golden record out.
+ */
+const recipesOf = new WeakMap<object, SourceRecipes>();
+
+async function loadRows(...args: Parameters<typeof store.loadIdentityRows>): Promise<store.IdentitySourceRow[]> {
+  const recipes = recipesOf.get(args[0]);
+  const rows = await store.loadIdentityRows(...args);
+  return recipes ? rows.map((row) => ({ ...row, values: recipes(row.source, row.values) ?? {} })) : rows;
+}
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
 const BATCH_RECORDS = 5000;
@@ -85,6 +101,7 @@ async function unifyIn(
   options: UnifyOptions,
 ): Promise<UnifySummary> {
   const identity = compileIdentity(dataset);
+  recipesOf.set(trx, compileSourceRecipes(dataset, name));
   const full = options.mode === 'full' || (await store.getRulesHash(trx, name)) !== identity.hash;
   const beat = options.heartbeat ?? (() => undefined);
 
@@ -158,7 +175,7 @@ async function reindexAll(
 
 async function indexRecords(trx: Knex.Transaction, name: string, identity: CompiledIdentity, ids: number[]) {
   for (let i = 0; i < ids.length; i += BATCH_RECORDS) {
-    const rows = await store.loadIdentityRows(trx, name, ids.slice(i, i + BATCH_RECORDS));
+    const rows = await loadRows(trx, name, ids.slice(i, i + BATCH_RECORDS));
     const keys: store.KeyRow[] = [];
     for (const row of rows) {
       for (const entry of indexEntries(identity.identify(row.values))) keys.push({ recordId: row.id, ...entry });
@@ -265,7 +282,7 @@ async function clusterAll(
 
   const flush = async () => {
     const ids = pending.flatMap((component) => component.map((i) => affected[i]!));
-    const rows = new Map((await store.loadIdentityRows(trx, name, ids)).map((r) => [r.id, r]));
+    const rows = new Map((await loadRows(trx, name, ids)).map((r) => [r.id, r]));
     for (const component of pending) {
       const records: ClusterRecord[] = component.map((i) => {
         const id = affected[i]!;
@@ -383,7 +400,7 @@ async function writeClusters(
     start = end;
 
     const rows = new Map(
-      (await store.loadIdentityRows(trx, name, batch.flatMap((list) => list.map((i) => affected[i]!)))).map((r) => [r.id, r]),
+      (await loadRows(trx, name, batch.flatMap((list) => list.map((i) => affected[i]!)))).map((r) => [r.id, r]),
     );
     const grantedHere = batch.flatMap((list) => granted.get(clusterOf[list[0]!]!) ?? []);
     const stored = await store.loadGoldenByIds(trx, grantedHere);
@@ -466,7 +483,7 @@ async function writeClusters(
   // Held records: membership without a golden record, listed with the clusters they could join.
   const held: store.MemberRow[] = [];
   const ambiguousRecords: UnifySummary['ambiguousRecords'] = [];
-  const heldRows = await store.loadIdentityRows(trx, name, [...clustered.held.keys()]);
+  const heldRows = await loadRows(trx, name, [...clustered.held.keys()]);
   for (const row of heldRows) {
     held.push({ recordId: row.id, goldenId: null, contentHash: row.contentHash });
     const candidates = clustered.held.get(row.id)!.map((id) => {
@@ -518,7 +535,7 @@ async function sampleJoins(
     picked.set(join.via, list);
   }
   const ids = [...picked.values()].flat(2);
-  const rows = new Map((await store.loadIdentityRows(trx, name, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
+  const rows = new Map((await loadRows(trx, name, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
   const out: UnifySummary['sampleJoins'] = {};
   for (const [via, pairs] of [...picked.entries()].sort()) {
     out[via] = pairs.map(([a, b]) => [rows.get(a)!, rows.get(b)!]);

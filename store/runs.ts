@@ -39,7 +39,7 @@ export const EMPTY_COUNTS: RunCounts = {
 };
 
 export interface RowError {
-  stage: 'extract' | 'unify' | 'plan' | 'deliver';
+  stage: 'extract' | 'unify' | 'prepare' | 'plan' | 'deliver';
   source?: string;
   fileName?: string;
   line?: number;

@@ -29,7 +29,15 @@ export interface ControllerStatus {
 export interface SyncProgress {
   syncId: string;
   runId: string;
-  phase: 'starting' | 'extracting' | 'unifying' | 'planning' | 'delivering' | 'finishing' | 'done';
+  phase:
+    | 'starting'
+    | 'extracting'
+    | 'unifying'
+    | 'preparing'
+    | 'planning'
+    | 'delivering'
+    | 'finishing'
+    | 'done';
   batchesPlanned: number;
   requestsSent: number;
   windows: number;

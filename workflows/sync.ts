@@ -2,6 +2,7 @@ import {
   ContinueAsNew,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -86,7 +87,8 @@ async function prepare(
   runId: string,
   startedAtMs: number,
   progress: SyncProgress,
-): Promise<DeliveryCarry> {  const run = await steps.startRun({ runId, syncId: input.syncId, trigger: input.trigger, startedAtMs });
+): Promise<DeliveryCarry> {
+  const run = await steps.startRun({ runId, syncId: input.syncId, trigger: input.trigger, startedAtMs });
 
   progress.phase = 'extracting';
   const results = [];
@@ -95,6 +97,12 @@ async function prepare(
 
   progress.phase = 'unifying';
   await steps.unifyDataset({ runId, dataset: run.dataset });
+  // Runs started before the prepare step existed replay without it. The phase is query state
+  // only, not a workflow command, so setting it keeps replays deterministic.
+  if (patched('prepare-dataset')) {
+    progress.phase = 'preparing';
+    await steps.prepareDataset({ runId, dataset: run.dataset });
+  }
 
   progress.phase = 'planning';
   const plan = await steps.planDelivery({ runId, syncId: input.syncId });

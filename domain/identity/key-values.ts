@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DatasetConfig, MatchKey } from '../../config/schema';
+import { sourceRecipesOf } from '../recipes/compile';
 import { isBlank, normalizeDate } from '../normalize';
 import { classifyKeyValue, compileKeyBlocked } from './blocked';
 import type { ClusterRecord, IdentityPlan, RulePlan } from './cluster';
@@ -74,7 +75,7 @@ export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
     .update(
       JSON.stringify([
         dataset.keys, rules, dataset.blockedValues, dataset.roleEmails, dataset.defaultCountry,
-        dataset.survivorship,
+        dataset.survivorship, sourceRecipesOf(dataset),
       ]),
     )
     .digest('hex');
