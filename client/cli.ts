@@ -12,6 +12,7 @@ import { migrate, openDatabase } from '../store/db';
 import { createBraidWorker } from '../worker/create-worker';
 import { installLogger } from '../worker/logger';
 import { runDemo } from './demo';
+import { runMultiSourceDemo } from './demo-multi';
 import { printReport } from './report';
 import { requestSyncRun, scheduleSync, syncStatus, waitForRun } from './sync-control';
 import { COMMAND_GROUPS } from './commands';
@@ -38,9 +39,21 @@ program
   .description('start Temporal, a Braze emulator and an SFTP drop locally, and run one sync of the sample file')
   .option('--json', 'print the run report as JSON on the last line')
   .option('--exit', 'stop everything after the run even in a terminal')
-  .action(async (opts: { json?: boolean; exit?: boolean }) => {
-    process.exitCode = await runDemo({ json: !!opts.json, keepRunning: !opts.exit && !!process.stdout.isTTY });
+  .option(
+    '--sources <which>',
+    'eshop: the SFTP drop alone; all: Salesforce and Zendesk emulators, a SQL table and the drop',
+    demoSources,
+    'eshop',
+  )
+  .action(async (opts: { json?: boolean; exit?: boolean; sources: 'eshop' | 'all' }) => {
+    const run = opts.sources === 'all' ? runMultiSourceDemo : runDemo;
+    process.exitCode = await run({ json: !!opts.json, keepRunning: !opts.exit && !!process.stdout.isTTY });
   });
+
+function demoSources(value: string): 'eshop' | 'all' {
+  if (value === 'eshop' || value === 'all') return value;
+  throw new InvalidArgumentError('use eshop or all');
+}
 
 withConfig(program.command('worker'))
   .description('run a worker that executes syncs for the config')
