@@ -1,9 +1,23 @@
 import { Context, log } from '@temporalio/activity';
 import { BrazeClient } from '../connectors/braze/client';
 import { toAttributeObject } from '../connectors/braze/mapping';
+import type { MergePair, RateLimitInfo } from '../connectors/braze/types';
 import { BadInputError, RateLimitError, UpstreamError } from '../connectors/errors';
 import { resolveSecret, resolveSync } from '../config/load';
-import { completeBatch, failBatch, markSending, nextPendingBatch } from '../store/delivery';
+import {
+  completeBatch,
+  completeDeleteBatch,
+  completeMergeBatch,
+  externalIdsHeldByOthers,
+  failBatch,
+  loadSentExternalIds,
+  markSending,
+  nextPendingBatch,
+  type DeleteItem,
+  type MergeItem,
+  type OutboxBatch,
+  type OutboxItem,
+} from '../store/delivery';
 import { clock, type ActivityDeps } from './deps';
 import { withFailures } from './failure';
 
@@ -22,14 +36,26 @@ export interface DeliverWindowResult {
   waitUntilMs?: number;
 }
 
+/** What sending one batch did: requests made (0 when nothing was left to send), and its rate. */
+type BatchOutcome = { requests: number; rejectedCount: number; rateLimit?: RateLimitInfo };
+
+type Send = {
+  deps: ActivityDeps;
+  input: DeliverWindowInput;
+  client: BrazeClient;
+  signal: AbortSignal;
+};
+
 /**
- * Sends up to one window of the run's pending batches, in order. Each batch is marked in the
- * outbox before and after it is sent, and the activity heartbeats after each one, so a crashed
- * or timed-out attempt resumes at the batch that was in flight: at most that batch is sent
- * twice. Cancellation aborts the in-flight request. A 429 ends the window early with the time
- * Braze wants us to wait; a final error about the batch (a 400) fails only that batch; a
- * rejected key or bad configuration fails the run; other errors are retried by the activity's
- * retry policy.
+ * Sends up to one window of the run's pending batches, in order: attribute updates, then
+ * merges, then deletes. Each batch is marked in the outbox before and after it is sent, and the
+ * activity heartbeats after each one, so a crashed or timed-out attempt resumes at the batch
+ * that was in flight: at most that batch is sent twice, which merges and deletes tolerate (a
+ * profile already merged or deleted is ignored). A merge or delete whose work is already
+ * recorded sends nothing. Cancellation aborts the in-flight request. A 429 ends the window
+ * early with the time Braze wants us to wait; a final error about the batch (a 400) fails only
+ * that batch; a rejected key or bad configuration fails the run; other errors are retried by
+ * the activity's retry policy.
  */
 export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInput): Promise<DeliverWindowResult> {
   return withFailures(async () => {
@@ -39,38 +65,19 @@ export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInpu
       apiKey: resolveSecret(destination.apiKey, `destinations.${sync.destination}.apiKey`),
     });
     const context = Context.current();
+    const send: Send = { deps, input, client, signal: context.cancellationSignal };
     let requestsSent = 0;
 
     while (requestsSent < input.maxRequests) {
       const batch = await nextPendingBatch(deps.db, input.runId);
       if (!batch) return { requestsSent, done: true };
 
-      await markSending(deps.db, input.runId, batch.batchNo);
-      requestsSent += 1;
       const started = clock(deps);
+      let outcome: BatchOutcome;
       try {
-        const objects = batch.items.map((item) => toAttributeObject(item.externalId, item.attributes));
-        const result = await client.trackAttributes(objects, { signal: context.cancellationSignal });
-        const failed = new Map(result.itemErrors.map((e) => [e.index, e.reason]));
-        await completeBatch(deps.db, {
-          runId: input.runId,
-          syncId: input.syncId,
-          batchNo: batch.batchNo,
-          accepted: batch.items.filter((_, i) => !failed.has(i)),
-          rejected: batch.items.flatMap((item, i) => (failed.has(i) ? [{ item, reason: failed.get(i)! }] : [])),
-          nowMs: clock(deps),
-        });
-        context.heartbeat({ nextBatch: batch.batchNo + 1 });
-        log.info('Batch delivered', {
-          syncId: input.syncId,
-          batchId: batch.batchNo,
-          recordCount: batch.items.length,
-          rejectedCount: failed.size,
-          durationMs: clock(deps) - started,
-        });
-        const { remaining, resetAtMs } = result.rateLimit;
-        if (remaining === 0 && resetAtMs !== undefined) return { requestsSent, done: false, waitUntilMs: resetAtMs };
+        outcome = await sendBatch(send, batch);
       } catch (error) {
+        requestsSent += 1;
         if (error instanceof RateLimitError) {
           log.warn('Rate limited', { syncId: input.syncId, batchId: batch.batchNo, retryAfterMs: error.retryAfterMs });
           return { requestsSent, done: false, waitUntilMs: clock(deps) + error.retryAfterMs };
@@ -78,14 +85,126 @@ export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInpu
         // Only what is wrong with this batch fails this batch alone (a 400, an oversized body);
         // rejected keys and bad configuration would fail every batch, so they end the run.
         const batchOnly = error instanceof BadInputError || (error instanceof UpstreamError && !error.retryable);
-        if (batchOnly) {
-          log.error('Batch rejected', { syncId: input.syncId, batchId: batch.batchNo, error: error.message });
-          await failBatch(deps.db, input.runId, batch.batchNo, error.message);
-          continue;
-        }
-        throw error;
+        if (!batchOnly) throw error;
+        log.error('Batch rejected', { syncId: input.syncId, batchId: batch.batchNo, error: error.message });
+        await failBatch(deps.db, input.runId, batch.batchNo, error.message);
+        continue;
       }
+
+      requestsSent += outcome.requests;
+      context.heartbeat({ nextBatch: batch.batchNo + 1 });
+      log.info('Batch delivered', {
+        syncId: input.syncId,
+        batchId: batch.batchNo,
+        kind: batch.kind ?? 'track',
+        recordCount: batch.items.length,
+        rejectedCount: outcome.rejectedCount,
+        durationMs: clock(deps) - started,
+      });
+      const { remaining, resetAtMs } = outcome.rateLimit ?? {};
+      if (remaining === 0 && resetAtMs !== undefined) return { requestsSent, done: false, waitUntilMs: resetAtMs };
     }
     return { requestsSent, done: (await nextPendingBatch(deps.db, input.runId)) === undefined };
   });
+}
+
+function sendBatch(send: Send, batch: OutboxBatch): Promise<BatchOutcome> {
+  if (batch.kind === 'merge') return sendMerges(send, batch.batchNo, batch.items);
+  if (batch.kind === 'delete') return sendDeletes(send, batch.batchNo, batch.items);
+  return sendTrack(send, batch.batchNo, batch.items);
+}
+
+async function sendTrack(send: Send, batchNo: number, items: OutboxItem[]): Promise<BatchOutcome> {
+  const { deps, input } = send;
+  await markSending(deps.db, input.runId, batchNo);
+  const objects = items.map((item) => toAttributeObject(item.externalId, item.attributes));
+  const result = await send.client.trackAttributes(objects, { signal: send.signal });
+  const failed = new Map(result.itemErrors.map((e) => [e.index, e.reason]));
+  await completeBatch(deps.db, {
+    runId: input.runId,
+    syncId: input.syncId,
+    batchNo,
+    accepted: items.filter((_, i) => !failed.has(i)),
+    rejected: items.flatMap((item, i) => (failed.has(i) ? [{ item, reason: failed.get(i)! }] : [])),
+    nowMs: clock(deps),
+  });
+  return { requests: 1, rejectedCount: failed.size, rateLimit: result.rateLimit };
+}
+
+/**
+ * Merges each item's profile into its kept master's, using the external ids Braze last
+ * accepted. A kept master that is not in Braze (its attribute update was rejected or failed)
+ * defers the merge to the next run rather than merging into nothing. An item whose state row
+ * is already gone was merged by an earlier attempt, and one whose external id the kept master
+ * or another master holds is already that master's profile; neither needs a request.
+ */
+async function sendMerges(send: Send, batchNo: number, items: MergeItem[]): Promise<BatchOutcome> {
+  const { deps, input } = send;
+  const ids = items.flatMap((item) => [item.masterId, item.keepMasterId]);
+  const sent = await loadSentExternalIds(deps.db, input.syncId, ids);
+  const leaving = items.map((item) => item.masterId);
+  const shared = await externalIdsHeldByOthers(deps.db, input.syncId, [...sent.values()], leaving);
+  const merged: MergeItem[] = [];
+  const deferred: Array<{ item: MergeItem; reason: string }> = [];
+  const pairs: MergePair[] = [];
+  for (const item of items) {
+    const keepExternalId = sent.get(item.keepMasterId);
+    const mergeExternalId = sent.get(item.masterId);
+    if (keepExternalId === undefined) {
+      const reason = `merge into ${item.keepMasterId} deferred: its profile is not in Braze yet`;
+      if (mergeExternalId !== undefined) deferred.push({ item, reason });
+      continue;
+    }
+    merged.push(item);
+    if (mergeExternalId !== undefined && !shared.has(mergeExternalId)) {
+      pairs.push({ mergeExternalId, keepExternalId });
+    }
+  }
+
+  let outcome: BatchOutcome = { requests: 0, rejectedCount: deferred.length };
+  if (pairs.length > 0) {
+    await markSending(deps.db, input.runId, batchNo);
+    const result = await send.client.mergeUsers(pairs, { signal: send.signal });
+    outcome = { ...outcome, requests: 1, rateLimit: result.rateLimit };
+  }
+  await completeMergeBatch(deps.db, {
+    runId: input.runId,
+    syncId: input.syncId,
+    batchNo,
+    merged,
+    deferred,
+    nowMs: clock(deps),
+  });
+  return outcome;
+}
+
+/**
+ * Deletes the profiles of retired masters that Braze still holds, by their sent external ids,
+ * except a profile another master still holds (it only drops the retired master's state).
+ */
+async function sendDeletes(
+  send: Send,
+  batchNo: number,
+  items: DeleteItem[],
+): Promise<BatchOutcome> {
+  const { deps, input } = send;
+  const leaving = items.map((item) => item.masterId);
+  const sent = await loadSentExternalIds(deps.db, input.syncId, leaving);
+  const shared = await externalIdsHeldByOthers(deps.db, input.syncId, [...sent.values()], leaving);
+  const externalIds = [...new Set(sent.values())].filter((id) => !shared.has(id));
+
+  let outcome: BatchOutcome = { requests: 0, rejectedCount: 0 };
+  if (externalIds.length > 0) {
+    await markSending(deps.db, input.runId, batchNo);
+    const result = await send.client.deleteUsers(externalIds, { signal: send.signal });
+    outcome = { ...outcome, requests: 1, rateLimit: result.rateLimit };
+  }
+  await completeDeleteBatch(deps.db, {
+    runId: input.runId,
+    syncId: input.syncId,
+    batchNo,
+    deleted: items,
+    nowMs: clock(deps),
+  });
+  return outcome;
 }

@@ -2,10 +2,11 @@ import { log } from '@temporalio/activity';
 import { resolveSync } from '../config/load';
 import { toDestinationAttributes } from '../domain/attribute-values';
 import { changedAttributes, chunk } from '../domain/diff';
-import { loadGoldenRecords } from '../store/identity';
+import { loadPreparedRecords } from '../store/prepared';
 import { loadDestinationState, writeOutbox, type OutboxItem } from '../store/delivery';
 import { recordRowErrors, setCounts, type RowError } from '../store/runs';
 import type { ActivityDeps } from './deps';
+import { planIdentityChanges } from './plan-identity';
 import { withFailures } from './failure';
 
 export interface PlanDeliveryInput {
@@ -27,7 +28,8 @@ export interface PlanDeliveryResult {
 export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput): Promise<PlanDeliveryResult> {
   return withFailures(async () => {
     const { sync, destination } = resolveSync(deps.config, input.syncId);
-    const golden = await loadGoldenRecords(deps.db, sync.dataset);
+    // Golden attributes after recipes, with computed fields and scores (activities/prepare.ts).
+    const golden = await loadPreparedRecords(deps.db, sync.dataset);
     const lastSent = await loadDestinationState(deps.db, input.syncId);
 
     const items: OutboxItem[] = [];
@@ -48,7 +50,8 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
       if (Object.keys(changed).length > 0) items.push({ masterId: record.masterId, externalId, attributes: changed });
     }
 
-    const batches = await writeOutbox(deps.db, input.runId, input.syncId, chunk(items, destination.batchSize));
+    const tracked = await writeOutbox(deps.db, input.runId, input.syncId, chunk(items, destination.batchSize));
+    const batches = tracked + (await planIdentityChanges(deps, input));
     await deps.db.transaction(async (trx) => {
       await trx('row_errors').where({ run_id: input.runId, stage: 'plan' }).delete();
       await recordRowErrors(trx, input.runId, skipped);

@@ -21,6 +21,9 @@ export function printReport(
   out(`  profiles to update  ${report.recordsPlanned}`);
   out(`  requests sent       ${report.requestsSent}`);
   out(`  attributes sent     ${report.attributesSent}`);
+  if (report.profilesMerged + report.profilesDeleted > 0) {
+    out(`  profiles merged     ${report.profilesMerged}, deleted ${report.profilesDeleted}`);
+  }
   if (report.dataPointsWritten !== null) out(`  data points written ${report.dataPointsWritten}`);
   if (report.error) out(`  error               ${report.error}`);
   const shown = report.rejections.slice(0, 10);

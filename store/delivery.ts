@@ -9,11 +9,32 @@ export interface OutboxItem {
   attributes: Record<string, AttributeValue>;
 }
 
-export interface OutboxBatch {
-  batchNo: number;
-  items: OutboxItem[];
-  attempts: number;
+/** A merged-away master's profile to merge into the kept master's profile. */
+export interface MergeItem {
+  masterId: string;
+  externalId: string;
+  keepMasterId: string;
+  /** The kept profile's external id as planned; delivery prefers the one Braze last accepted. */
+  keepExternalId: string;
 }
+
+/** A retired master's profile to delete. */
+export interface DeleteItem {
+  masterId: string;
+  externalId: string;
+}
+
+/** Identity changes planned as outbox batches of their own, after the attribute updates. */
+export type IdentityKind = 'merge' | 'delete';
+
+/**
+ * One pending outbox batch. Attribute-update (`/users/track`) batches carry no `kind`, as they
+ * did before kinds existed; merge and delete batches name theirs.
+ */
+export type OutboxBatch =
+  | { kind?: undefined; batchNo: number; items: OutboxItem[]; attempts: number }
+  | { kind: 'merge'; batchNo: number; items: MergeItem[]; attempts: number }
+  | { kind: 'delete'; batchNo: number; items: DeleteItem[]; attempts: number };
 
 /** What the destination last accepted, per golden record, for one sync. */
 export async function loadDestinationState(
@@ -22,6 +43,51 @@ export async function loadDestinationState(
 ): Promise<Map<string, Record<string, AttributeValue>>> {
   const rows = await db('destination_state').where({ sync_id: syncId }).select('master_id', 'attributes');
   return new Map(rows.map((r) => [r.master_id as string, JSON.parse(r.attributes)]));
+}
+
+/**
+ * The external id each of these masters was last accepted under by the destination, for the
+ * masters that have a destination-state row (Braze holds their profile).
+ */
+export async function loadSentExternalIds(
+  db: Knex,
+  syncId: string,
+  masterIds: string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const unique = [...new Set(masterIds)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db('destination_state')
+      .where({ sync_id: syncId })
+      .whereIn('master_id', unique.slice(i, i + 500))
+      .select('master_id', 'external_id');
+    for (const row of rows) out.set(row.master_id, row.external_id);
+  }
+  return out;
+}
+
+/**
+ * Those of `externalIds` that a master outside `leaving` still holds in the destination state.
+ * With an identifier other than `master_id` two golden records can share one Braze profile,
+ * and merging or deleting it away would take the other record's profile with it.
+ */
+export async function externalIdsHeldByOthers(
+  db: Knex,
+  syncId: string,
+  externalIds: string[],
+  leaving: string[],
+): Promise<Set<string>> {
+  const held = new Set<string>();
+  const away = new Set(leaving);
+  const unique = [...new Set(externalIds)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db('destination_state')
+      .where({ sync_id: syncId })
+      .whereIn('external_id', unique.slice(i, i + 500))
+      .select('master_id', 'external_id');
+    for (const row of rows) if (!away.has(row.master_id)) held.add(row.external_id);
+  }
+  return held;
 }
 
 /**
@@ -35,9 +101,12 @@ export async function writeOutbox(
   batches: OutboxItem[][],
 ): Promise<number> {
   return db.transaction(async (trx) => {
-    const existing = await trx('outbox').where({ run_id: runId }).count<{ n: number }[]>({ n: '*' });
-    const already = Number(existing[0]?.n ?? 0);
-    if (already > 0) return already;
+    // Any batch of the run means it was planned; identity batches are not attribute batches.
+    const existing = await trx('outbox')
+      .where({ run_id: runId })
+      .select(trx.raw("sum(case when kind = 'track' then 1 else 0 end) as track"))
+      .count<{ n: number; track: number | null }[]>({ n: '*' });
+    if (Number(existing[0]?.n ?? 0) > 0) return Number(existing[0]?.track ?? 0);
     const rows = batches.map((items, i) => ({
       run_id: runId,
       batch_no: i + 1,
@@ -53,15 +122,60 @@ export async function writeOutbox(
   });
 }
 
-/** The lowest-numbered batch of the run that Braze has not acknowledged yet. */
+/**
+ * Appends a run's merge or delete batches after every batch already planned for it, so
+ * delivery sends them after the attribute updates (and deletes after merges when called in
+ * that order). Planning the same kind twice for a run keeps the first plan. Returns the number
+ * of batches of this kind the run has.
+ */
+export async function writeIdentityOutbox(
+  db: Knex,
+  input: {
+    runId: string;
+    syncId: string;
+    kind: IdentityKind;
+    batches: Array<MergeItem[] | DeleteItem[]>;
+  },
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    const existing = await trx('outbox')
+      .where({ run_id: input.runId, kind: input.kind })
+      .count<{ n: number }[]>({ n: '*' });
+    const already = Number(existing[0]?.n ?? 0);
+    if (already > 0) return already;
+    const last = await trx('outbox')
+      .where({ run_id: input.runId })
+      .max<{ n: number | null }[]>({ n: 'batch_no' });
+    const after = Number(last[0]?.n ?? 0);
+    const rows = input.batches.map((items, i) => ({
+      run_id: input.runId,
+      batch_no: after + i + 1,
+      sync_id: input.syncId,
+      kind: input.kind,
+      status: 'planned',
+      items: JSON.stringify(items),
+      item_count: items.length,
+      attribute_count: 0,
+      attempts: 0,
+    }));
+    for (let i = 0; i < rows.length; i += 200) await trx('outbox').insert(rows.slice(i, i + 200));
+    return rows.length;
+  });
+}
+
+/** The lowest-numbered batch of the run, of any kind, that Braze has not acknowledged yet. */
 export async function nextPendingBatch(db: Knex, runId: string): Promise<OutboxBatch | undefined> {
   const row = await db('outbox')
     .where({ run_id: runId })
     .whereIn('status', ['planned', 'sending'])
     .orderBy('batch_no')
-    .first('batch_no', 'items', 'attempts');
+    .first('batch_no', 'items', 'attempts', 'kind');
   if (!row) return undefined;
-  return { batchNo: Number(row.batch_no), items: JSON.parse(row.items), attempts: Number(row.attempts) };
+  const common = { batchNo: Number(row.batch_no), attempts: Number(row.attempts) };
+  if (row.kind === 'merge' || row.kind === 'delete') {
+    return { kind: row.kind, ...common, items: JSON.parse(row.items) };
+  }
+  return { batchNo: common.batchNo, items: JSON.parse(row.items), attempts: common.attempts };
 }
 
 /** Notes that a batch is about to be sent, so the report counts resent requests honestly. */
@@ -132,6 +246,80 @@ export async function completeBatch(
   });
 }
 
+/**
+ * Records Braze's success answer to a merge batch in one transaction. For each merged item the
+ * merged-away master's state row is removed and what it held that the kept row lacks is folded
+ * into the kept row, because Braze moves those attributes onto the kept profile; the next run's
+ * diff then unsets any the golden record does not have. Deferred items (their kept profile is
+ * not in Braze yet) become row errors and keep their state, so the next run plans them again.
+ */
+export async function completeMergeBatch(
+  db: Knex,
+  input: {
+    runId: string;
+    syncId: string;
+    batchNo: number;
+    merged: MergeItem[];
+    deferred: Array<{ item: MergeItem; reason: string }>;
+    nowMs: number;
+  },
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    for (const item of input.merged) {
+      const key = { sync_id: input.syncId, master_id: item.masterId };
+      const gone = await trx('destination_state').where(key).first('attributes');
+      const keptKey = { sync_id: input.syncId, master_id: item.keepMasterId };
+      const kept = await trx('destination_state').where(keptKey).first('attributes');
+      if (gone && kept) {
+        const attributes = { ...JSON.parse(gone.attributes), ...JSON.parse(kept.attributes) };
+        await trx('destination_state')
+          .where(keptKey)
+          .update({ attributes: JSON.stringify(attributes), last_sent_at_ms: input.nowMs });
+      }
+      await trx('destination_state').where(key).delete();
+    }
+    await finishIdentityBatch(trx, input.runId, input.batchNo, input.deferred, input.nowMs);
+  });
+}
+
+/**
+ * Records Braze's success answer to a delete batch: the deleted masters' state rows are
+ * removed, so a golden record that comes back later is sent as a new profile.
+ */
+export async function completeDeleteBatch(
+  db: Knex,
+  input: { runId: string; syncId: string; batchNo: number; deleted: DeleteItem[]; nowMs: number },
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    const ids = input.deleted.map((item) => item.masterId);
+    for (let i = 0; i < ids.length; i += 500) {
+      await trx('destination_state')
+        .where({ sync_id: input.syncId })
+        .whereIn('master_id', ids.slice(i, i + 500))
+        .delete();
+    }
+    await finishIdentityBatch(trx, input.runId, input.batchNo, [], input.nowMs);
+  });
+}
+
+async function finishIdentityBatch(
+  trx: Knex.Transaction,
+  runId: string,
+  batchNo: number,
+  deferred: Array<{ item: MergeItem | DeleteItem; reason: string }>,
+  nowMs: number,
+): Promise<void> {
+  const errors: RowError[] = deferred.map(({ item, reason }) => ({
+    stage: 'deliver',
+    recordKey: item.masterId,
+    reason,
+  }));
+  await recordRowErrors(trx, runId, errors);
+  await trx('outbox')
+    .where({ run_id: runId, batch_no: batchNo })
+    .update({ status: 'sent', sent_at_ms: nowMs, rejected_count: deferred.length });
+}
+
 /** Gives up on a batch after a final error; its records are reported and tried next run. */
 export async function failBatch(db: Knex, runId: string, batchNo: number, reason: string): Promise<void> {
   await db.transaction(async (trx) => {
@@ -159,10 +347,14 @@ export interface OutboxSummary {
   itemsRejected: number;
 }
 
+/**
+ * Delivery figures of a run. Item counts are about attribute updates; merge and delete batches
+ * count in `batches`, `pending`, `failed` and `requestsSent` (see `summarizeIdentityChanges`).
+ */
 export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSummary> {
   const rows = await db('outbox')
     .where({ run_id: runId })
-    .select('status', 'attempts', 'attribute_count', 'item_count', 'rejected_count');
+    .select('kind', 'status', 'attempts', 'attribute_count', 'item_count', 'rejected_count');
   const summary: OutboxSummary = {
     batches: rows.length,
     pending: 0,
@@ -175,7 +367,10 @@ export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSu
   };
   for (const row of rows) {
     summary.requestsSent += Number(row.attempts);
-    if (row.status === 'sent') {
+    if (row.kind !== 'track') {
+      if (row.status === 'failed') summary.failed += 1;
+      else if (row.status !== 'sent') summary.pending += 1;
+    } else if (row.status === 'sent') {
       summary.attributesSent += Number(row.attribute_count);
       summary.itemsSent += Number(row.item_count);
       summary.itemsAccepted += Number(row.item_count) - Number(row.rejected_count);
@@ -186,6 +381,29 @@ export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSu
     } else {
       summary.pending += 1;
     }
+  }
+  return summary;
+}
+
+/** Profiles a run merged away and deleted in Braze: items of merge and delete batches sent. */
+export interface IdentityChangesSummary {
+  profilesMerged: number;
+  profilesDeleted: number;
+}
+
+export async function summarizeIdentityChanges(
+  db: Knex,
+  runId: string,
+): Promise<IdentityChangesSummary> {
+  const rows = await db('outbox')
+    .where({ run_id: runId, status: 'sent' })
+    .whereIn('kind', ['merge', 'delete'])
+    .select('kind', 'item_count', 'rejected_count');
+  const summary: IdentityChangesSummary = { profilesMerged: 0, profilesDeleted: 0 };
+  for (const row of rows) {
+    const done = Number(row.item_count) - Number(row.rejected_count);
+    if (row.kind === 'merge') summary.profilesMerged += done;
+    else summary.profilesDeleted += done;
   }
   return summary;
 }

@@ -1,23 +1,46 @@
 import { AuthError, BadInputError, ConfigError, RateLimitError, UpstreamError } from '../errors';
 import {
-  DEFAULT_RATE_LIMIT_WINDOW_MS,
+  checkEndpoint,
+  networkFailureMessage,
+  parseJson,
+  readRateLimit,
+  retryAfterFrom,
+} from './http';
+import {
   MAX_ATTRIBUTES_PER_REQUEST,
+  MAX_DELETE_IDS_PER_REQUEST,
+  MAX_MERGES_PER_REQUEST,
   MAX_PAYLOAD_BYTES,
 } from './limits';
-import { mapItemErrors, readAttributesProcessed } from './mapping';
-import type { AttributeObject, RateLimitInfo, TrackResult } from './types';
+import {
+  mapItemErrors,
+  readAttributesProcessed,
+  readDeletedCount,
+  toDeleteBody,
+  toMergeBody,
+} from './mapping';
+import type {
+  AttributeObject,
+  DeleteResult,
+  MergePair,
+  MergeResult,
+  RateLimitInfo,
+  TrackResult,
+} from './types';
 
 /** Default time allowed for one request, response body included. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Shortest wait reported on a 429, so a reset time already in the past never means "now". */
-const MIN_RETRY_AFTER_MS = 1000;
+type Answer = { status: number; headers: Headers; text: string };
 
 /** Options for `BrazeClient`. `now` exists for tests of the rate-limit arithmetic. */
 export type BrazeClientOptions = {
   /** REST endpoint of the Braze instance, e.g. `https://rest.iad-01.braze.com`. */
   endpoint: string;
-  /** REST API key with the `users.track` permission. Never logged or put in an error. */
+  /**
+   * REST API key with the `users.track` permission, plus `users.merge` and `users.delete` for
+   * identity changes. Never logged or put in an error.
+   */
   apiKey: string;
   /** Time allowed for one request including its response body; default 30 s. */
   timeoutMs?: number;
@@ -27,7 +50,8 @@ export type BrazeClientOptions = {
 };
 
 /**
- * Minimal Braze `/users/track` client for attribute updates.
+ * Minimal Braze client for attribute updates (`/users/track`) and identity changes
+ * (`/users/merge`, `/users/delete`).
  *
  * One call is one HTTP request: the client never retries, sleeps or splits a batch, because the
  * activity retry policy is the single retry layer and pacing belongs to the workflow. Failures
@@ -35,7 +59,7 @@ export type BrazeClientOptions = {
  * and status only, never the key, headers or bodies.
  */
 export class BrazeClient {
-  private readonly trackUrl: string;
+  private readonly baseUrl: string;
   private readonly apiKey: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
@@ -43,7 +67,7 @@ export class BrazeClient {
 
   /** @throws ConfigError when the endpoint is not a plain http(s) URL or the key is empty. */
   constructor(opts: BrazeClientOptions) {
-    this.trackUrl = `${checkEndpoint(opts.endpoint)}/users/track`;
+    this.baseUrl = checkEndpoint(opts.endpoint);
     if (typeof opts.apiKey !== 'string' || opts.apiKey.trim() === '') {
       throw new ConfigError('Braze REST API key is empty');
     }
@@ -73,7 +97,7 @@ export class BrazeClient {
     opts: { signal?: AbortSignal } = {},
   ): Promise<TrackResult> {
     const body = encodeBatch(attributes);
-    const response = await this.post(body, opts.signal);
+    const response = await this.post('/users/track', body, opts.signal);
     const rateLimit = readRateLimit(response.headers);
 
     if (response.status >= 200 && response.status < 300) {
@@ -86,18 +110,72 @@ export class BrazeClient {
       );
       return { status: response.status, attributesProcessed, itemErrors, rateLimit };
     }
-    throw this.statusError(response.status, response.headers, rateLimit);
+    throw this.statusError('/users/track', response.status, response.headers, rateLimit);
+  }
+
+  /**
+   * Merges up to 50 users into others by external id in one `/users/merge` request: each
+   * `merge` profile is removed and what the `keep` profile lacks moves onto it. Braze queues
+   * merges and processes them in no guaranteed order, so a kept profile should not itself be
+   * merged away in the same request. Re-sending a merge whose profile is already gone changes
+   * nothing, which makes a retried request safe.
+   * @throws BadInputError before any request when the list is empty, has more than 50 pairs,
+   *   an empty id, or a pair that merges a user into itself.
+   * @throws AuthError, RateLimitError, UpstreamError as for `trackAttributes`.
+   */
+  async mergeUsers(pairs: MergePair[], opts: { signal?: AbortSignal } = {}): Promise<MergeResult> {
+    checkCount('/users/merge', 'merges', pairs.length, MAX_MERGES_PER_REQUEST);
+    for (const pair of pairs) {
+      if (!pair.mergeExternalId || !pair.keepExternalId) {
+        throw new BadInputError('Braze /users/merge pair has an empty external id');
+      }
+      if (pair.mergeExternalId === pair.keepExternalId) {
+        throw new BadInputError('Braze /users/merge pair merges a user into itself');
+      }
+    }
+    const response = await this.post('/users/merge', toMergeBody(pairs), opts.signal);
+    const rateLimit = readRateLimit(response.headers);
+    if (response.status >= 200 && response.status < 300) {
+      return { status: response.status, rateLimit };
+    }
+    throw this.statusError('/users/merge', response.status, response.headers, rateLimit);
+  }
+
+  /**
+   * Deletes up to 50 users by external id in one `/users/delete` request. Deletion is
+   * irreversible and queued; ids with no profile are ignored, so a retried request is safe.
+   * `deleted` is Braze's count of users queued for deletion, when the answer carries it.
+   * @throws BadInputError before any request when the list is empty, has more than 50 ids or an
+   *   empty id.
+   * @throws AuthError, RateLimitError, UpstreamError as for `trackAttributes`.
+   */
+  async deleteUsers(
+    externalIds: string[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<DeleteResult> {
+    checkCount('/users/delete', 'external ids', externalIds.length, MAX_DELETE_IDS_PER_REQUEST);
+    if (externalIds.some((id) => typeof id !== 'string' || id === '')) {
+      throw new BadInputError('Braze /users/delete list has an empty external id');
+    }
+    const response = await this.post('/users/delete', toDeleteBody(externalIds), opts.signal);
+    const rateLimit = readRateLimit(response.headers);
+    if (response.status >= 200 && response.status < 300) {
+      const deleted = readDeletedCount(parseJson(response.text));
+      return { status: response.status, rateLimit, ...(deleted === undefined ? {} : { deleted }) };
+    }
+    throw this.statusError('/users/delete', response.status, response.headers, rateLimit);
   }
 
   private async post(
+    path: string,
     body: string,
     callerSignal: AbortSignal | undefined,
-  ): Promise<{ status: number; headers: Headers; text: string }> {
+  ): Promise<Answer> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
     try {
       // Reading the body inside the try keeps a stalled body under the same timeout.
-      const response = await this.fetchImpl(this.trackUrl, {
+      const response = await this.fetchImpl(`${this.baseUrl}${path}`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${this.apiKey}`,
@@ -112,41 +190,36 @@ export class BrazeClient {
       const text = await response.text();
       return { status: response.status, headers: response.headers, text };
     } catch (error) {
-      const message = networkFailureMessage(timeout, callerSignal, this.timeoutMs);
+      const message = networkFailureMessage(path, timeout, callerSignal, this.timeoutMs);
       throw new UpstreamError(message, undefined, error);
     }
   }
 
-  private statusError(status: number, headers: Headers, rateLimit: RateLimitInfo): Error {
+  private statusError(
+    path: string,
+    status: number,
+    headers: Headers,
+    rateLimit: RateLimitInfo,
+  ): Error {
     if (status === 401 || status === 403) {
-      return new AuthError(`Braze rejected the REST API key on /users/track (HTTP ${status})`);
+      return new AuthError(`Braze rejected the REST API key on ${path} (HTTP ${status})`);
     }
     if (status === 429) {
       const retryAfterMs = retryAfterFrom(headers, rateLimit, this.now());
       return new RateLimitError(
-        `Braze rate limit reached on /users/track (HTTP 429); retry after ${retryAfterMs} ms`,
+        `Braze rate limit reached on ${path} (HTTP 429); retry after ${retryAfterMs} ms`,
         retryAfterMs,
       );
     }
-    return new UpstreamError(`Braze /users/track answered HTTP ${status}`, status);
+    return new UpstreamError(`Braze ${path} answered HTTP ${status}`, status);
   }
 }
 
-function checkEndpoint(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch (error) {
-    throw new ConfigError('Braze endpoint is not a valid URL', error);
+function checkCount(path: string, what: string, count: number, limit: number): void {
+  if (count === 0) throw new BadInputError(`Braze ${path} request is empty; send at least one`);
+  if (count > limit) {
+    throw new BadInputError(`Braze ${path} request has ${count} ${what}; the limit is ${limit}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError('Braze endpoint must be an http(s) URL');
-  }
-  // fetch refuses URLs with credentials and echoes the whole URL in its error message.
-  if (url.username !== '' || url.password !== '') {
-    throw new ConfigError('Braze endpoint must not contain credentials');
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 function encodeBatch(attributes: AttributeObject[]): string {
@@ -167,64 +240,4 @@ function encodeBatch(attributes: AttributeObject[]): string {
     );
   }
   return body;
-}
-
-function networkFailureMessage(
-  timeout: AbortSignal,
-  callerSignal: AbortSignal | undefined,
-  timeoutMs: number,
-): string {
-  if (callerSignal?.aborted) return 'Braze /users/track request was aborted by the caller';
-  if (timeout.aborted) return `Braze /users/track request timed out after ${timeoutMs} ms`;
-  return 'Braze /users/track request failed before a response (network error)';
-}
-
-/** Reads `x-ratelimit-*`; `Headers.get` is case-insensitive, which HTTP/2's lower case needs. */
-export function readRateLimit(headers: Headers): RateLimitInfo {
-  const info: RateLimitInfo = {};
-  const limit = readNumber(headers.get('x-ratelimit-limit'));
-  const remaining = readNumber(headers.get('x-ratelimit-remaining'));
-  const reset = readNumber(headers.get('x-ratelimit-reset'));
-  if (limit !== undefined) info.limit = limit;
-  if (remaining !== undefined) info.remaining = remaining;
-  // Braze sends the reset as UTC epoch seconds.
-  if (reset !== undefined) info.resetAtMs = reset * 1000;
-  return info;
-}
-
-/**
- * Wait requested by a 429: `Retry-After` (seconds or an HTTP date) first, then the messaging
- * API's `X-RateLimit-Retry-After`, then the window reset, else one default window.
- */
-function retryAfterFrom(headers: Headers, rateLimit: RateLimitInfo, nowMs: number): number {
-  const candidates = [
-    retryAfterHeaderMs(headers.get('retry-after'), nowMs),
-    retryAfterHeaderMs(headers.get('x-ratelimit-retry-after'), nowMs),
-    rateLimit.resetAtMs === undefined ? undefined : rateLimit.resetAtMs - nowMs,
-  ];
-  const waitMs = candidates.find((value) => value !== undefined) ?? DEFAULT_RATE_LIMIT_WINDOW_MS;
-  return Math.max(MIN_RETRY_AFTER_MS, Math.ceil(waitMs));
-}
-
-function retryAfterHeaderMs(value: string | null, nowMs: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = readNumber(value);
-  if (seconds !== undefined) return seconds * 1000;
-  const dateMs = Date.parse(value);
-  return Number.isNaN(dateMs) ? undefined : dateMs - nowMs;
-}
-
-function readNumber(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const parsed = Number(value);
-  return Number.isFinite(parsed) ? parsed : undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // A 2xx with an unreadable body still means Braze queued the batch.
-    return undefined;
-  }
 }

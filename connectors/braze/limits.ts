@@ -27,3 +27,15 @@ export const DEFAULT_RATE_LIMIT_REQUESTS = 3000;
 
 /** Length of the default rate-limit window, in milliseconds (see DEFAULT_RATE_LIMIT_REQUESTS). */
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 3000;
+
+/**
+ * Merge pairs (`merge_updates`) accepted in one `/users/merge` request.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/post_users_merge/
+ */
+export const MAX_MERGES_PER_REQUEST = 50;
+
+/**
+ * Identifiers accepted in one `/users/delete` request.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/
+ */
+export const MAX_DELETE_IDS_PER_REQUEST = 50;

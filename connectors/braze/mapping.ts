@@ -1,5 +1,5 @@
 import { BadInputError } from '../errors';
-import type { AttributeObject, TrackResult } from './types';
+import type { AttributeObject, MergePair, TrackResult } from './types';
 
 /**
  * Builds a Braze attributes object for one user. Keys with `null` values unset the attribute in
@@ -47,6 +47,27 @@ export function readAttributesProcessed(body: unknown, count: number, errorCount
   const processed = isRecord(body) ? body.attributes_processed : undefined;
   if (typeof processed === 'number' && Number.isFinite(processed)) return processed;
   return Math.max(0, count - errorCount);
+}
+
+/** The `/users/merge` body for pairs of external ids. */
+export function toMergeBody(pairs: MergePair[]): string {
+  return JSON.stringify({
+    merge_updates: pairs.map((pair) => ({
+      identifier_to_merge: { external_id: pair.mergeExternalId },
+      identifier_to_keep: { external_id: pair.keepExternalId },
+    })),
+  });
+}
+
+/** The `/users/delete` body for external ids. */
+export function toDeleteBody(externalIds: string[]): string {
+  return JSON.stringify({ external_ids: externalIds });
+}
+
+/** Reads `deleted` from a `/users/delete` success body, if it is a count. */
+export function readDeletedCount(body: unknown): number | undefined {
+  const deleted = isRecord(body) ? body.deleted : undefined;
+  return typeof deleted === 'number' && Number.isInteger(deleted) ? deleted : undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -21,3 +21,15 @@ export type TrackResult = {
   itemErrors: Array<{ index: number; reason: string }>;
   rateLimit: RateLimitInfo;
 };
+
+/** One user merged into another, both named by external id. */
+export type MergePair = { mergeExternalId: string; keepExternalId: string };
+
+/** Outcome of one accepted `/users/merge` request. Braze merges asynchronously. */
+export type MergeResult = { status: number; rateLimit: RateLimitInfo };
+
+/**
+ * Outcome of one accepted `/users/delete` request. `deleted` is Braze's count of users queued
+ * for deletion, absent when the answer did not carry a number.
+ */
+export type DeleteResult = { status: number; deleted?: number; rateLimit: RateLimitInfo };

@@ -90,3 +90,23 @@ export const STANDARD_FIELDS: ReadonlySet<string> = new Set([
   'time_zone',
   'twitter',
 ]);
+
+/**
+ * Merge pairs per `/users/merge` request.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/post_users_merge/
+ */
+export const MAX_MERGE_UPDATES = 50;
+
+/**
+ * Identifiers per `/users/delete` request.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/
+ */
+export const MAX_DELETE_IDS = 50;
+
+/**
+ * Rate limit shared by `/users/merge`, `/users/delete`, `/users/identify` and `/users/alias/*`:
+ * 20,000 requests per minute, apart from the `/users/track` limit.
+ * Source: https://www.braze.com/docs/api/api_limits/
+ */
+export const DEFAULT_IDENTITY_REQUEST_VOLUME = 20_000;
+export const DEFAULT_IDENTITY_TIME_WINDOW_MS = 60_000;

@@ -4,6 +4,7 @@ import { MAX_BODY_BYTES, MAX_EXPORT_IDS } from './limits';
 import type { FixedRateWindow, RateWindowState } from './rate-window';
 import { isPlainObject, toExportUser, type ProfileStore } from './store';
 import { externalIdsOf, handleTrack } from './track';
+import { handleDelete, handleMerge, type UserOpOutcome } from './user-ops';
 
 /** Counters kept by the emulator; see `BrazeEmulator.stats`. */
 export type EmulatorCounters = {
@@ -12,6 +13,14 @@ export type EmulatorCounters = {
   rateLimited: number;
   attributesReceived: number;
   dataPointsWritten: number;
+  /** Every `/users/merge` request, whatever its answer. */
+  mergeRequests: number;
+  /** Profiles merged away by accepted `/users/merge` requests. */
+  usersMerged: number;
+  /** Every `/users/delete` request, whatever its answer. */
+  deleteRequests: number;
+  /** Profiles removed by accepted `/users/delete` requests. */
+  usersDeleted: number;
 };
 
 /** One `/users/track` request as the emulator answered it. `at` is arrival, epoch ms. */
@@ -27,6 +36,8 @@ export type EmulatorState = {
   apiKeys: ReadonlySet<string>;
   store: ProfileStore;
   limiter: FixedRateWindow;
+  /** The limit `/users/merge` and `/users/delete` share, apart from `/users/track`'s. */
+  identityLimiter: FixedRateWindow;
   counters: EmulatorCounters;
   log: BrazeRequestLogEntry[];
   failures: { remaining: number; status: number };
@@ -131,6 +142,60 @@ export async function exportRoute(
     users: users.map((profile) => toExportUser(profile, wanted)),
     invalid_user_ids: found.filter((f) => f.profile === undefined).map((f) => f.id),
   });
+}
+
+/**
+ * Answers `POST /users/merge` and `POST /users/delete` with the same order of checks as
+ * `/users/track` (injected failure, auth, the shared identity rate limit, size, JSON), then
+ * applies the body to the profile store. Counted in `mergeRequests`/`deleteRequests`.
+ */
+export async function userOpRoute(
+  kind: 'merge' | 'delete',
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: EmulatorState,
+): Promise<void> {
+  const { text, tooLarge } = await readBody(req, MAX_BODY_BYTES);
+  if (kind === 'merge') state.counters.mergeRequests += 1;
+  else state.counters.deleteRequests += 1;
+
+  let rate: RateWindowState;
+  let outcome: UserOpOutcome;
+  if (state.failures.remaining > 0) {
+    state.failures.remaining -= 1;
+    rate = state.identityLimiter.peek();
+    outcome = { status: state.failures.status, body: errorBody(state.failures.status), removed: 0 };
+  } else if (!isKnownKey(req, state)) {
+    rate = state.identityLimiter.peek();
+    outcome = { status: 401, body: errorBody(401), removed: 0 };
+  } else {
+    rate = state.identityLimiter.take();
+    outcome = acceptedUserOp(kind, rate, tooLarge, text, state);
+  }
+
+  if (outcome.status === 429) state.counters.rateLimited += 1;
+  if (kind === 'merge') state.counters.usersMerged += outcome.removed;
+  else state.counters.usersDeleted += outcome.removed;
+  await delay(state.responseDelayMs, state.timers);
+  sendJson(res, outcome.status, outcome.body, rateHeaders(rate));
+}
+
+function acceptedUserOp(
+  kind: 'merge' | 'delete',
+  rate: RateWindowState,
+  tooLarge: boolean,
+  text: string,
+  state: EmulatorState,
+): UserOpOutcome {
+  if (!rate.allowed) return { status: 429, body: errorBody(429), removed: 0 };
+  if (tooLarge) return { status: 413, body: errorBody(413), removed: 0 };
+  const parsed = parseJsonOrUndefined(text);
+  if (parsed === undefined) {
+    return { status: 400, body: { message: 'Invalid JSON in body' }, removed: 0 };
+  }
+  return kind === 'merge'
+    ? handleMerge(parsed.value, state.store)
+    : handleDelete(parsed.value, state.store);
 }
 
 function isKnownKey(req: IncomingMessage, state: EmulatorState): boolean {

@@ -1,11 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorBody, sendJson } from './http-io';
-import { DEFAULT_REQUEST_VOLUME, DEFAULT_TIME_WINDOW_MS } from './limits';
+import {
+  DEFAULT_IDENTITY_REQUEST_VOLUME,
+  DEFAULT_IDENTITY_TIME_WINDOW_MS,
+  DEFAULT_REQUEST_VOLUME,
+  DEFAULT_TIME_WINDOW_MS,
+} from './limits';
 import { FixedRateWindow } from './rate-window';
 import {
   exportRoute,
   trackRoute,
+  userOpRoute,
   type BrazeRequestLogEntry,
   type EmulatorCounters,
   type EmulatorState,
@@ -26,7 +32,14 @@ export type BrazeEmulatorOptions = {
   requestVolume?: number;
   /** Rate-limit window length in milliseconds; default 3,000. */
   timeWindowMs?: number;
-  /** Delay before every `/users/track` answer, applied after the data is stored; default 0. */
+  /** Requests allowed per window on `/users/merge` and `/users/delete` together; default 20,000. */
+  identityRequestVolume?: number;
+  /** Window length in milliseconds for the merge/delete limit; default 60,000. */
+  identityTimeWindowMs?: number;
+  /**
+   * Delay before every `/users/track`, `/users/merge` and `/users/delete` answer, applied after
+   * the data is stored; default 0.
+   */
   responseDelayMs?: number;
 };
 
@@ -44,24 +57,30 @@ export type BrazeEmulator = {
    * `requests`: every `/users/track` request; `acceptedRequests`: those answered 201;
    * `rateLimited`: those answered 429; `attributesReceived`: attribute objects examined one by
    * one (requests refused whole do not count); `dataPointsWritten`: billable attribute writes.
+   * `mergeRequests`/`deleteRequests`: every `/users/merge` and `/users/delete` request;
+   * `usersMerged`/`usersDeleted`: profiles they removed. `rateLimited` counts 429s on all three.
    */
   stats(): BrazeEmulatorStats;
   /** A copy of the profile with this external id (attributes plus `external_id`). */
   profile(externalId: string): Profile | undefined;
   /** Copies of all profiles; email-only profiles carry `email` instead of `external_id`. */
   profiles(): Profile[];
-  /** Every answered `/users/track` request, oldest first. */
+  /** Every answered `/users/track` request, oldest first (merges and deletes are not logged). */
   requestLog(): BrazeRequestLogEntry[];
   /** Forgets profiles, counters, the log, the rate window and pending injected failures. */
   reset(): void;
-  /** Answers the next `count` `/users/track` requests with `status`, before any checks. */
+  /**
+   * Answers the next `count` requests to `/users/track`, `/users/merge` or `/users/delete` with
+   * `status`, before any checks.
+   */
   failNext(count: number, status: number): void;
   setResponseDelay(ms: number): void;
 };
 
 /**
- * Starts a local stand-in for Braze's REST API: `POST /users/track` and `/users/export/ids`
- * with Braze's limits, validation and response shapes, plus admin endpoints under `/_emulator/`
+ * Starts a local stand-in for Braze's REST API: `POST /users/track`, `/users/merge`,
+ * `/users/delete` and `/users/export/ids` with Braze's limits, validation and response shapes,
+ * plus admin endpoints under `/_emulator/`
  * (`GET stats`, `GET users`, `GET users/<external_id>`, `POST reset`) for other processes.
  * It keeps everything in memory and writes nothing to the console.
  */
@@ -72,6 +91,16 @@ export async function startBrazeEmulator(opts: BrazeEmulatorOptions): Promise<Br
     limiter: new FixedRateWindow(
       positiveInteger(opts.requestVolume ?? DEFAULT_REQUEST_VOLUME, 'requestVolume'),
       positiveInteger(opts.timeWindowMs ?? DEFAULT_TIME_WINDOW_MS, 'timeWindowMs'),
+    ),
+    identityLimiter: new FixedRateWindow(
+      positiveInteger(
+        opts.identityRequestVolume ?? DEFAULT_IDENTITY_REQUEST_VOLUME,
+        'identityRequestVolume',
+      ),
+      positiveInteger(
+        opts.identityTimeWindowMs ?? DEFAULT_IDENTITY_TIME_WINDOW_MS,
+        'identityTimeWindowMs',
+      ),
     ),
     counters: emptyCounters(),
     log: [],
@@ -136,6 +165,8 @@ async function route(
   const method = req.method ?? 'GET';
   if (method === 'POST' && path === '/users/track') return trackRoute(req, res, state);
   if (method === 'POST' && path === '/users/export/ids') return exportRoute(req, res, state);
+  if (method === 'POST' && path === '/users/merge') return userOpRoute('merge', req, res, state);
+  if (method === 'POST' && path === '/users/delete') return userOpRoute('delete', req, res, state);
 
   // Admin endpoints are unauthenticated: the emulator only ever holds test data.
   if (method === 'GET' && path === '/_emulator/stats') {
@@ -163,6 +194,7 @@ const USER_PATH = '/_emulator/users/';
 function resetState(state: EmulatorState): void {
   state.store.clear();
   state.limiter.reset();
+  state.identityLimiter.reset();
   state.counters = emptyCounters();
   state.log = [];
   state.failures = { remaining: 0, status: 500 };
@@ -183,6 +215,10 @@ function emptyCounters(): EmulatorCounters {
     rateLimited: 0,
     attributesReceived: 0,
     dataPointsWritten: 0,
+    mergeRequests: 0,
+    usersMerged: 0,
+    deleteRequests: 0,
+    usersDeleted: 0,
   };
 }
 

@@ -37,6 +37,29 @@ export class ProfileStore {
     return dataPoints;
   }
 
+  /**
+   * Merges the profile `mergeId` into `keepId` as Braze's `/users/merge` does: attributes the
+   * kept profile lacks are copied over, then the merged profile is removed. Returns false and
+   * changes nothing when either profile is missing or both ids are the same.
+   */
+  merge(mergeId: string, keepId: string): boolean {
+    const merged = this.byExternalId.get(mergeId);
+    const kept = this.byExternalId.get(keepId);
+    if (merged === undefined || kept === undefined || mergeId === keepId) return false;
+    for (const [key, value] of Object.entries(merged.attributes)) {
+      if (IDENTIFIER_KEYS.has(key) || Object.hasOwn(kept.attributes, key)) continue;
+      kept.attributes[key] = structuredClone(value);
+    }
+    kept.updatedSeq = ++this.seq;
+    this.byExternalId.delete(mergeId);
+    return true;
+  }
+
+  /** Removes the profile with this external id; false when there was none. */
+  delete(externalId: string): boolean {
+    return this.byExternalId.delete(externalId);
+  }
+
   /** A copy of the profile with this external id, if any. */
   get(externalId: string): Profile | undefined {
     const stored = this.byExternalId.get(externalId);
@@ -90,7 +113,7 @@ export class ProfileStore {
         (stored) => stored.attributes.phone === phone,
       );
     }
-    // TODO(braze-emulator): objects identified only by user_alias or braze_id are accepted but
+    // Not emulated: objects identified only by user_alias or braze_id are accepted but
     // applied to nothing, and phone-only objects never create a profile, so alias-first syncs
     // cannot be tested here; storing profiles by alias and braze_id would let this go.
     return undefined;
@@ -153,7 +176,7 @@ function applyValue(profile: Profile, key: string, value: unknown, merge: boolea
     return 1;
   }
   if (isPlainObject(value)) {
-    // TODO(braze-emulator): `$add`/`$remove`/`$update` array-of-objects operators and `$time`
+    // Not emulated: `$add`/`$remove`/`$update` array-of-objects operators and `$time`
     // validation are not interpreted, so such values are stored as plain objects; implementing
     // them per the nested-attributes page would let this go.
     const current = profile[key];

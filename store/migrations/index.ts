@@ -4,6 +4,8 @@ import * as identity from './002-identity';
 import * as webhook from './003-webhook';
 import * as extractProgress from './004-extract-progress';
 import * as prepared from './005-prepared';
+import * as sftp from './006-sftp';
+import * as outboxKinds from './007-outbox-kinds';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -15,6 +17,8 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '003-webhook': webhook,
   '004-extract-progress': extractProgress,
   '005-prepared': prepared,
+  '006-sftp': sftp,
+  '007-outbox-kinds': outboxKinds,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

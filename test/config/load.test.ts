@@ -112,6 +112,9 @@ describe('loadConfig', () => {
       pattern: '^customers_\\d{8}\\.csv$',
       format: { type: 'csv', delimiter: ',' },
       recordKey: 'unique_id',
+      mode: 'auto',
+      suffix: '',
+      stableSeconds: 0,
     });
     const defaults = { providerRules: false, stripAccents: true, blocked: [] };
     expect(config.datasets.customers!.keys).toEqual([

@@ -218,6 +218,10 @@ describe('BrazeClient against the emulator', () => {
       attributesReceived: 3,
       dataPointsWritten: 3,
       profiles: 3,
+      mergeRequests: 0,
+      usersMerged: 0,
+      deleteRequests: 0,
+      usersDeleted: 0,
     });
   });
 

@@ -317,6 +317,10 @@ describe('Braze emulator read-back and admin endpoints', () => {
       attributesReceived: 2,
       dataPointsWritten: 5,
       profiles: 2,
+      mergeRequests: 0,
+      usersMerged: 0,
+      deleteRequests: 0,
+      usersDeleted: 0,
     });
     expect(users.body).toHaveLength(2);
     expect(one.body).toEqual({ external_id: 'u/2', plan: 'free' });
@@ -334,6 +338,10 @@ describe('Braze emulator read-back and admin endpoints', () => {
       attributesReceived: 0,
       dataPointsWritten: 0,
       profiles: 0,
+      mergeRequests: 0,
+      usersMerged: 0,
+      deleteRequests: 0,
+      usersDeleted: 0,
     });
   });
 });
