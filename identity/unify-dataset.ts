@@ -30,6 +30,8 @@ async function loadRows(...args: Parameters<typeof store.loadIdentityRows>): Pro
 const BATCH_RECORDS = 5000;
 /** Index rows per page of the full-rebuild scan. */
 const SCAN_PAGE = 20000;
+/** How far before the last unify's newest staging time the next one looks for changes. */
+const STAGING_MARGIN_MS = 15 * 60_000;
 /** How many ambiguous records, largest clusters and sample joins a summary lists. */
 const SAMPLE = 10;
 
@@ -102,7 +104,8 @@ async function unifyIn(
 ): Promise<UnifySummary> {
   const identity = compileIdentity(dataset);
   recipesOf.set(trx, compileSourceRecipes(dataset, name));
-  const full = options.mode === 'full' || (await store.getRulesHash(trx, name)) !== identity.hash;
+  const state = await store.getIdentityState(trx, name);
+  const full = options.mode === 'full' || state?.rulesHash !== identity.hash;
   const beat = options.heartbeat ?? (() => undefined);
 
   let affected: Int32Array;
@@ -112,7 +115,10 @@ async function unifyIn(
     affected = await reindexAll(trx, name, dataset, identity, beat);
     changedCount = affected.length;
   } else {
-    const changes = await store.listChangedRecords(trx, name, dataset.sources);
+    // Only records staged since the last unify can have changed. The margin covers clocks of
+    // several workers that disagree and staging transactions that commit late.
+    const since = state?.stagedUntilMs === null || state === undefined ? null : state.stagedUntilMs - STAGING_MARGIN_MS;
+    const changes = await store.listChangedRecords(trx, name, dataset.sources, since);
     if (changes.length === 0) return unchangedSummary(trx, name);
     removed = changes.filter((c) => c.deleted).map((c) => c.id);
     const live = changes.filter((c) => !c.deleted).map((c) => c.id);
@@ -129,7 +135,10 @@ async function unifyIn(
   const previous = await previousGolden(trx, name, affected, full);
   const clustered = await clusterAll(trx, name, identity, affected, components, beat);
   const written = await writeClusters(trx, name, dataset, affected, previous, clustered, removed, full, options);
-  await store.setRulesHash(trx, name, identity.hash, options.nowMs);
+  await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs);
+  // After a rebuild PostgreSQL's statistics still describe the old tables; fresh ones keep the
+  // next incremental run on its indexes.
+  if (full && isPostgres(trx)) await trx.raw('ANALYZE identity_keys, identity_members, golden_records');
 
   const goldenRecords = await countActive(trx, name);
   return {
@@ -277,6 +286,7 @@ async function clusterAll(
     joins: [],
   };
   const components = groupBy(affected.length, (i) => sets.find(i));
+  const joinsPerRule = new Map<string, number>();
   let pending: number[][] = [];
   let pendingRecords = 0;
 
@@ -299,7 +309,12 @@ async function clusterAll(
         out.events.push(event);
         if (event.kind === 'ambiguous') out.held.set(event.record, event.candidates);
       }
-      out.joins.push(...outcome.joins);
+      // Only a sample per rule is reported; keeping every join would grow with the input.
+      for (const join of outcome.joins) {
+        const seen = joinsPerRule.get(join.via) ?? 0;
+        if (seen < SAMPLE) out.joins.push(join);
+        joinsPerRule.set(join.via, seen + 1);
+      }
     }
     beat({ phase: 'clustering', done: out.clusterCount });
     pending = [];
@@ -405,6 +420,7 @@ async function writeClusters(
     const grantedHere = batch.flatMap((list) => granted.get(clusterOf[list[0]!]!) ?? []);
     const stored = await store.loadGoldenByIds(trx, grantedHere);
     const inserts: store.GoldenRow[] = [];
+    const updates: store.GoldenRow[] = [];
     const memberRows: store.MemberRow[] = [];
 
     for (const list of batch) {
@@ -433,7 +449,7 @@ async function writeClusters(
           before.sourceKeys === row.sourceKeys &&
           before.linkedBy === row.linkedBy;
         if (!same) {
-          await store.updateGolden(trx, row, options.nowMs);
+          updates.push(row);
           counts.updated += 1;
         }
       }
@@ -451,6 +467,7 @@ async function writeClusters(
       noteLargest(largest, { masterId: row.masterId, size: records.length, linkedBy: clustered.linkedBy.get(cluster) ?? [] });
     }
     await store.insertGolden(trx, name, inserts, options.nowMs);
+    await store.updateGolden(trx, updates, options.nowMs);
     await store.replaceMembers(trx, name, [], memberRows);
     options.heartbeat?.({ phase: 'writing', done: start });
   }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { chunk } from '../domain/diff';
-import { bulkInsert, inIds, inValues } from './bulk';
+import { bulkInsert, bulkUpdate, inIds, inValues } from './bulk';
+import { isPostgres } from './db';
 
 type Db = Knex | Knex.Transaction;
 
@@ -28,14 +29,32 @@ export interface KeyRow {
   kind: string;
 }
 
-export async function getRulesHash(db: Db, dataset: string): Promise<string | undefined> {
-  const row = await db('identity_state').where({ dataset }).first('rules_hash');
-  return row?.rules_hash;
+export interface IdentityState {
+  rulesHash: string;
+  /** The newest staging time among the records the last unify saw. */
+  stagedUntilMs: number | null;
 }
 
-export async function setRulesHash(db: Db, dataset: string, hash: string, nowMs: number): Promise<void> {
+export async function getIdentityState(db: Db, dataset: string): Promise<IdentityState | undefined> {
+  const row = await db('identity_state').where({ dataset }).first('rules_hash', 'staged_until_ms');
+  if (!row) return undefined;
+  return {
+    rulesHash: row.rules_hash,
+    stagedUntilMs: row.staged_until_ms === null ? null : Number(row.staged_until_ms),
+  };
+}
+
+export async function setIdentityState(
+  db: Db,
+  dataset: string,
+  sources: string[],
+  hash: string,
+  nowMs: number,
+): Promise<void> {
+  const newest = await db('source_records').whereIn('source', sources).max({ max: 'staged_at_ms' }).first();
+  const stagedUntil = newest?.max === null || newest?.max === undefined ? null : Number(newest.max);
   await db('identity_state')
-    .insert({ dataset, rules_hash: hash, updated_at_ms: nowMs })
+    .insert({ dataset, rules_hash: hash, updated_at_ms: nowMs, staged_until_ms: stagedUntil })
     .onConflict('dataset')
     .merge();
 }
@@ -48,8 +67,11 @@ export async function listChangedRecords(
   db: Db,
   dataset: string,
   sources: string[],
+  stagedSinceMs: number | null,
 ): Promise<Array<{ id: number; deleted: boolean }>> {
-  const rows = await db('source_records as s')
+  const query = db('source_records as s');
+  if (stagedSinceMs !== null) query.where('s.staged_at_ms', '>=', stagedSinceMs);
+  const rows = await query
     .leftJoin('identity_members as m', function joinMembers() {
       this.on('m.record_id', '=', 's.id').andOn('m.dataset', '=', db.raw('?', [dataset]));
     })
@@ -70,7 +92,10 @@ export async function listChangedRecords(
 
 /** Live (not deleted) record ids of the sources after `afterId`, in id order. */
 export async function pageLiveRecordIds(db: Db, sources: string[], afterId: number, limit: number): Promise<number[]> {
-  const rows = await db('source_records')
+  // Walk the primary key: SQLite would otherwise pick the (source, record_key) index and sort
+  // the whole source for every page.
+  const table = isPostgres(db) ? 'source_records' : db.raw('?? NOT INDEXED', ['source_records']);
+  const rows = await db(table)
     .whereIn('source', sources)
     .whereNull('deleted_at_ms')
     .where('id', '>', afterId)
@@ -155,19 +180,14 @@ export async function scanKeys(
   limit: number,
 ): Promise<KeyRow[]> {
   const query = db('identity_keys').where({ dataset });
-  if (after) {
-    query.where((q) =>
-      q
-        .where('key_name', '>', after.key)
-        .orWhere((k) => k.where('key_name', after.key).where('value', '>', after.value))
-        .orWhere((k) => k.where('key_name', after.key).where('value', after.value).where('record_id', '>', after.recordId)),
-    );
-  }
+  // A row-value comparison lets both databases seek in the covering index; the equivalent OR
+  // of three conditions made SQLite rescan the dataset's index from its start for every page.
+  if (after) query.whereRaw('(key_name, value, record_id) > (?, ?, ?)', [after.key, after.value, after.recordId]);
   const rows = await query
     .orderBy([{ column: 'key_name' }, { column: 'value' }, { column: 'record_id' }])
     .limit(limit)
-    .select('key_name', 'value', 'record_id', 'kind');
-  return rows.map((r) => ({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: r.kind }));
+    .select('key_name', 'value', 'record_id');
+  return rows.map((r) => ({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: '' }));
 }
 
 export async function keysOfRecords(db: Db, dataset: string, ids: number[]): Promise<KeyRow[]> {
@@ -281,16 +301,30 @@ export async function insertGolden(db: Db, dataset: string, rows: GoldenRow[], n
   }
 }
 
-export async function updateGolden(db: Db, row: GoldenRow, nowMs: number): Promise<void> {
-  await db('golden_records').where({ id: row.id }).update({
-    attributes: row.attributes,
-    source_keys: row.sourceKeys,
-    linked_by: row.linkedBy,
-    member_count: row.memberCount,
-    status: 'active',
-    merged_into: null,
-    updated_at_ms: nowMs,
-  });
+/** Rewrites golden records that changed, in bulk statements. */
+export async function updateGolden(db: Db, rows: GoldenRow[], nowMs: number): Promise<void> {
+  const columns = {
+    id: 'integer', attributes: 'text', source_keys: 'text', linked_by: 'text', member_count: 'integer',
+    status: 'text', merged_into: 'text', updated_at_ms: 'bigint',
+  } as const;
+  for (const part of chunk(rows, 2000)) {
+    await bulkUpdate(
+      db,
+      'golden_records',
+      'id',
+      columns,
+      part.map((g) => ({
+        id: g.id,
+        attributes: g.attributes,
+        source_keys: g.sourceKeys,
+        linked_by: g.linkedBy,
+        member_count: g.memberCount,
+        status: 'active',
+        merged_into: null,
+        updated_at_ms: nowMs,
+      })),
+    );
+  }
 }
 
 export async function retireGolden(db: Db, id: number, mergedInto: string | null, nowMs: number): Promise<void> {

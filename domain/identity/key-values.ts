@@ -76,6 +76,8 @@ export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
       JSON.stringify([
         dataset.keys, rules, dataset.blockedValues, dataset.roleEmails, dataset.defaultCountry,
         dataset.survivorship, sourceRecipesOf(dataset),
+        // A source added to the dataset brings records staged long ago: rebuild once.
+        [...dataset.sources].sort(),
       ]),
     )
     .digest('hex');

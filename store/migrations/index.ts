@@ -6,6 +6,7 @@ import * as extractProgress from './004-extract-progress';
 import * as prepared from './005-prepared';
 import * as sftp from './006-sftp';
 import * as outboxKinds from './007-outbox-kinds';
+import * as identityWatermark from './008-identity-watermark';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '005-prepared': prepared,
   '006-sftp': sftp,
   '007-outbox-kinds': outboxKinds,
+  '008-identity-watermark': identityWatermark,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
