@@ -111,6 +111,7 @@ async function unifyIn(
   let affected: Int32Array;
   let removed: number[] = [];
   let changedCount: number;
+  let stagedUntilMs: number | null | undefined;
   if (full) {
     affected = await reindexAll(trx, name, dataset, identity, beat);
     changedCount = affected.length;
@@ -126,6 +127,7 @@ async function unifyIn(
     await indexRecords(trx, name, identity, live);
     affected = await findAffected(trx, name, live, changes.map((c) => c.id), new Set(removed));
     changedCount = changes.length;
+    stagedUntilMs = changes.reduce((max, c) => Math.max(max, c.stagedAtMs), state?.stagedUntilMs ?? 0);
   }
   beat({ phase: 'indexed', done: affected.length });
 
@@ -135,7 +137,7 @@ async function unifyIn(
   const previous = await previousGolden(trx, name, affected, full);
   const clustered = await clusterAll(trx, name, identity, affected, components, beat);
   const written = await writeClusters(trx, name, dataset, affected, previous, clustered, removed, full, options);
-  await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs);
+  await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs);
   // After a rebuild PostgreSQL's statistics still describe the old tables; fresh ones keep the
   // next incremental run on its indexes.
   if (full && isPostgres(trx)) await trx.raw('ANALYZE identity_keys, identity_members, golden_records');

@@ -44,15 +44,23 @@ export async function getIdentityState(db: Db, dataset: string): Promise<Identit
   };
 }
 
+/**
+ * Saves the rules' hash and the newest staging time the unify saw: given (the newest among the
+ * changed records an incremental run read), or looked up over the sources after a rebuild.
+ */
 export async function setIdentityState(
   db: Db,
   dataset: string,
   sources: string[],
   hash: string,
   nowMs: number,
+  stagedUntilMs?: number | null,
 ): Promise<void> {
-  const newest = await db('source_records').whereIn('source', sources).max({ max: 'staged_at_ms' }).first();
-  const stagedUntil = newest?.max === null || newest?.max === undefined ? null : Number(newest.max);
+  let stagedUntil = stagedUntilMs ?? null;
+  if (stagedUntilMs === undefined) {
+    const newest = await db('source_records').whereIn('source', sources).max({ max: 'staged_at_ms' }).first();
+    stagedUntil = newest?.max === null || newest?.max === undefined ? null : Number(newest.max);
+  }
   await db('identity_state')
     .insert({ dataset, rules_hash: hash, updated_at_ms: nowMs, staged_until_ms: stagedUntil })
     .onConflict('dataset')
@@ -68,7 +76,7 @@ export async function listChangedRecords(
   dataset: string,
   sources: string[],
   stagedSinceMs: number | null,
-): Promise<Array<{ id: number; deleted: boolean }>> {
+): Promise<Array<{ id: number; deleted: boolean; stagedAtMs: number }>> {
   const query = db('source_records as s');
   if (stagedSinceMs !== null) query.where('s.staged_at_ms', '>=', stagedSinceMs);
   const rows = await query
@@ -86,8 +94,8 @@ export async function listChangedRecords(
         ),
     )
     .orderBy('s.id')
-    .select('s.id', 's.deleted_at_ms');
-  return rows.map((r) => ({ id: Number(r.id), deleted: r.deleted_at_ms !== null }));
+    .select('s.id', 's.deleted_at_ms', 's.staged_at_ms');
+  return rows.map((r) => ({ id: Number(r.id), deleted: r.deleted_at_ms !== null, stagedAtMs: Number(r.staged_at_ms) }));
 }
 
 /** Live (not deleted) record ids of the sources after `afterId`, in id order. */
