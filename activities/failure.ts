@@ -16,7 +16,8 @@ export function toFailure(error: unknown): ApplicationFailure {
       nextRetryDelay: error instanceof RateLimitError ? error.retryAfterMs : undefined,
     });
   }
-  const message = error instanceof Error ? withoutSql(error) : String(error);
+  // Duck-typed: errors from native modules can come from another realm than this Error.
+  const message = isErrorLike(error) ? withoutSql(error) : String(error);
   return ApplicationFailure.create({ type: 'UnexpectedError', message, nonRetryable: false });
 }
 
@@ -25,11 +26,15 @@ export function toFailure(error: unknown): ApplicationFailure {
  * (`insert into ... values ('ana@example.org', ...) - UNIQUE constraint failed`). Those values
  * are customer data and would be stored in workflow history; keep the database's own words.
  */
-export function withoutSql(error: Error): string {
+export function withoutSql(error: { message: string }): string {
   const code = (error as { code?: unknown }).code;
   const at = error.message.lastIndexOf(' - ');
   if (typeof code !== 'string' || at < 0) return error.message;
   return `database error ${code}: ${error.message.slice(at + 3)}`;
+}
+
+function isErrorLike(value: unknown): value is { message: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
 }
 
 /** Runs an activity body and converts whatever it throws in one place. */
