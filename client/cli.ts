@@ -84,7 +84,10 @@ withConfig(program.command('run <sync>'))
         return;
       }
       const hint = setTimeout(() => {
-        process.stderr.write(`Still waiting for ${workflowId}; is a worker running (braid worker)?\n`);
+        process.stderr.write(
+          `Still waiting for ${workflowId}: it may be queued or still running ` +
+            '(braid status shows which); if nothing moves, check that a worker runs (braid worker).\n',
+        );
       }, 15_000);
       const report = await waitForRun(client, workflowId).finally(() => clearTimeout(hint));
       printReport(report, { json: !!opts.json, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
@@ -159,7 +162,10 @@ withConfig(program.command('check'))
 
 program
   .command('emulator')
-  .description('run the local Braze emulator (POST /users/track, /users/export/ids, /_emulator/stats)')
+  .description(
+    'run the local Braze emulator (POST /users/track, /users/merge, /users/delete, ' +
+      '/users/export/ids; GET /_emulator/stats)',
+  )
   .option('--port <port>', 'port', parsePort, 4010)
   .option('--api-key <key>', 'accepted REST API key (default: $BRAZE_API_KEY)')
   .option('--request-volume <n>', 'requests allowed per window', parsePositive, 3000)

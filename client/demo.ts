@@ -30,6 +30,7 @@ export async function runDemo(opts: { json: boolean; keepRunning: boolean }): Pr
       ESHOP_SFTP_PORT: String(stack.sftp.port),
       ESHOP_SFTP_USER: stack.sftp.username,
       ESHOP_SFTP_PASSWORD: stack.sftp.password,
+      ESHOP_STABLE_SECONDS: '0',
       BRAZE_REST_ENDPOINT: stack.braze.url,
       BRAZE_API_KEY: DEMO_BRAZE_KEY,
     });

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { ConfigError } from '../connectors/errors';
 
 /** A secret is never written in the file: it names an environment variable or a file. */
-export const SecretRef = z.union([
-  z.object({ env: z.string().min(1) }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]);
+export const SecretRef = z.union(
+  [z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()],
+  { error: 'a secret is never written in the file: use { env: NAME } or { file: /path }' },
+);
 export type SecretRef = z.infer<typeof SecretRef>;
 
 /**

@@ -62,34 +62,39 @@ export const webhookCommands: CommandGroup = (program: Command) => {
         error: (message, fields) => logger.error(fields ?? {}, message),
       };
       const db = openDatabase(config.database);
-      await migrate(db);
-      // Real-time syncs need Temporal; without any, the server only stages.
-      const realtime = Object.values(config.syncs).some((sync) => sync.realtime);
-      const connection = realtime ? await Connection.connect({ address: config.temporal.address }) : undefined;
-      const trigger = connection
-        ? realtimeTrigger(config, new Client({ connection, namespace: config.temporal.namespace }), log)
-        : undefined;
-      const server = await startWebhookServer({
-        db,
-        config,
-        sources,
-        host: opts.host,
-        port: opts.port,
-        log,
-        onStaged: async (source, count) => {
-          logger.info({ source, recordCount: count }, 'Records staged');
-          await trigger?.(source, count);
-        },
-        resolveMaster: (source, id) => resolveMasterId(db, config, source, id, Date.now()),
-      });
-      say(`Webhook server on ${server.url} for ${names.join(', ')}. Ctrl-C stops it.`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
-      await server.stop();
-      await connection?.close();
-      await db.destroy();
+      let connection: Connection | undefined;
+      try {
+        await migrate(db);
+        // Real-time syncs need Temporal; without any, the server only stages.
+        const realtime = Object.values(config.syncs).some((sync) => sync.realtime);
+        connection = realtime ? await Connection.connect({ address: config.temporal.address }) : undefined;
+        const trigger = connection
+          ? realtimeTrigger(config, new Client({ connection, namespace: config.temporal.namespace }), log)
+          : undefined;
+        const server = await startWebhookServer({
+          db,
+          config,
+          sources,
+          host: opts.host,
+          port: opts.port,
+          log,
+          onStaged: async (source, count) => {
+            logger.info({ source, recordCount: count }, 'Records staged');
+            await trigger?.(source, count);
+          },
+          resolveMaster: (source, id) => resolveMasterId(db, config, source, id, Date.now()),
+        });
+        say(`Webhook server on ${server.url} for ${names.join(', ')}. Ctrl-C stops it.`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        await server.stop();
+      } finally {
+        // A start that fails (a secret not set) must end the process, not leave it hanging.
+        await connection?.close();
+        await db.destroy();
+      }
     });
 };
 

@@ -114,7 +114,7 @@ describe('loadConfig', () => {
       recordKey: 'unique_id',
       mode: 'auto',
       suffix: '',
-      stableSeconds: 0,
+      stableSeconds: 60,
     });
     const defaults = { providerRules: false, stripAccents: true, blocked: [] };
     expect(config.datasets.customers!.keys).toEqual([
@@ -303,7 +303,11 @@ describe('parseConfig', () => {
   it('rejects a secret written inline without repeating it', () => {
     const error = errorOf(parseBroken((c) => (c.sources.eshop.password = SECRET)));
 
-    expect(error.message).toBe(`${FILE}: sources.eshop.password: Invalid input`);
+    expect(error.message).toBe(
+      `${FILE}: sources.eshop.password: a secret is never written in the file: ` +
+        'use { env: NAME } or { file: /path }',
+    );
+    expect(error.message).not.toContain(SECRET);
   });
 
   it('rejects broken YAML without quoting the line, which may hold an interpolated secret', () => {
