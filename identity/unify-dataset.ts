@@ -1,14 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DatasetConfig } from '../config/schema';
 import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../domain/identity/cluster';
 import { compileIdentity, indexEntries, type CompiledIdentity } from '../domain/identity/key-values';
 import { surviveGolden } from '../domain/identity/survive';
 import { UnionFind } from '../domain/union-find';
+import { inValues } from '../store/bulk';
 import { isPostgres } from '../store/db';
 import * as store from '../store/identity';
 import { compileSourceRecipes, type SourceRecipes } from '../domain/recipes/compile';
 import { findAffected } from './affected';
+import { assignDerivedIds } from './master-ids';
 import { groupBy, indexOfId } from './groups';
 
 /**
@@ -399,7 +400,6 @@ async function writeClusters(
   const removedGolden = (await store.loadPreviousGolden(trx, name, removed)).values();
   await store.replaceMembers(trx, name, full ? 'all' : [...Array.from(affected), ...removed], []);
   let nextId = await store.maxGoldenId(trx);
-  const newMasterId = options.newMasterId ?? randomUUID;
   const masterOfCluster = new Map<number, string>();
   const events: store.IdentityEvent[] = [];
   const counts = { created: 0, updated: 0, merged: 0, split: 0, retired: 0 };
@@ -421,6 +421,11 @@ async function writeClusters(
     );
     const grantedHere = batch.flatMap((list) => granted.get(clusterOf[list[0]!]!) ?? []);
     const stored = await store.loadGoldenByIds(trx, grantedHere);
+    const newIds = await newMasterIds(trx, name, batch, (list) => {
+      const cluster = clusterOf[list[0]!]!;
+      if (granted.has(cluster)) return undefined;
+      return list.map((i) => rows.get(affected[i]!)!).map((r) => `${r.source}:${r.recordKey}`).sort()[0];
+    }, options.newMasterId);
     const inserts: store.GoldenRow[] = [];
     const updates: store.GoldenRow[] = [];
     const memberRows: store.MemberRow[] = [];
@@ -432,7 +437,7 @@ async function writeClusters(
       const keep = grants[0];
       const row: store.GoldenRow = {
         id: keep ?? ++nextId,
-        masterId: keep !== undefined ? stored.get(keep)!.masterId : newMasterId(),
+        masterId: keep !== undefined ? stored.get(keep)!.masterId : newIds.get(list)!,
         attributes: JSON.stringify(surviveGolden(records, dataset.survivorship)),
         sourceKeys: JSON.stringify(records.map((r) => `${r.source}:${r.recordKey}`)),
         linkedBy: JSON.stringify(clustered.linkedBy.get(cluster) ?? []),
@@ -532,6 +537,32 @@ async function writeClusters(
     largestClusters: largest,
     sampleJoins: await sampleJoins(trx, name, clustered.joins),
   };
+}
+
+/**
+ * Master ids for the batch's clusters that need a new one (`founderOf` returns the smallest
+ * `source:record_key` of such a cluster, undefined for the others): derived from the data, or
+ * from `given` (tests) in cluster order.
+ */
+async function newMasterIds(
+  trx: Knex.Transaction,
+  dataset: string,
+  batch: number[][],
+  founderOf: (list: number[]) => string | undefined,
+  given?: () => string,
+): Promise<Map<number[], string>> {
+  const lists = batch.filter((list) => founderOf(list) !== undefined);
+  const out = new Map<number[], string>();
+  if (given) {
+    for (const list of lists) out.set(list, given());
+    return out;
+  }
+  const ids = await assignDerivedIds(dataset, lists.map((list) => founderOf(list)!), async (candidates) => {
+    const rows = await trx('golden_records').where(inValues(trx, 'master_id', candidates)).select('master_id');
+    return new Set(rows.map((r) => r.master_id as string));
+  });
+  lists.forEach((list, i) => out.set(list, ids[i]!));
+  return out;
 }
 
 function noteLargest(list: UnifySummary['largestClusters'], entry: UnifySummary['largestClusters'][number]) {
