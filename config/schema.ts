@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 import { DATASET_PREPARATION } from './datasets';
 import { checkPreparation } from './datasets/check';
+import { parseBlockedPattern } from '../domain/identity/blocked';
+import { isSupportedPhoneCountry } from '../domain/identity/normalizers';
 import { SecretRef } from './secret-ref';
 import { SalesforceSourceConfig } from './sources/salesforce';
 import { SqlSourceConfig } from './sources/sql';
@@ -210,7 +212,19 @@ export const DatasetConfig = z
   .strict()
   .superRefine((dataset, ctx) => {
     checkPreparation(dataset, ctx);
-    const names = new Set(dataset.keys.map((k) => k.name));
+    const names = new Set<string>();
+    dataset.keys.forEach((key, i) => {
+      if (names.has(key.name)) {
+        ctx.addIssue({ code: 'custom', path: ['keys', i, 'name'], message: `"${key.name}" is used twice` });
+      }
+      names.add(key.name);
+      key.blocked.forEach((entry, j) => checkBlockedEntry(entry, ['keys', i, 'blocked', j], ctx));
+    });
+    dataset.blockedValues.forEach((entry, j) => checkBlockedEntry(entry, ['blockedValues', j], ctx));
+    if (dataset.defaultCountry !== undefined && !isSupportedPhoneCountry(dataset.defaultCountry)) {
+      const message = `"${dataset.defaultCountry}" is not a country code known for phone numbers`;
+      ctx.addIssue({ code: 'custom', path: ['defaultCountry'], message });
+    }
     dataset.rules?.forEach((rule, i) => {
       for (const key of rule.keys ?? []) {
         if (!names.has(key)) {
@@ -290,6 +304,15 @@ function isNumberLocale(value: string): boolean {
 function sameDirectory(a: string, b: string): boolean {
   const clean = (dir: string): string => dir.replace(/\/+$/, '') || '/';
   return clean(a) === clean(b);
+}
+
+/** A blocked entry written `/…/` must be a regular expression that compiles. */
+function checkBlockedEntry(entry: string, path: Array<string | number>, ctx: z.RefinementCtx): void {
+  try {
+    parseBlockedPattern(entry);
+  } catch {
+    ctx.addIssue({ code: 'custom', path, message: `${entry} is not a valid regular expression` });
+  }
 }
 
 function isRegExp(value: string): boolean {

@@ -219,6 +219,21 @@ describe('parseConfig', () => {
       'datasets.customers.keys: a profiles dataset needs at least one key',
     ],
     [
+      'a blocked value that is a broken regular expression',
+      (c) => (c.datasets.customers.blockedValues = ['/[a-/']),
+      'datasets.customers.blockedValues.0: /[a-/ is not a valid regular expression',
+    ],
+    [
+      'an unknown phone country',
+      (c) => (c.datasets.customers.defaultCountry = 'XX'),
+      'datasets.customers.defaultCountry: "XX" is not a country code known for phone numbers',
+    ],
+    [
+      'two keys with one name',
+      (c) => c.datasets.customers.keys.push({ name: 'email', columns: ['email2'] }),
+      'datasets.customers.keys.2.name: "email" is used twice',
+    ],
+    [
       'a rule naming an unknown key',
       (c) => (c.datasets.customers.rules = [{ name: 'exact', keys: ['phone'] }]),
       'datasets.customers.rules.0.keys: no key "phone"',
