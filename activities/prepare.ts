@@ -14,6 +14,7 @@ import { rfmGrid } from '../domain/computed/segments-config';
 import { compileGoldenRecipes, compileSourceRecipes, recipesAt, sourceRecipesOf } from '../domain/recipes/compile';
 import { parseIsoDay } from '../domain/rfm/days';
 import { isBlank } from '../domain/normalize';
+import { isPostgres } from '../store/db';
 import { loadGoldenRecords, pageLiveRecordIds } from '../store/identity';
 import * as store from '../store/prepared';
 import { getRun } from '../store/runs';
@@ -303,7 +304,7 @@ async function materializeEvents(
   const result: MaterializedEvents = { touched: full ? null : touched, changed: 0, unusable: 0 };
   const errors: Array<Record<string, unknown>> = [];
 
-  const writeBatch = async (ids: number[], deleted: number[]) => {
+  const writeBatch = async (ids: number[], deleted: number[], fresh = false) => {
     const rows: store.EventRow[] = [];
     for (const record of await store.loadSourcePayloads(trx, ids)) {
       const values = recipes(record.source, record.values);
@@ -316,7 +317,7 @@ async function materializeEvents(
       // A record dropped by a recipe is kept as unusable too, so it is not read again.
       rows.push({ recordId: record.id, contentHash: record.contentHash, values: values ?? {}, event: outcome?.ok ? outcome.event : null });
     }
-    await store.writeEvents(trx, name, rows, deleted);
+    await store.writeEvents(trx, name, rows, deleted, { fresh });
     result.changed += ids.length + deleted.length;
   };
 
@@ -327,9 +328,11 @@ async function materializeEvents(
         pageLiveRecordIds(trx, dataset.sources, after, BATCH_RECORDS),
       );
       if (page.length === 0) break;
-      await writeBatch(page, []);
+      await writeBatch(page, [], true);
       after = page[page.length - 1]!;
     }
+    // Statistics for the table just filled, so the aggregates below use its indexes.
+    if (isPostgres(trx)) await trx.raw('ANALYZE prepared_events');
   } else {
     const changes = await store.listChangedEvents(trx, name, dataset.sources);
     for (const change of changes) if (change.previousKey !== null) touched.add(change.previousKey);

@@ -3,7 +3,8 @@
  * speed of a full and an incremental unify of generated records in SQLite and PostgreSQL, beside
  * an in-memory union-find baseline. Prints tables, then the whole report as one JSON line.
  *
- *   npm run bench -- [--records N] [--only sqlite|postgres|accuracy] [--batch N] [--seed N]
+ *   npm run bench -- [--records N] [--orders N] [--only sqlite|postgres|accuracy|prepare]
+ *                    [--batch N] [--seed N]
  *                    [--cpu-prof DIR]
  *
  * Each speed step runs in a child process, so each peak memory figure belongs to one step.
@@ -12,6 +13,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { scoreAll, type AccuracyResult } from './accuracy';
 import { benchPostgres, postgresTarget, sqliteTarget, type BenchTarget } from './bench-db';
+import { formatPrepareTable, runPrepareBench, type PrepareRow } from './prepare-bench';
 import {
   accuracyTable,
   jsonReport,
@@ -26,11 +28,15 @@ import type { CaseInput, CaseOutput } from './speed-case';
 const SIZES = [100_000, 300_000, 1_000_000];
 const BATCH = 10_000;
 const SEED = 20_260_101;
+/** 10M orders do not finish on a small machine yet (see README); 1M do. */
+const ORDERS = 1_000_000;
 
 interface Options {
   sizes: number[];
-  only?: 'sqlite' | 'postgres' | 'accuracy';
+  only?: 'sqlite' | 'postgres' | 'accuracy' | 'prepare';
   batch: number;
+  /** Orders for the RFM and computed-fields bench (issue 5). */
+  orders: number;
   seed: number;
   cpuProfDir?: string;
 }
@@ -39,7 +45,7 @@ interface Options {
 class UsageError extends Error {}
 
 export function parseArgs(argv: string[]): Options {
-  const options: Options = { sizes: SIZES, batch: BATCH, seed: SEED };
+  const options: Options = { sizes: SIZES, batch: BATCH, seed: SEED, orders: ORDERS };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -54,11 +60,12 @@ export function parseArgs(argv: string[]): Options {
     };
     if (flag === '--records') options.sizes = [count()];
     else if (flag === '--batch') options.batch = count();
+    else if (flag === '--orders') options.orders = count();
     else if (flag === '--seed') options.seed = count();
     else if (flag === '--cpu-prof') options.cpuProfDir = path.resolve(value);
     else if (flag === '--only') {
-      if (value !== 'sqlite' && value !== 'postgres' && value !== 'accuracy') {
-        throw new UsageError(`--only: sqlite, postgres or accuracy, not ${value}`);
+      if (value !== 'sqlite' && value !== 'postgres' && value !== 'accuracy' && value !== 'prepare') {
+        throw new UsageError(`--only: sqlite, postgres, accuracy or prepare, not ${value}`);
       }
       options.only = value;
     } else throw new UsageError(`unknown option ${flag}`);
@@ -159,7 +166,14 @@ async function main(): Promise<void> {
     log('Scoring accuracy...');
     accuracy = await scoreAll();
   }
-  const speed = options.only === 'accuracy' ? [] : await runSpeed(options, skipped);
+  const speed = options.only === 'accuracy' || options.only === 'prepare' ? [] : await runSpeed(options, skipped);
+  const prepare: PrepareRow[] = [];
+  if (!options.only || options.only === 'prepare') {
+    for (const target of ['sqlite', 'postgres'] as const) {
+      log(`RFM and computed fields on ${options.orders} orders (${target})...`);
+      prepare.push(...(await runPrepareBench({ orders: options.orders, target, stepTimeoutSeconds: 900 })));
+    }
+  }
 
   const out: string[] = [];
   if (accuracy.length > 0) {
@@ -181,8 +195,12 @@ async function main(): Promise<void> {
       '',
     );
   }
+  if (prepare.length > 0) {
+    out.push('RFM and computed fields (ratio: time / the database alone running the same aggregates)', '');
+    out.push(formatPrepareTable(prepare), '');
+  }
   for (const line of skipped) out.push(line);
-  out.push(JSON.stringify(jsonReport(accuracy, speed, skipped)));
+  out.push(JSON.stringify({ ...jsonReport(accuracy, speed, skipped), prepare }));
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
 
-export type ColumnType = 'text' | 'integer' | 'bigint';
+export type ColumnType = 'text' | 'integer' | 'bigint' | 'boolean' | 'double precision';
 
 /**
  * Many rows in one small statement: the rows travel as one JSON parameter that the database
@@ -14,12 +14,12 @@ export async function bulkInsert(
   db: Db,
   table: string,
   columns: Record<string, ColumnType>,
-  rows: Array<Record<string, string | number | null>>,
+  rows: Array<Record<string, string | number | boolean | null>>,
 ): Promise<void> {
   if (rows.length === 0) return;
   const names = Object.keys(columns);
   if (isPg(db)) {
-    const types = names.map((n) => `"${n}" ${columns[n] === 'text' ? 'text' : columns[n]}`).join(', ');
+    const types = names.map((n) => `"${n}" ${columns[n]}`).join(', ');
     const list = names.map((n) => `"${n}"`).join(', ');
     await db.raw(`INSERT INTO "${table}" (${list}) SELECT ${list} FROM json_to_recordset(?::json) AS x(${types})`, [
       JSON.stringify(rows),
@@ -41,7 +41,7 @@ export async function bulkUpdate(
   table: string,
   key: string,
   columns: Record<string, ColumnType>,
-  rows: Array<Record<string, string | number | null>>,
+  rows: Array<Record<string, string | number | boolean | null>>,
 ): Promise<void> {
   if (rows.length === 0) return;
   const names = Object.keys(columns);

@@ -6,6 +6,7 @@ import type { PreparedEvent } from '../domain/computed/events';
 import type { RfmAggregate } from '../domain/computed/rfm-fields';
 import { SyncError } from '../connectors/errors';
 import { chunk } from '../domain/diff';
+import { bulkInsert, inIds } from './bulk';
 import { isPostgres } from './db';
 import { loadGoldenRecords, type GoldenRecord } from './identity';
 
@@ -46,6 +47,8 @@ export async function guarded<T>(step: string, where: string, body: () => Promis
 
 /** Keys or ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits. */
 const IN_CHUNK = 900;
+/** Events per bulk INSERT (one JSON parameter, see store/bulk.ts). */
+const BULK_ROWS = 5000;
 /** Rows per multi-row INSERT (SQLite allows 32,766 bound values; 12 columns a row at most). */
 const INSERT_ROWS = 400;
 
@@ -138,13 +141,30 @@ export interface EventRow {
 }
 
 /** Replaces the rows of the given records (and deletes those of `deletedIds`). */
-export async function writeEvents(db: Db, dataset: string, rows: EventRow[], deletedIds: number[]): Promise<void> {
+export async function writeEvents(
+  db: Db,
+  dataset: string,
+  rows: EventRow[],
+  deletedIds: number[],
+  opts: { fresh?: boolean } = {},
+): Promise<void> {
   return guarded('writeEvents', 'prepared_events', async () => {
-    for (const part of chunk([...rows.map((r) => r.recordId), ...deletedIds], IN_CHUNK)) {
-      await db('prepared_events').where({ dataset }).whereIn('record_id', part).delete();
+    // After deleteAllEvents there is nothing to replace: skipping the delete matters, because
+    // on a table filled in the same transaction PostgreSQL had no statistics and scanned it.
+    if (!opts.fresh) {
+      for (const part of chunk([...rows.map((r) => r.recordId), ...deletedIds], IN_CHUNK)) {
+        await db('prepared_events').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
+      }
     }
-    for (const part of chunk(rows, INSERT_ROWS)) {
-      await db('prepared_events').insert(
+    const columns = {
+      dataset: 'text', record_id: 'integer', usable: 'boolean', customer_key: 'text', day: 'integer',
+      at: 'text', amount: 'double precision', order_id: 'text', payload: 'text', content_hash: 'text',
+    } as const;
+    for (const part of chunk(rows, BULK_ROWS)) {
+      await bulkInsert(
+        db,
+        'prepared_events',
+        columns,
         part.map((r) => ({
           dataset,
           record_id: r.recordId,
