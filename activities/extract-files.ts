@@ -6,6 +6,7 @@ import { matcherFor } from '../connectors/sftp/file-names';
 import { SftpSource, type RemoteFile } from '../connectors/sftp/source';
 import { decideFile, type KnownFile } from '../connectors/sftp/stability';
 import { resolveSecret } from '../config/load';
+import { BadInputError } from '../connectors/errors';
 import type { FieldType, SftpSourceConfig } from '../config/schema';
 import { validateRow } from '../domain/validate-row';
 import { isBlank, parseTimestampMs } from '../domain/normalize';
@@ -97,7 +98,7 @@ async function handleFile(
       if (config.archive) await archiveFile(ctx, file);
       return;
     case 'ignore':
-      log.info('File ignored by one-time import', { ...where, reason: decision.reason });
+      log.info('File ignored', { ...where, reason: decision.reason });
       return;
     case 'wait':
       if (decision.changed) await rememberSeen(deps.db, input.source, file, decision.seenSinceMs);
@@ -107,10 +108,29 @@ async function handleFile(
       const resumed = decision.resume && known ? known : freshState(file);
       const start: SourceFileState = { ...resumed, status: 'importing' };
       const typeReview = decision.resume && known ? known.typeReview : {};
-      await importFile(ctx, file, start, typeReview);
+      try {
+        await importFile(ctx, file, start, typeReview);
+      } catch (error) {
+        // One unreadable file (no header, a runaway quote) must not stop the others: it is
+        // marked failed and reported, and tried again only once it changes.
+        if (!(error instanceof BadInputError)) throw error;
+        await markFailed(ctx, file, start, error.message);
+        return;
+      }
       if (config.archive) await archiveFile(ctx, file);
     }
   }
+}
+
+async function markFailed(ctx: ImportContext, file: RemoteFile, start: SourceFileState, reason: string) {
+  const { deps, input } = ctx;
+  const nowMs = clock(deps);
+  await deps.db.transaction(async (trx) => {
+    const error: RowError = { stage: 'extract', source: input.source, fileName: file.name, reason };
+    await recordRowErrors(trx, input.runId, [error]);
+    await saveSourceFile(trx, input.source, { ...start, status: 'failed' }, input.runId, nowMs);
+  });
+  log.warn('File failed', { source: input.source, file: file.name, reason });
 }
 
 function freshState(file: RemoteFile): Omit<SourceFileState, 'status'> {

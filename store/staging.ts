@@ -65,7 +65,8 @@ export interface SourceFileState {
   fileName: string;
   sizeBytes: number;
   modifiedAtMs: number;
-  status: 'importing' | 'imported';
+  /** `failed`: the file cannot be read (no header, a record over 16 MiB...); kept until it changes. */
+  status: 'importing' | 'imported' | 'failed';
   linesDone: number;
   rowsStaged: number;
   rowsRejected: number;

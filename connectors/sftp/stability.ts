@@ -13,7 +13,7 @@ export interface ListedVersion {
 
 /** What the database remembers of a file of the source. */
 export interface KnownFile extends ListedVersion {
-  status: 'seen' | 'importing' | 'imported';
+  status: 'seen' | 'importing' | 'imported' | 'failed';
   /** First listing that showed this size and mtime; null for rows written before the window. */
   seenSinceMs: number | null;
 }
@@ -29,7 +29,7 @@ export type FileDecision =
   /** Already imported in this version. */
   | { action: 'done' }
   /** Never imported: a one-time source that has already made its choice of files. */
-  | { action: 'ignore'; reason: 'new file' | 'changed after import' };
+  | { action: 'ignore'; reason: 'new file' | 'changed after import' | 'unreadable; replace the file' };
 
 export interface DecideInput {
   listed: ListedVersion;
@@ -58,6 +58,7 @@ export function decideFile(input: DecideInput): FileDecision {
   }
   if (known !== undefined && sameVersion) {
     if (known.status === 'imported') return { action: 'done' };
+    if (known.status === 'failed') return { action: 'ignore', reason: 'unreadable; replace the file' };
     if (known.status === 'importing') return { action: 'import', resume: true, newVersion: false };
     const since = known.seenSinceMs ?? nowMs;
     if (nowMs - since >= stableMs) return { action: 'import', resume: false, newVersion: false };

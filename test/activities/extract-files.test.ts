@@ -167,6 +167,30 @@ syncs: {}
     expect(staged.map((r) => r.values.first_name)).toEqual(['Lea-Marie']);
   });
 
+  it('marks an unreadable file failed, imports the others, and retries it only once changed', async () => {
+    const config = configWith(`pattern: '^contacts_\\d{8}\\.csv$'\nstableSeconds: 0`);
+    await upload('contacts_20260301.csv', '');
+    await upload('contacts_20260302.csv', 'email,city\nlea@example.org,Paris\n');
+    nowMs = at('2026-03-04T00:00:00Z');
+
+    const first = await run(config);
+
+    expect(first.filesImported).toBe(1);
+    expect((await fileRow('contacts_20260301.csv')).status).toBe('failed');
+    const failure = { file_name: 'contacts_20260301.csv', reason: 'contacts_20260301.csv has no header line' };
+    expect(await db('row_errors').select('file_name', 'reason')).toEqual([failure]);
+
+    const second = await run(config);
+    expect(second.filesImported).toBe(0);
+    expect(await db('row_errors').select('file_name', 'reason')).toEqual([failure]);
+
+    await upload('contacts_20260301.csv', 'email,city\nmax@example.org,Lyon\n');
+    await setMtime('contacts_20260301.csv', '2026-03-03T00:00:00Z');
+    const third = await run(config);
+    expect(third.filesImported).toBe(1);
+    expect((await fileRow('contacts_20260301.csv')).status).toBe('imported');
+  });
+
   it('imports dated names in date order and keeps the date in the lineage', async () => {
     const config = configWith(`prefix: contacts_\ndatePattern: YYYYMMDD\nsuffix: .csv\nstableSeconds: 0`);
     await upload('contacts_20260303.csv', 'email,city\nlea@example.org,Lyon\n');
