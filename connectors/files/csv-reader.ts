@@ -104,7 +104,7 @@ export async function* readCsv(
         yield { kind: 'header', columns, delimiter };
         continue;
       }
-      yield toItem(parsed, line, columns, delimiter, quote);
+      yield toItem(parsed, line, columns, delimiter, quote, encoding === 'utf8');
     }
     if (columns === undefined) throw new BadInputError(`${opts.fileName} has no header line`);
     yield* drainSkipped(skipped, Infinity, lines);
@@ -232,7 +232,13 @@ function toItem(
   columns: string[],
   delimiter: string,
   quote: string,
+  utf8: boolean,
 ): CsvItem {
+  // Bytes that are not UTF-8 (a Latin-1 export read as UTF-8) decode to U+FFFD; staging them
+  // would turn "Åsa" and "Ósa" into the same "�sa" and merge two people.
+  if (utf8 && parsed.raw.includes('\uFFFD')) {
+    return { kind: 'reject', line, reason: 'not valid UTF-8; set the encoding (e.g. latin1)' };
+  }
   const problem =
     findQuoteProblem(parsed.raw, delimiter, quote) ??
     (parsed.record.length === columns.length

@@ -11,6 +11,8 @@ import { describeJsonError, parseJson } from './json-syntax';
 import { stageBatch, stageOne } from './stage-request';
 import type { Endpoint, PushRequest, ServedSource, WebhookContext } from './types';
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Idempotency keys are opaque to us; this keeps them printable and fitting the log column. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -73,7 +75,14 @@ export async function handlePush(
   start.bodyHash = createHash('sha256').update(raw.bytes).digest('hex');
   if (start.idempotencyKey !== null && (await replay(ctx, start, res, startedMs))) return;
 
-  const parsed = parseJson(raw.bytes.toString('utf8').replace(/^\uFEFF/, ''));
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(raw.bytes);
+  } catch {
+    // Decoding loosely would store U+FFFD in place of the bad bytes, silently changing values.
+    return refuse(400, 'body is not valid UTF-8');
+  }
+  const parsed = parseJson(text.replace(/^\uFEFF/, ''));
   if (!parsed.ok) return refuse(400, describeJsonError(parsed.error));
 
   const request: PushRequest = { source, endpoint, start, body: parsed.value, startedMs };

@@ -253,3 +253,28 @@ describe('readCsv', () => {
     expect(items[1000]).toMatchObject({ line: 1001 });
   });
 });
+
+describe('readCsv and encodings', () => {
+  it('rejects a Latin-1 row read as UTF-8 instead of staging replacement characters', async () => {
+    const { Readable } = await import('node:stream');
+    const { readCsv } = await import('../../connectors/files/csv-reader');
+    const bytes = Buffer.concat([
+      Buffer.from('id,first_name\n1,'),
+      Buffer.from('Åsa', 'latin1'),
+      Buffer.from('\n2,Bob\n'),
+    ]);
+    const read = async (encoding?: BufferEncoding) => {
+      const items = [];
+      for await (const item of readCsv(Readable.from([bytes]), { fileName: 'people.csv', encoding })) {
+        items.push(item);
+      }
+      return items.slice(1);
+    };
+
+    expect(await read()).toEqual([
+      { kind: 'reject', line: 2, reason: 'not valid UTF-8; set the encoding (e.g. latin1)' },
+      { kind: 'row', line: 3, values: { id: '2', first_name: 'Bob' } },
+    ]);
+    expect((await read('latin1'))[0]).toEqual({ kind: 'row', line: 2, values: { id: '1', first_name: 'Åsa' } });
+  });
+});

@@ -331,6 +331,20 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('webhook server on $name',
       expect((await listWebhookRequests(db, 'crm', 1))[0]!.errorSummary).toBe(answer.json.error);
     });
 
+    it('answers 400 to a body that is not UTF-8 and stages nothing', async () => {
+      const body = Buffer.concat([
+        Buffer.from('{"event_id":"u1","email":"jose@example.org","name":"Jos'),
+        Buffer.from([0xe9]),
+        Buffer.from('"}'),
+      ]);
+
+      const answer = await signed(crm, body);
+
+      expect(answer.status).toBe(400);
+      expect(answer.json.error).toBe('body is not valid UTF-8');
+      expect(await db('source_records').select('id')).toEqual([]);
+    });
+
     it('stages the good records and lists the rejected by index, field and reason', async () => {
       const body = JSON.stringify({
         records: [
