@@ -54,6 +54,7 @@ export async function unifyDataset(deps: ActivityDeps, input: UnifyDatasetInput)
       recordsAmbiguous: summary.ambiguous,
       mergesRefused: summary.limitRefused + summary.lockRefused,
     });
+    for (const warning of summary.warnings) log.warn('Identity rules', { dataset: input.dataset, warning });
     log.info('Dataset unified', { dataset: input.dataset, ...countsOf(summary) });
     return {
       goldenRecords: summary.goldenRecords,
@@ -66,6 +67,6 @@ export async function unifyDataset(deps: ActivityDeps, input: UnifyDatasetInput)
 }
 
 function countsOf(summary: UnifySummary) {
-  const { ambiguousRecords: _a, largestClusters: _l, sampleJoins: _s, ...counts } = summary;
+  const { ambiguousRecords: _a, largestClusters: _l, sampleJoins: _s, warnings: _w, ...counts } = summary;
   return counts;
 }

@@ -63,6 +63,8 @@ export interface UnifySummary {
   ambiguousRecords: Array<{ record: string; candidates: string[] }>;
   largestClusters: Array<{ masterId: string; size: number; linkedBy: string[] }>;
   sampleJoins: Record<string, Array<[string, string]>>;
+  /** Problems with the rules seen in the data, e.g. a key column no staged record has. */
+  warnings: string[];
 }
 
 class DryRunDone extends Error {
@@ -145,6 +147,7 @@ async function unifyIn(
 
   const goldenRecords = await countActive(trx, name);
   return {
+    warnings: full ? await missingColumns(trx, dataset) : [],
     mode: full ? 'full' : 'incremental',
     recordsChanged: changedCount,
     recordsUnified: affected.length,
@@ -593,6 +596,36 @@ async function sampleJoins(
   return out;
 }
 
+/** Rows looked at to find key columns that the data never has. */
+const COLUMN_SAMPLE = 1000;
+
+/**
+ * A key or rule column that no staged record has is almost always a typo in the config; it
+ * would silently stop that key from linking anything, so it is reported.
+ */
+async function missingColumns(trx: Knex.Transaction, dataset: DatasetConfig): Promise<string[]> {
+  const rows = await trx('source_records')
+    .whereIn('source', dataset.sources)
+    .limit(COLUMN_SAMPLE)
+    .select('source', 'payload');
+  if (rows.length === 0) return [];
+  // Columns as the engine sees them: after source-level recipes, which may derive new ones.
+  const recipes = recipesOf.get(trx);
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const raw = JSON.parse(row.payload) as Record<string, string>;
+    const values = recipes ? (recipes(row.source, raw) ?? raw) : raw;
+    for (const column of Object.keys(values)) seen.add(column);
+  }
+  const warnings: string[] = [];
+  for (const key of dataset.keys) {
+    for (const column of key.columns) {
+      if (!seen.has(column)) warnings.push(`key "${key.name}" uses column "${column}", which no staged record has`);
+    }
+  }
+  return warnings;
+}
+
 async function countActive(trx: Knex.Transaction, name: string): Promise<number> {
   const row = await trx('golden_records').where({ dataset: name, status: 'active' }).count({ n: '*' }).first();
   return Number(row?.n ?? 0);
@@ -615,5 +648,6 @@ async function unchangedSummary(trx: Knex.Transaction, name: string): Promise<Un
     ambiguousRecords: [],
     largestClusters: [],
     sampleJoins: {},
+    warnings: [],
   };
 }

@@ -76,6 +76,7 @@ export function dedupeCommands(program: Command): void {
 }
 
 function printSummary(summary: UnifySummary): void {
+  for (const warning of summary.warnings) say(`warning: ${warning}`);
   say(`golden records     ${summary.goldenRecords}`);
   say(`  new              ${summary.created}`);
   say(`  merged away      ${summary.merged}`);

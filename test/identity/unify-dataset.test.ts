@@ -152,6 +152,17 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     ]);
   });
 
+  it('warns about a key column that no staged record has (a typo in the config)', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
+    const typo = DatasetConfig.parse({
+      ...CUSTOMERS,
+      keys: [{ name: 'email', columns: ['e_mail'], normalize: 'email' }, CUSTOMERS.keys[1]],
+    });
+    const summary = await unify(typo, { dryRun: true });
+    expect(summary.warnings).toEqual(['key "email" uses column "e_mail", which no staged record has']);
+    expect((await unify(CUSTOMERS, { dryRun: true })).warnings).toEqual([]);
+  });
+
   it('previews a rule change without writing anything', async () => {
     await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
     await stage('shop', 's1', { email: 'other@example.org', phone: '0611111111' });
