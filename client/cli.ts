@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, resolveSync } from '../config/load';
 import type { BraidConfig } from '../config/schema';
-import { SyncError } from '../connectors/errors';
+import { ConfigError, SyncError } from '../connectors/errors';
+import { cronProblem } from '../domain/cron';
 import { startBrazeEmulator } from '../emulators/braze';
 import { startSftpServer } from '../emulators/sftp/server';
 import { ensureTemporalCli, TemporalCliMissingError } from '../local/temporal-cli';
@@ -105,6 +106,8 @@ withConfig(program.command('schedule <sync>'))
     const { sync } = resolveSync(config, syncId);
     const cron = opts.cron ?? sync.schedule;
     if (!cron) throw new InvalidArgumentError(`sync "${syncId}" has no schedule: pass --cron`);
+    const problem = cronProblem(cron);
+    if (problem) throw new ConfigError(`--cron "${cron}" is not a cron expression: ${problem}`);
     const { client, connection } = await connect(config);
     try {
       const result = await scheduleSync(client, config.temporal.taskQueue, syncId, cron);

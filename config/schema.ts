@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { DATASET_PREPARATION } from './datasets';
 import { checkPreparation } from './datasets/check';
+import { cronProblem } from '../domain/cron';
 import { parseBlockedPattern } from '../domain/identity/blocked';
 import { isSupportedPhoneCountry } from '../domain/identity/normalizers';
 import { SecretRef } from './secret-ref';
@@ -270,7 +271,13 @@ export const SyncConfig = z
     identifier: z.string().default('master_id'),
     /** Braze attribute name → golden-record field. */
     mapping: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, 'is empty'),
-    schedule: z.string().optional(),
+    schedule: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = cronProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: `not a cron expression: ${problem}` });
+      })
+      .optional(),
     /** Run as soon as a webhook source of the dataset receives records (runs coalesce). */
     realtime: z.boolean().default(false),
   })

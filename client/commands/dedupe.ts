@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load';
 import { ConfigError } from '../../connectors/errors';
@@ -52,6 +53,10 @@ export function dedupeCommands(program: Command): void {
       const { file, config } = loadConfig(opts.config);
       const dataset = config.datasets[name];
       if (!dataset) throw new ConfigError(`${file}: unknown dataset "${name}"`);
+      // A preview reads what syncs wrote; a missing SQLite file means a wrong path, not "empty".
+      if (config.database.client === 'sqlite' && !existsSync(config.database.filename)) {
+        throw new ConfigError(`${file}: database ${config.database.filename} does not exist (no sync has run?)`);
+      }
       const db = openDatabase(config.database);
       try {
         await migrate(db);

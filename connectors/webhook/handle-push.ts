@@ -12,6 +12,20 @@ import { stageBatch, stageOne } from './stage-request';
 import type { Endpoint, PushRequest, ServedSource, WebhookContext } from './types';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Records are flattened recursively; a body nested deeper is refused before that. */
+const MAX_DEPTH = 32;
+
+/** Whether a parsed JSON value nests objects or arrays deeper than `max`, checked without recursion. */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** Idempotency keys are opaque to us; this keeps them printable and fitting the log column. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -84,6 +98,7 @@ export async function handlePush(
   }
   const parsed = parseJson(text.replace(/^\uFEFF/, ''));
   if (!parsed.ok) return refuse(400, describeJsonError(parsed.error));
+  if (deeperThan(parsed.value, MAX_DEPTH)) return refuse(400, `JSON nested deeper than ${MAX_DEPTH} levels`);
 
   const request: PushRequest = { source, endpoint, start, body: parsed.value, startedMs };
   const answer =

@@ -345,6 +345,15 @@ describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('webhook server on $name',
       expect(await db('source_records').select('id')).toEqual([]);
     });
 
+    it('answers 400 to a body nested too deeply to flatten', async () => {
+      const body = `{"event_id":"d1","email":"deep@example.org","a":${'{"b":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+
+      const answer = await signed(crm, body);
+
+      expect(answer.status).toBe(400);
+      expect(answer.json.error).toBe('JSON nested deeper than 32 levels');
+    });
+
     it('stages the good records and lists the rejected by index, field and reason', async () => {
       const body = JSON.stringify({
         records: [
