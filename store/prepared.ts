@@ -113,9 +113,10 @@ export async function listChangedEvents(db: Db, dataset: string, sources: string
 export async function loadSourcePayloads(db: Db, ids: number[]) {
   return guarded('loadSourcePayloads', 'source_records', async () => {
     const out: Array<{ id: number; source: string; recordKey: string; origin: string; values: Record<string, string>; contentHash: string }> = [];
-    for (const part of chunk(ids, IN_CHUNK)) {
+    // One statement per batch, the ids bound as one array (see store/bulk.ts).
+    for (const part of chunk(ids, BULK_ROWS)) {
       const rows = await db('source_records')
-        .whereIn('id', part)
+        .where(inIds(db, 'id', part))
         .select('id', 'source', 'record_key', 'origin', 'payload', 'content_hash');
       for (const r of rows) {
         out.push({
