@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../local/listen';
 import type { Knex } from 'knex';
 import { resolveSecret } from '../../config/load';
 import type { FieldType } from '../../config/schema';
@@ -93,14 +93,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     });
   });
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, host, opts.port);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info('Webhook server started', { host, port, sourceCount: routes.size });
 

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../local/listen';
 import { errorBody, sendJson } from './http-io';
 import {
   DEFAULT_IDENTITY_REQUEST_VOLUME,
@@ -117,14 +117,7 @@ export async function startBrazeEmulator(opts: BrazeEmulatorOptions): Promise<Br
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, host, opts.port);
 
   let stopping: Promise<void> | undefined;
   return {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../local/listen';
 import { readBody, sendJson } from '../braze/http-io';
 import { PRESET_FAILURES, SalesforceApiError, type PresetFailure } from './api-error';
 import { abortJob, checkJob, createJob, deleteJob, jobResults } from './bulk-routes';
@@ -110,11 +110,7 @@ export async function startSalesforceEmulator(
     });
   });
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, host, opts.port);
   state.baseUrl = `http://${host}:${port}`;
 
   const table = (name: string): SObjectTable => {

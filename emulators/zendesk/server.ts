@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../local/listen';
 import { answerRequest, sendScripted, type RouteState, type ScriptedAnswer } from './routes';
 import { RecordStore, type ZendeskObject, type ZendeskRecord } from './store';
 
@@ -95,14 +95,7 @@ export async function startZendeskEmulator(
     const query = target.search.replace(/^\?/, '');
     log.push({ n, method: req.method ?? 'GET', path: target.pathname, query, status, atMs });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, host, opts.port);
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let stopping: Promise<void> | undefined;

@@ -186,7 +186,7 @@ describe('bench options', () => {
     });
     expect(parseArgs([]).sizes).toEqual([100_000, 300_000, 1_000_000]);
     expect(() => parseArgs(['--only', 'mysql'])).toThrow(
-      '--only: sqlite, postgres or accuracy, not mysql',
+      '--only: sqlite, postgres, accuracy or prepare, not mysql',
     );
     expect(() => parseArgs(['--records', '-5'])).toThrow('--records: not a positive integer: -5');
     expect(() => parseArgs(['--records'])).toThrow('--records needs a value');

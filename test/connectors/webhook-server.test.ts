@@ -1,15 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { WebhookSourceConfig } from '../../config/sources/webhook';
 import { ConfigError } from '../../connectors/errors';
 import { signBody, startWebhookServer, type WebhookServer } from '../../connectors/webhook';
-import { migrate, openDatabase } from '../../store/db';
+import { migrate } from '../../store/db';
 import { listRecordHistory, listWebhookRequests } from '../../store/webhook';
+import { BACKENDS, PG_URL } from '../support/databases';
 
-const PG_URL = process.env.BRAID_TEST_PG_URL;
 const SECRET = 'whsec-4f1b9c-never-in-logs';
 const TOKEN = 'tok-82d3e7-never-in-logs';
 process.env.BRAID_TEST_WEBHOOK_HMAC = SECRET;
@@ -33,44 +29,6 @@ const SOURCES = {
   }),
 };
 const DATASETS = { people: { sources: ['crm'], fields: { email: 'email' as const } } };
-
-interface Backend {
-  name: string;
-  open(): Promise<{ db: Knex; close(): Promise<void> }>;
-}
-
-const sqlite: Backend = {
-  name: 'SQLite',
-  async open() {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'braid-webhook-'));
-    const db = openDatabase({ client: 'sqlite', filename: path.join(dir, 'braid.db') });
-    return {
-      db,
-      close: async () => {
-        await db.destroy();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
-};
-
-const postgres: Backend = {
-  name: 'PostgreSQL',
-  async open() {
-    const schema = `braid_webhook_${randomBytes(6).toString('hex')}`;
-    const admin = knexFactory({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 1 } });
-    await admin.raw('CREATE SCHEMA ??', [schema]);
-    const db = openDatabase({ client: 'postgres', connection: PG_URL!, schema });
-    return {
-      db,
-      close: async () => {
-        await db.destroy();
-        await admin.raw('DROP SCHEMA ?? CASCADE', [schema]);
-        await admin.destroy();
-      },
-    };
-  },
-};
 
 if (!PG_URL) {
   describe.skip('webhook server on PostgreSQL (BRAID_TEST_PG_URL is not set)', () => {
@@ -100,7 +58,7 @@ function signed(url: string, body: string | Buffer, headers: Record<string, stri
   });
 }
 
-describe.each(PG_URL ? [sqlite, postgres] : [sqlite])('webhook server on $name', (backend) => {
+describe.each(BACKENDS)('webhook server on $name', (backend) => {
   let db: Knex;
   let close: () => Promise<void>;
   let server: WebhookServer;
