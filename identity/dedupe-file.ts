@@ -71,9 +71,11 @@ export async function dedupeFile(options: DedupeFileOptions): Promise<DedupeFile
         continue;
       }
       if (sample.length < INFER_SAMPLE) sample.push(item.values);
-      // The line number keys the staged row: ids in an export are not always unique.
-      const recordKey = String(item.line);
-      batch.push({ source: 'file', recordKey, values: item.values, sourceUpdatedAtMs: null, origin: recordKey });
+      // The line number keeps staged rows apart (ids in an export are not always unique); the id
+      // is shown beside it so sample pairs and ambiguous records read as the user's own ids.
+      const id = options.idColumn ? item.values[options.idColumn] : undefined;
+      const recordKey = id ? `${id} (line ${item.line})` : `line ${item.line}`;
+      batch.push({ source: 'file', recordKey, values: item.values, sourceUpdatedAtMs: null, origin: String(item.line) });
       if (batch.length >= STAGE_BATCH) {
         await stageRecords(db, batch, 1);
         batch = [];
@@ -147,11 +149,11 @@ async function writeAssignments(db: ReturnType<typeof openDatabase>, options: De
       .where('s.id', '>', after)
       .orderBy('s.id')
       .limit(5000)
-      .select('s.id', 's.record_key', 's.payload', 'g.master_id');
+      .select('s.id', 's.origin', 's.payload', 'g.master_id');
     if (rows.length === 0) break;
     for (const row of rows) {
       const values = JSON.parse(row.payload) as Record<string, string>;
-      const id = options.idColumn ? (values[options.idColumn] ?? '') : row.record_key;
+      const id = options.idColumn ? (values[options.idColumn] ?? '') : row.origin;
       await write(`${csvField(id)},${csvField(row.master_id ?? '')}`);
     }
     after = Number(rows[rows.length - 1].id);
