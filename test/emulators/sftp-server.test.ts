@@ -156,7 +156,9 @@ describe('startSftpServer', () => {
       const { host, port } = other;
       await connected.connect({ host, port, username: USER, password: PASSWORD });
 
-      expect(keysGenerated).toBe(2);
+      // At least one more key after the unreadable one; a real key is itself unreadable about
+      // 1 time in 256 (mscdex/ssh2#1390), so a third attempt is possible and fine.
+      expect(keysGenerated).toBeGreaterThanOrEqual(2);
     } finally {
       await connected.end();
       await other.stop();
