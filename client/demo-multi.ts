@@ -1,12 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { createWriteStream, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
-import { createBraidWorker } from '../worker/create-worker';
-import { installLogger } from '../worker/logger';
 import { DEMO_BRAZE_KEY, startLocalStack } from './local-stack';
-import { printReport } from './report';
+import { runDemoSync } from './demo-run';
 import {
   MULTI_SOURCE_CONFIG,
   MULTI_SOURCE_NAMES,
@@ -16,7 +12,6 @@ import {
   startSourceStack,
   type SourceStack,
 } from './source-stack';
-import { requestSyncRun, waitForRun } from './sync-control';
 
 export * from './source-stack';
 
@@ -56,40 +51,27 @@ export async function runMultiSourceDemo(opts: {
     });
     const { config } = loadConfig(MULTI_SOURCE_CONFIG);
 
-    installLogger(createWriteStream(path.join(stateDir, 'worker.log'), { flags: 'a' }));
-    const worker = await createBraidWorker(config);
-    const running = worker.run();
-    const connection = await Connection.connect({ address: config.temporal.address });
-    try {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
-      say(`Salesforce emulator on ${sources.salesforce.url}.`);
-      say(`Zendesk emulator on ${sources.zendesk.url}.`);
-      say(`CRM database ${sources.crmFile}, SFTP drop on ${stack.sftp.host}:${stack.sftp.port}.`);
-      say(`Braze emulator on ${stack.braze.url}.`);
-      say(`Running sync "${MULTI_SOURCE_SYNC}" (worker log: ${stateDir}/worker.log)...`);
-      const workflowId = await requestSyncRun(client, config.temporal.taskQueue, {
-        syncId: MULTI_SOURCE_SYNC,
-        trigger: 'demo',
-        requestId: randomUUID().slice(0, 8),
-      });
-      const report = await waitForRun(client, workflowId);
-      const staged = await stagedPerSource(config);
-      if (!opts.json) {
+    const started = sources;
+    return await runDemoSync({
+      stack,
+      config,
+      syncId: MULTI_SOURCE_SYNC,
+      stateDir,
+      json: opts.json,
+      keepRunning: opts.keepRunning,
+      say,
+      intro: [
+        `Salesforce emulator on ${started.salesforce.url}.`,
+        `Zendesk emulator on ${started.zendesk.url}.`,
+        `CRM database ${started.crmFile}, SFTP drop on ${stack.sftp.host}:${stack.sftp.port}.`,
+        `Braze emulator on ${stack.braze.url}.`,
+      ],
+      beforeReport: async () => {
+        const staged = await stagedPerSource(config);
         const counts = MULTI_SOURCE_NAMES.map((s) => `${s} ${staged[s] ?? 0}`);
         say(`Records per source: ${counts.join(', ')}`);
-      }
-      const { namespace } = config.temporal;
-      printReport(report, { json: opts.json, uiUrl: stack.temporalUiUrl, namespace });
-      if (opts.keepRunning) {
-        say('Everything is still running. Press Ctrl-C to stop.');
-        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      }
-      return report.status === 'succeeded' ? 0 : 1;
-    } finally {
-      await connection.close();
-      await worker.shutdown();
-      await running;
-    }
+      },
+    });
   } finally {
     await sources?.stop();
     await stack.stop();

@@ -1,13 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load';
-import { createBraidWorker } from '../worker/create-worker';
-import { installLogger } from '../worker/logger';
 import { DEMO_BRAZE_KEY, dropFile, startLocalStack } from './local-stack';
-import { printReport } from './report';
-import { requestSyncRun, waitForRun } from './sync-control';
+import { runDemoSync } from './demo-run';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const SYNC_ID = 'eshop-to-braze';
@@ -36,31 +30,19 @@ export async function runDemo(opts: { json: boolean; keepRunning: boolean }): Pr
     });
     const { config } = loadConfig(path.join(PROJECT_ROOT, 'examples/eshop/braid.yaml'));
 
-    installLogger(createWriteStream(path.join(stateDir, 'worker.log'), { flags: 'a' }));
-    const worker = await createBraidWorker(config);
-    const running = worker.run();
-    const connection = await Connection.connect({ address: config.temporal.address });
-    try {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
-      say(`Braze emulator on ${stack.braze.url}, SFTP drop on ${stack.sftp.host}:${stack.sftp.port}.`);
-      say(`Running sync "${SYNC_ID}" on customers_20260101.csv (worker log: ${stateDir}/worker.log)...`);
-      const workflowId = await requestSyncRun(client, config.temporal.taskQueue, {
-        syncId: SYNC_ID,
-        trigger: 'demo',
-        requestId: randomUUID().slice(0, 8),
-      });
-      const report = await waitForRun(client, workflowId);
-      printReport(report, { json: opts.json, uiUrl: stack.temporalUiUrl, namespace: config.temporal.namespace });
-      if (opts.keepRunning) {
-        say('Everything is still running. Press Ctrl-C to stop.');
-        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      }
-      return report.status === 'succeeded' ? 0 : 1;
-    } finally {
-      await connection.close();
-      await worker.shutdown();
-      await running;
-    }
+    return await runDemoSync({
+      stack,
+      config,
+      syncId: SYNC_ID,
+      stateDir,
+      json: opts.json,
+      keepRunning: opts.keepRunning,
+      say,
+      intro: [
+        `Braze emulator on ${stack.braze.url}, SFTP drop on ${stack.sftp.host}:${stack.sftp.port}.`,
+        'The drop holds customers_20260101.csv.',
+      ],
+    });
   } finally {
     await stack.stop();
   }

@@ -1,23 +1,14 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { readBody as readRawBody } from '../../local/http-io';
 
-/** A request body read up to a byte limit; past the limit the rest is drained, not kept. */
+export { sendJson } from '../../local/http-io';
+
+/** A request body as text, read up to a byte limit (see local/http-io.ts). */
 export type ReadBody = { text: string; tooLarge: boolean };
 
-/** Reads the whole body, keeping at most `maxBytes` so an oversized upload cannot fill memory. */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<ReadBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const tooLarge = size > maxBytes;
-      resolve({ text: tooLarge ? '' : Buffer.concat(chunks).toString('utf8'), tooLarge });
-    });
-    req.on('error', reject);
-  });
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<ReadBody> {
+  const raw = await readRawBody(req, maxBytes);
+  return raw.tooLarge ? { text: '', tooLarge: true } : { text: raw.bytes.toString('utf8'), tooLarge: false };
 }
 
 /** Parses JSON, or returns `undefined` when the text is not JSON. */
@@ -34,23 +25,6 @@ export function bearerKey(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1];
-}
-
-/** Writes a JSON answer unless the client has already gone away. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.writableEnded || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-  });
-  res.end(text);
 }
 
 /** A Braze-like error body for an injected or generic failure status. */
