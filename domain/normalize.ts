@@ -1,41 +1,10 @@
 /**
- * Normalizers used before matching and when rows are staged. Pure functions: no I/O.
- * They return undefined for values that must never link two records (blank or placeholder).
+ * Value checks and parsers used when rows are staged and attributes typed. Pure functions.
+ * The normalizers that prepare match keys live in domain/identity/normalizers.ts.
  */
-
-/** Placeholder values that would merge a crowd of unrelated people if they were matched on. */
-const PLACEHOLDERS = new Set([
-  '',
-  'null',
-  'none',
-  'nil',
-  'na',
-  'n/a',
-  '-',
-  '--',
-  '-1',
-  '0',
-  'unknown',
-  'anonymous',
-  'undefined',
-]);
 
 export function isBlank(value: string | null | undefined): boolean {
   return value === null || value === undefined || value.trim() === '';
-}
-
-/**
- * Trim, case-fold, strip accents and collapse inner spaces. Control characters count as spaces,
- * so the separator of compound match keys can never occur in a normalized value.
- */
-export function normalizeText(value: string): string | undefined {
-  const folded = value
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .replace(/[\s\p{Cc}]+/gu, ' ')
-    .trim();
-  return PLACEHOLDERS.has(folded) ? undefined : folded;
 }
 
 /**
@@ -47,21 +16,6 @@ const EMAIL = /^[^\s@]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{
 
 export function isValidEmail(value: string): boolean {
   return EMAIL.test(value.trim());
-}
-
-/** Canonical email for matching: trimmed and lower-cased; invalid or placeholder → undefined. */
-export function normalizeEmail(value: string): string | undefined {
-  const email = value.trim().toLowerCase();
-  if (!isValidEmail(email)) return undefined;
-  const local = email.slice(0, email.indexOf('@'));
-  return PLACEHOLDERS.has(local) || local === 'test' ? undefined : email;
-}
-
-/** Digits only (for phone-like keys); all-same-digit runs such as 0000000 never link. */
-export function normalizeDigits(value: string): string | undefined {
-  const digits = value.replace(/\D+/g, '');
-  if (digits.length < 4 || /^(\d)\1*$/.test(digits)) return undefined;
-  return digits;
 }
 
 /** ISO date (YYYY-MM-DD) from ISO, YYYYMMDD or DD/MM/YYYY text; anything else → undefined. */

@@ -190,7 +190,7 @@ async function reindexAll(
 
 async function indexRecords(trx: Knex.Transaction, name: string, identity: CompiledIdentity, ids: number[]) {
   for (let i = 0; i < ids.length; i += BATCH_RECORDS) {
-    const rows = await loadRows(trx, name, ids.slice(i, i + BATCH_RECORDS));
+    const rows = await loadRows(trx, ids.slice(i, i + BATCH_RECORDS));
     const keys: store.KeyRow[] = [];
     for (const row of rows) {
       for (const entry of indexEntries(identity.identify(row.values))) keys.push({ recordId: row.id, ...entry });
@@ -298,7 +298,7 @@ async function clusterAll(
 
   const flush = async () => {
     const ids = pending.flatMap((component) => component.map((i) => affected[i]!));
-    const rows = new Map((await loadRows(trx, name, ids)).map((r) => [r.id, r]));
+    const rows = new Map((await loadRows(trx, ids)).map((r) => [r.id, r]));
     for (const component of pending) {
       const records: ClusterRecord[] = component.map((i) => {
         const id = affected[i]!;
@@ -420,7 +420,7 @@ async function writeClusters(
     start = end;
 
     const rows = new Map(
-      (await loadRows(trx, name, batch.flatMap((list) => list.map((i) => affected[i]!)))).map((r) => [r.id, r]),
+      (await loadRows(trx, batch.flatMap((list) => list.map((i) => affected[i]!)))).map((r) => [r.id, r]),
     );
     const grantedHere = batch.flatMap((list) => granted.get(clusterOf[list[0]!]!) ?? []);
     const stored = await store.loadGoldenByIds(trx, grantedHere);
@@ -510,7 +510,7 @@ async function writeClusters(
   // Held records: membership without a golden record, listed with the clusters they could join.
   const held: store.MemberRow[] = [];
   const ambiguousRecords: UnifySummary['ambiguousRecords'] = [];
-  const heldRows = await loadRows(trx, name, [...clustered.held.keys()]);
+  const heldRows = await loadRows(trx, [...clustered.held.keys()]);
   for (const row of heldRows) {
     held.push({ recordId: row.id, goldenId: null, contentHash: row.contentHash });
     const candidates = clustered.held.get(row.id)!.map((id) => {
@@ -588,7 +588,7 @@ async function sampleJoins(
     picked.set(join.via, list);
   }
   const ids = [...picked.values()].flat(2);
-  const rows = new Map((await loadRows(trx, name, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
+  const rows = new Map((await loadRows(trx, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
   const out: UnifySummary['sampleJoins'] = {};
   for (const [via, pairs] of [...picked.entries()].sort()) {
     out[via] = pairs.map(([a, b]) => [rows.get(a)!, rows.get(b)!]);

@@ -18,8 +18,6 @@ export interface IdentitySourceRow {
   values: Record<string, string>;
   contentHash: string;
   recencyMs: number;
-  /** golden_records.id the record belonged to after the previous unify, if any. */
-  previousGoldenId: number | null;
 }
 
 export interface KeyRow {
@@ -113,19 +111,13 @@ export async function pageLiveRecordIds(db: Db, sources: string[], afterId: numb
   return rows.map((r) => Number(r.id));
 }
 
-/** The given records with their payload and previous membership, in id order. */
-export async function loadIdentityRows(db: Db, dataset: string, ids: ArrayLike<number>): Promise<IdentitySourceRow[]> {
+/** The given records with their payload, in id order. */
+export async function loadIdentityRows(db: Db, ids: ArrayLike<number>): Promise<IdentitySourceRow[]> {
   const out: IdentitySourceRow[] = [];
   for (const part of chunk(Array.from(ids), IN_CHUNK)) {
     const rows = await db('source_records as s')
-      .leftJoin('identity_members as m', function joinMembers() {
-        this.on('m.record_id', '=', 's.id').andOn('m.dataset', '=', db.raw('?', [dataset]));
-      })
       .where(inIds(db, 's.id', part))
-      .select(
-        's.id', 's.source', 's.record_key', 's.payload', 's.content_hash', 's.source_updated_at_ms',
-        's.staged_at_ms', 'm.golden_id',
-      );
+      .select('s.id', 's.source', 's.record_key', 's.payload', 's.content_hash', 's.source_updated_at_ms', 's.staged_at_ms');
     for (const r of rows) {
       out.push({
         id: Number(r.id),
@@ -134,7 +126,6 @@ export async function loadIdentityRows(db: Db, dataset: string, ids: ArrayLike<n
         values: JSON.parse(r.payload),
         contentHash: r.content_hash,
         recencyMs: Number(r.source_updated_at_ms ?? r.staged_at_ms),
-        previousGoldenId: r.golden_id === null || r.golden_id === undefined ? null : Number(r.golden_id),
       });
     }
   }

@@ -1,12 +1,4 @@
-import {
-  isBlank,
-  isValidEmail,
-  normalizeDate,
-  normalizeDigits,
-  parseTimestampMs,
-  normalizeEmail,
-  normalizeText,
-} from '../../domain/normalize';
+import { isBlank, isValidEmail, normalizeDate, parseTimestampMs } from '../../domain/normalize';
 
 describe('isBlank', () => {
   it.each([
@@ -18,47 +10,6 @@ describe('isBlank', () => {
     [' a ', false],
   ])('treats %p as blank: %p', (value, expected) => {
     expect(isBlank(value)).toBe(expected);
-  });
-});
-
-describe('normalizeText', () => {
-  it.each([
-    ['Julia ', 'julia'],
-    ['  Noah   WATSON ', 'noah watson'],
-    ['Léa Müller-Ångström', 'lea muller-angstrom'],
-    ['Zoë\u00a0\tRenée', 'zoe renee'],
-    ['Ｊｏｓé', 'jose'],
-    ['ﬁnn', 'finn'],
-    ['a\u001fb', 'a b'],
-  ])('folds %p to %p', (value, expected) => {
-    expect(normalizeText(value)).toBe(expected);
-  });
-
-  it.each([
-    '',
-    '   ',
-    'N/A',
-    'n/a',
-    'NULL',
-    'null',
-    'None',
-    'nil',
-    'NA',
-    '-',
-    '--',
-    '-1',
-    '0',
-    'Unknown',
-    ' UNKNOWN ',
-    'anonymous',
-    'undefined',
-  ])('returns undefined for the placeholder %p', (value) => {
-    expect(normalizeText(value)).toBeUndefined();
-  });
-
-  it('keeps values that merely contain a placeholder word', () => {
-    expect(normalizeText('Nancy Null')).toBe('nancy null');
-    expect(normalizeText('10')).toBe('10');
   });
 });
 
@@ -79,48 +30,6 @@ describe('isValidEmail', () => {
   ])('judges %p valid: %p', (value, expected) => {
     expect(isValidEmail(value)).toBe(expected);
   });
-});
-
-describe('normalizeEmail', () => {
-  it.each([
-    [' Hannah88@Powers.COM ', 'hannah88@powers.com'],
-    ['patricia47@davis.com', 'patricia47@davis.com'],
-    ['tester@example.com', 'tester@example.com'],
-  ])('canonicalises %p to %p', (value, expected) => {
-    expect(normalizeEmail(value)).toBe(expected);
-  });
-
-  it.each([
-    'test@example.com',
-    'TEST@shop.example',
-    'null@example.com',
-    'N/A@example.com',
-    'unknown@example.com',
-    'none@example.com',
-    '0@example.com',
-    'hannah88opowersc@m',
-    '',
-    'N/A',
-  ])('returns undefined for %p', (value) => {
-    expect(normalizeEmail(value)).toBeUndefined();
-  });
-});
-
-describe('normalizeDigits', () => {
-  it.each([
-    ['+44 (0)20 7946 0018', '4402079460018'],
-    ['555-0142', '5550142'],
-    ['1234', '1234'],
-  ])('keeps only the digits of %p', (value, expected) => {
-    expect(normalizeDigits(value)).toBe(expected);
-  });
-
-  it.each(['0000000', '000-000-0000', '1111 1111', '9999', '123', '0', 'n/a', ''])(
-    'returns undefined for %p',
-    (value) => {
-      expect(normalizeDigits(value)).toBeUndefined();
-    },
-  );
 });
 
 describe('normalizeDate', () => {
