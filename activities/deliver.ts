@@ -1,6 +1,6 @@
 import { Context, log } from '@temporalio/activity';
 import { BrazeClient } from '../connectors/braze/client';
-import { toAttributeObject } from '../connectors/braze/mapping';
+import { toAttributeObject, toEventObject, toPurchaseObject } from '../connectors/braze/mapping';
 import type { MergePair, RateLimitInfo } from '../connectors/braze/types';
 import { BadInputError, RateLimitError, UpstreamError } from '../connectors/errors';
 import { resolveSecret, resolveSync } from '../config/load';
@@ -18,6 +18,7 @@ import {
   type OutboxBatch,
   type OutboxItem,
 } from '../store/delivery';
+import { completeEventBatch, type EventItem, type RejectedEvent } from '../store/event-delivery';
 import { clock, type ActivityDeps } from './deps';
 import { withFailures } from './failure';
 
@@ -48,11 +49,13 @@ type Send = {
 
 /**
  * Sends up to one window of the run's pending batches, in order: attribute updates, then
- * merges, then deletes. Each batch is marked in the outbox before and after it is sent, and the
+ * custom events and purchases, then merges, then deletes. Each batch is marked in the outbox before and after it is sent, and the
  * activity heartbeats after each one, so a crashed or timed-out attempt resumes at the batch
  * that was in flight: at most that batch is sent twice, which merges and deletes tolerate (a
  * profile already merged or deleted is ignored). A merge or delete whose work is already
- * recorded sends nothing. Cancellation aborts the in-flight request. A 429 ends the window
+ * recorded sends nothing. Events are the exception Braze imposes: it never dedupes them, so an
+ * events batch resent after a crash between Braze's answer and the ledger commit records its
+ * events twice (at most that one batch per crash). Cancellation aborts the in-flight request. A 429 ends the window
  * early with the time Braze wants us to wait; a final error about the batch (a 400) fails only
  * that batch; a rejected key or bad configuration fails the run; other errors are retried by
  * the activity's retry policy.
@@ -111,6 +114,7 @@ export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInpu
 function sendBatch(send: Send, batch: OutboxBatch): Promise<BatchOutcome> {
   if (batch.kind === 'merge') return sendMerges(send, batch.batchNo, batch.items);
   if (batch.kind === 'delete') return sendDeletes(send, batch.batchNo, batch.items);
+  if (batch.kind === 'events') return sendEvents(send, batch.batchNo, batch.items);
   return sendTrack(send, batch.batchNo, batch.items);
 }
 
@@ -204,6 +208,60 @@ async function sendDeletes(
     syncId: input.syncId,
     batchNo,
     deleted: items,
+    nowMs: clock(deps),
+  });
+  return outcome;
+}
+
+const NOT_IN_BRAZE_YET = 'deferred: the profile is not in Braze yet';
+
+/**
+ * Sends a batch of custom events or purchases (one array) to the profiles Braze holds, by the
+ * external id it last accepted for each master. Events of a master with no destination state
+ * (its attribute update was rejected or has not been sent) are deferred: not sent, not in the
+ * ledger, planned again next run. Braze's per-item errors are validation errors that would
+ * fail again, so those events go into the ledger as rejected (store/event-delivery.ts).
+ */
+async function sendEvents(send: Send, batchNo: number, items: EventItem[]): Promise<BatchOutcome> {
+  const { deps, input } = send;
+  const held = await loadSentExternalIds(deps.db, input.syncId, items.map((item) => item.masterId));
+  const ready: Array<{ item: EventItem; externalId: string }> = [];
+  const deferred: RejectedEvent[] = [];
+  for (const item of items) {
+    const externalId = held.get(item.masterId);
+    if (externalId === undefined) deferred.push({ item, reason: NOT_IN_BRAZE_YET });
+    else ready.push({ item, externalId });
+  }
+
+  const rejected: RejectedEvent[] = [];
+  let outcome: BatchOutcome = { requests: 0, rejectedCount: 0 };
+  if (ready.length > 0) {
+    await markSending(deps.db, input.runId, batchNo);
+    const purchases = items[0]!.kind === 'purchase';
+    const result = purchases
+      ? await send.client.trackEvents(
+          'purchases',
+          ready.map(({ item, externalId }) => toPurchaseObject(externalId, item.purchase!)),
+          { signal: send.signal },
+        )
+      : await send.client.trackEvents(
+          'events',
+          ready.map(({ item, externalId }) => toEventObject(externalId, item.event!)),
+          { signal: send.signal },
+        );
+    for (const error of result.itemErrors) {
+      rejected.push({ item: ready[error.index]!.item, reason: error.reason });
+    }
+    outcome = { requests: 1, rejectedCount: rejected.length, rateLimit: result.rateLimit };
+  }
+  const refused = new Set(rejected.map((r) => r.item));
+  await completeEventBatch(deps.db, {
+    runId: input.runId,
+    syncId: input.syncId,
+    batchNo,
+    sent: ready.map((r) => r.item).filter((item) => !refused.has(item)),
+    rejected,
+    deferred,
     nowMs: clock(deps),
   });
   return outcome;

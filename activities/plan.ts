@@ -6,6 +6,7 @@ import { loadPreparedRecords } from '../store/prepared';
 import { loadDestinationState, writeOutbox, type OutboxItem } from '../store/delivery';
 import { recordRowErrors, setCounts, type RowError } from '../store/runs';
 import type { ActivityDeps } from './deps';
+import { planEvents } from './plan-events';
 import { planIdentityChanges } from './plan-identity';
 import { withFailures } from './failure';
 
@@ -51,14 +52,27 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
     }
 
     const tracked = await writeOutbox(deps.db, input.runId, input.syncId, chunk(items, destination.batchSize));
-    const batches = tracked + (await planIdentityChanges(deps, input));
+    // Events after the attribute updates, which create the profiles they go to; before merges
+    // and deletes, so no request of this run removes a profile between planning and sending.
+    const events = await planEvents(deps, input);
+    const batches = tracked + events.batches + (await planIdentityChanges(deps, input));
     await deps.db.transaction(async (trx) => {
-      await trx('row_errors').where({ run_id: input.runId, stage: 'plan' }).delete();
+      // Events refused at planning (field: their export key) stay: the ledger holds them, so a
+      // second plan of the run would not report them again.
+      await trx('row_errors')
+        .where({ run_id: input.runId, stage: 'plan' })
+        .where((q) =>
+          q
+            .whereNull('field')
+            .orWhere((r) => r.whereNot('field', 'like', 'event:%').whereNot('field', 'like', 'purchase:%')),
+        )
+        .delete();
       await recordRowErrors(trx, input.runId, skipped);
       await setCounts(trx, input.runId, {
         recordsPlanned: items.length,
         recordsSkipped: skipped.length,
         batchesPlanned: batches,
+        eventsPlanned: events.eventsPlanned,
       });
     });
     log.info('Delivery planned', { syncId: input.syncId, recordCount: items.length, batchCount: batches });

@@ -1,6 +1,7 @@
 import { log } from '@temporalio/activity';
 import { resolveSync } from '../config/load';
 import { summarizeIdentityChanges, summarizeOutbox } from '../store/delivery';
+import { summarizeEvents } from '../store/event-delivery';
 import { closeRun, getRun, listRowErrors, openRun } from '../store/runs';
 import { readEmulatorDataPoints } from './emulator-stats';
 import type { ActivityDeps } from './deps';
@@ -87,6 +88,15 @@ export interface RunReport {
   profilesMerged: number;
   /** Braze profiles of retired golden records deleted (`/users/delete`). */
   profilesDeleted: number;
+  /** Custom events Braze accepted; each is in the sync's ledger and never sent again. */
+  eventsSent: number;
+  /** Custom events refused as invalid, at planning or by Braze; resent only once they change. */
+  eventsRejected: number;
+  /** Custom events held back because their profile is not in Braze yet; planned next run. */
+  eventsDeferred: number;
+  purchasesSent: number;
+  purchasesRejected: number;
+  purchasesDeferred: number;
   rateLimitedWaits: number;
   dataPointsWritten: number | null;
   durationMs: number;
@@ -106,6 +116,7 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
     const run = (await getRun(deps.db, input.runId))!;
     const outbox = await summarizeOutbox(deps.db, input.runId);
     const identity = await summarizeIdentityChanges(deps.db, input.runId);
+    const events = await summarizeEvents(deps.db, input.runId);
     const before = run.dataPointsBefore;
     const after = before === null ? null : await readEmulatorDataPoints(destination.endpoint);
     const errors = await listRowErrors(deps.db, input.runId, REPORTED_REJECTIONS);
@@ -137,6 +148,7 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       batchesFailed: outbox.failed,
       profilesMerged: identity.profilesMerged,
       profilesDeleted: identity.profilesDeleted,
+      ...events,
       rateLimitedWaits: input.rateLimitedWaits,
       dataPointsWritten: before === null || after === null ? null : after - before,
       durationMs: input.finishedAtMs - input.startedAtMs,

@@ -24,6 +24,14 @@ export function printReport(
   if (report.profilesMerged + report.profilesDeleted > 0) {
     out(`  profiles merged     ${report.profilesMerged}, deleted ${report.profilesDeleted}`);
   }
+  const purchases = [report.purchasesSent, report.purchasesRejected, report.purchasesDeferred];
+  const events = [report.eventsSent, report.eventsRejected, report.eventsDeferred];
+  if ([...purchases, ...events].some((n) => n > 0)) {
+    const line = ([sent, rejected, deferred]: number[]) =>
+      `${sent} sent, ${rejected} rejected, ${deferred} deferred`;
+    out(`  purchases           ${line(purchases)}`);
+    out(`  custom events       ${line(events)}`);
+  }
   if (report.dataPointsWritten !== null) out(`  data points written ${report.dataPointsWritten}`);
   if (report.error) out(`  error               ${report.error}`);
   const shown = report.rejections.slice(0, 10);

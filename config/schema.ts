@@ -6,6 +6,7 @@ import { cronProblem } from '../domain/cron';
 import { parseBlockedPattern } from '../domain/identity/blocked';
 import { isSupportedPhoneCountry } from '../domain/identity/normalizers';
 import { SecretRef } from './secret-ref';
+import { checkSyncEvents, SyncEvents } from './sync-events';
 import { SalesforceSourceConfig } from './sources/salesforce';
 import { SqlSourceConfig } from './sources/sql';
 import { WebhookSourceConfig } from './sources/webhook';
@@ -280,6 +281,8 @@ export const SyncConfig = z
       .optional(),
     /** Run as soon as a webhook source of the dataset receives records (runs coalesce). */
     realtime: z.boolean().default(false),
+    /** Linked events sent as Braze purchases or custom events (config/sync-events.ts). */
+    events: SyncEvents,
   })
   .strict();
 export type SyncConfig = z.infer<typeof SyncConfig>;
@@ -297,7 +300,8 @@ export const BraidConfig = z
     destinations: z.record(Identifier, BrazeDestinationConfig),
     syncs: z.record(Identifier, SyncConfig),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => checkSyncEvents(config, ctx));
 export type BraidConfig = z.infer<typeof BraidConfig>;
 
 function isNumberLocale(value: string): boolean {

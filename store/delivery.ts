@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { AttributeValue } from '../domain/diff';
+import type { EventItem } from './event-delivery';
 import { recordRowErrors, type RowError } from './runs';
 
 /** One profile update planned for the destination. */
@@ -34,7 +35,8 @@ export type IdentityKind = 'merge' | 'delete';
 export type OutboxBatch =
   | { kind?: undefined; batchNo: number; items: OutboxItem[]; attempts: number }
   | { kind: 'merge'; batchNo: number; items: MergeItem[]; attempts: number }
-  | { kind: 'delete'; batchNo: number; items: DeleteItem[]; attempts: number };
+  | { kind: 'delete'; batchNo: number; items: DeleteItem[]; attempts: number }
+  | { kind: 'events'; batchNo: number; items: EventItem[]; attempts: number };
 
 /** What the destination last accepted, per golden record, for one sync. */
 export async function loadDestinationState(
@@ -172,7 +174,7 @@ export async function nextPendingBatch(db: Knex, runId: string): Promise<OutboxB
     .first('batch_no', 'items', 'attempts', 'kind');
   if (!row) return undefined;
   const common = { batchNo: Number(row.batch_no), attempts: Number(row.attempts) };
-  if (row.kind === 'merge' || row.kind === 'delete') {
+  if (row.kind === 'merge' || row.kind === 'delete' || row.kind === 'events') {
     return { kind: row.kind, ...common, items: JSON.parse(row.items) };
   }
   return { batchNo: common.batchNo, items: JSON.parse(row.items), attempts: common.attempts };
@@ -348,8 +350,9 @@ export interface OutboxSummary {
 }
 
 /**
- * Delivery figures of a run. Item counts are about attribute updates; merge and delete batches
- * count in `batches`, `pending`, `failed` and `requestsSent` (see `summarizeIdentityChanges`).
+ * Delivery figures of a run. Item counts are about attribute updates; merge, delete and events
+ * batches count in `batches`, `pending`, `failed` and `requestsSent` (see
+ * `summarizeIdentityChanges` and store/event-delivery.ts `summarizeEvents`).
  */
 export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSummary> {
   const rows = await db('outbox')

@@ -19,6 +19,8 @@ export interface RunCounts {
   recordsPlanned: number;
   recordsSkipped: number;
   batchesPlanned: number;
+  /** Custom events and purchases planned (outbox items of kind `events`). */
+  eventsPlanned: number;
 }
 
 export const EMPTY_COUNTS: RunCounts = {
@@ -36,6 +38,7 @@ export const EMPTY_COUNTS: RunCounts = {
   recordsPlanned: 0,
   recordsSkipped: 0,
   batchesPlanned: 0,
+  eventsPlanned: 0,
 };
 
 export interface RowError {

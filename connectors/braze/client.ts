@@ -9,12 +9,15 @@ import {
 import {
   MAX_ATTRIBUTES_PER_REQUEST,
   MAX_DELETE_IDS_PER_REQUEST,
+  MAX_EVENTS_PER_REQUEST,
   MAX_MERGES_PER_REQUEST,
   MAX_PAYLOAD_BYTES,
+  MAX_PURCHASES_PER_REQUEST,
 } from './limits';
 import {
   mapItemErrors,
   readAttributesProcessed,
+  readEventsProcessed,
   readDeletedCount,
   toDeleteBody,
   toMergeBody,
@@ -22,6 +25,10 @@ import {
 import type {
   AttributeObject,
   DeleteResult,
+  EventArray,
+  EventObject,
+  EventTrackResult,
+  PurchaseObject,
   MergePair,
   MergeResult,
   RateLimitInfo,
@@ -49,8 +56,15 @@ export type BrazeClientOptions = {
   now?: () => number;
 };
 
+/** Objects per request for each `/users/track` array of events. */
+const EVENT_LIMITS: Record<EventArray, number> = {
+  events: MAX_EVENTS_PER_REQUEST,
+  purchases: MAX_PURCHASES_PER_REQUEST,
+};
+
 /**
- * Minimal Braze client for attribute updates (`/users/track`) and identity changes
+ * Minimal Braze client for attribute updates, custom events and purchases (`/users/track`)
+ * and identity changes
  * (`/users/merge`, `/users/delete`).
  *
  * One call is one HTTP request: the client never retries, sleeps or splits a batch, because the
@@ -109,6 +123,42 @@ export class BrazeClient {
         itemErrors.length,
       );
       return { status: response.status, attributesProcessed, itemErrors, rateLimit };
+    }
+    throw this.statusError('/users/track', response.status, response.headers, rateLimit);
+  }
+
+  /**
+   * Sends up to 75 custom events (`array: 'events'`) or 75 purchases (`'purchases'`) in one
+   * `/users/track` request; one array per request, so Braze's per-item errors name one list.
+   *
+   * Resolves on any 2xx with Braze's per-object rejections in `itemErrors` (index into
+   * `objects`). A 400 whose errors name every object (Braze's "Valid data must be provided"
+   * answer when none is valid) also resolves, with all of them rejected: they are validation
+   * errors like those of a 201, not a failure of the request. Braze never dedupes events, so
+   * re-sending accepted objects records them twice: callers must keep their own ledger.
+   * @throws BadInputError before any request when the batch is empty, too long, or over 4 MB.
+   * @throws AuthError, RateLimitError, UpstreamError as for `trackAttributes`.
+   */
+  async trackEvents(
+    array: EventArray,
+    objects: EventObject[] | PurchaseObject[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<EventTrackResult> {
+    checkCount('/users/track', array, objects.length, EVENT_LIMITS[array]);
+    const body = encodeBody({ [array]: objects });
+    const response = await this.post('/users/track', body, opts.signal);
+    const rateLimit = readRateLimit(response.headers);
+
+    const ok = response.status >= 200 && response.status < 300;
+    if (ok || response.status === 400) {
+      const parsed = parseJson(response.text);
+      const itemErrors = mapItemErrors(parsed, objects.length, array);
+      if (ok || itemErrors.length === objects.length) {
+        const processed = ok
+          ? readEventsProcessed(parsed, array, objects.length, itemErrors.length)
+          : 0;
+        return { status: response.status, processed, itemErrors, rateLimit };
+      }
     }
     throw this.statusError('/users/track', response.status, response.headers, rateLimit);
   }
@@ -232,7 +282,11 @@ function encodeBatch(attributes: AttributeObject[]): string {
         `the limit is ${MAX_ATTRIBUTES_PER_REQUEST}`,
     );
   }
-  const body = JSON.stringify({ attributes });
+  return encodeBody({ attributes });
+}
+
+function encodeBody(content: Record<string, unknown>): string {
+  const body = JSON.stringify(content);
   const sizeBytes = Buffer.byteLength(body, 'utf8');
   if (sizeBytes > MAX_PAYLOAD_BYTES) {
     throw new BadInputError(

@@ -13,6 +13,19 @@
 export const MAX_ATTRIBUTES_PER_REQUEST = 75;
 
 /**
+ * Event objects, and separately purchase objects, accepted in one `/users/track` request.
+ * Source: https://www.braze.com/docs/api/api_limits/ ("75 events, 75 purchases")
+ */
+export const MAX_EVENTS_PER_REQUEST = 75;
+export const MAX_PURCHASES_PER_REQUEST = 75;
+
+/**
+ * Largest purchase quantity Braze takes; it records a quantity of N as N purchases of one.
+ * Source: https://www.braze.com/docs/api/objects_filters/purchase_object/
+ */
+export const MAX_PURCHASE_QUANTITY = 100;
+
+/**
  * Largest request body Braze accepts on any REST endpoint, in bytes; larger bodies get 413.
  * Source: https://www.braze.com/docs/api/endpoints/user_data/ (user data endpoints index)
  */

@@ -1,5 +1,14 @@
 import { BadInputError } from '../errors';
-import type { AttributeObject, MergePair, TrackResult } from './types';
+import type {
+  AttributeObject,
+  EventArray,
+  EventObject,
+  MergePair,
+  PurchaseObject,
+  TrackedEvent,
+  TrackedPurchase,
+  TrackResult,
+} from './types';
 
 /**
  * Builds a Braze attributes object for one user. Keys with `null` values unset the attribute in
@@ -19,16 +28,53 @@ export function toAttributeObject(
   return { external_id: externalId, ...rest };
 }
 
+/** A Braze event object for one user; properties are left out when there are none. */
+export function toEventObject(externalId: string, event: TrackedEvent): EventObject {
+  checkExternalId(externalId, 'event');
+  const object: EventObject = { external_id: externalId, name: event.name, time: event.time };
+  if (event.properties && Object.keys(event.properties).length > 0) {
+    object.properties = { ...event.properties };
+  }
+  return object;
+}
+
+/** A Braze purchase object for one user; quantity and properties only when given. */
+export function toPurchaseObject(externalId: string, purchase: TrackedPurchase): PurchaseObject {
+  checkExternalId(externalId, 'purchase');
+  const object: PurchaseObject = {
+    external_id: externalId,
+    product_id: purchase.productId,
+    currency: purchase.currency,
+    price: purchase.price,
+    time: purchase.time,
+  };
+  if (purchase.quantity !== undefined) object.quantity = purchase.quantity;
+  if (purchase.properties && Object.keys(purchase.properties).length > 0) {
+    object.properties = { ...purchase.properties };
+  }
+  return object;
+}
+
+function checkExternalId(externalId: string, what: string): void {
+  if (typeof externalId !== 'string' || externalId.length === 0) {
+    throw new BadInputError(`Braze ${what} object needs a non-empty external id`);
+  }
+}
+
 /**
- * Reads Braze's per-item errors (`errors: [{type, input_array, index}]`) for the attributes
- * array of a request that carried `count` objects. Errors about events or purchases, and
- * indexes outside the request, are dropped: they cannot name one of our objects.
+ * Reads Braze's per-item errors (`errors: [{type, input_array, index}]`) for one array
+ * (`attributes` by default) of a request that carried `count` objects in it. Errors about
+ * other arrays, and indexes outside the request, are dropped: they cannot name one of ours.
  */
-export function mapItemErrors(body: unknown, count: number): TrackResult['itemErrors'] {
+export function mapItemErrors(
+  body: unknown,
+  count: number,
+  array: 'attributes' | EventArray = 'attributes',
+): TrackResult['itemErrors'] {
   const errors = isRecord(body) && Array.isArray(body.errors) ? body.errors : [];
   const mapped: TrackResult['itemErrors'] = [];
   for (const error of errors) {
-    if (!isRecord(error) || error.input_array !== 'attributes') continue;
+    if (!isRecord(error) || error.input_array !== array) continue;
     const index = error.index;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= count) {
       continue;
@@ -37,6 +83,21 @@ export function mapItemErrors(body: unknown, count: number): TrackResult['itemEr
     mapped.push({ index, reason });
   }
   return mapped.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Reads `events_processed` or `purchases_processed` from a success body; when absent, every
+ * object not named in an error was queued.
+ */
+export function readEventsProcessed(
+  body: unknown,
+  array: EventArray,
+  count: number,
+  errorCount: number,
+): number {
+  const processed = isRecord(body) ? body[`${array}_processed`] : undefined;
+  if (typeof processed === 'number' && Number.isFinite(processed)) return processed;
+  return Math.max(0, count - errorCount);
 }
 
 /**

@@ -33,3 +33,46 @@ export type MergeResult = { status: number; rateLimit: RateLimitInfo };
  * for deletion, absent when the answer did not carry a number.
  */
 export type DeleteResult = { status: number; deleted?: number; rateLimit: RateLimitInfo };
+
+/** One custom event for a user, in our spelling; `time` is ISO 8601 UTC. */
+export type TrackedEvent = { name: string; time: string; properties?: Record<string, unknown> };
+
+/**
+ * One purchase for a user, in our spelling: `price` in the currency's base unit, `quantity`
+ * 1..100 (Braze counts it as that many purchases of one), `currency` ISO 4217 alphabetic.
+ */
+export type TrackedPurchase = {
+  productId: string;
+  currency: string;
+  price: number;
+  quantity?: number;
+  time: string;
+  properties?: Record<string, unknown>;
+};
+
+/** A Braze event object (`events` array of `/users/track`). Build it with `toEventObject`. */
+export type EventObject = { external_id: string; name: string; time: string } & Record<string, unknown>;
+
+/** A Braze purchase object (`purchases` array). Build it with `toPurchaseObject`. */
+export type PurchaseObject = {
+  external_id: string;
+  product_id: string;
+  currency: string;
+  price: number;
+  time: string;
+} & Record<string, unknown>;
+
+/** The `/users/track` array a batch of events goes in. */
+export type EventArray = 'events' | 'purchases';
+
+/**
+ * Outcome of one `/users/track` request of events or purchases. `itemErrors` holds the objects
+ * Braze refused (index into the array sent); every other object was queued. Braze never
+ * dedupes events: re-sending an accepted object records it twice.
+ */
+export type EventTrackResult = {
+  status: number;
+  processed: number;
+  itemErrors: Array<{ index: number; reason: string }>;
+  rateLimit: RateLimitInfo;
+};

@@ -10,6 +10,17 @@
  */
 export const MAX_OBJECTS_PER_ARRAY = 75;
 
+/**
+ * Longest product id, and longest event or purchase property name.
+ * Source: https://www.braze.com/docs/api/objects_filters/event_object/ and purchase_object/
+ */
+export const MAX_PROPERTY_NAME_LENGTH = 255;
+
+/**
+ * Largest purchase `quantity`. Source: https://www.braze.com/docs/api/objects_filters/purchase_object/
+ */
+export const MAX_PURCHASE_QUANTITY = 100;
+
 /** Largest REST body in bytes; larger gets 413. Source: Braze user data endpoints index page. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 

@@ -21,6 +21,10 @@ export type EmulatorCounters = {
   deleteRequests: number;
   /** Profiles removed by accepted `/users/delete` requests. */
   usersDeleted: number;
+  /** Custom event objects stored by accepted `/users/track` requests. */
+  eventsRecorded: number;
+  /** Purchase objects stored by accepted `/users/track` requests (whatever their quantity). */
+  purchasesRecorded: number;
 };
 
 /** One `/users/track` request as the emulator answered it. `at` is arrival, epoch ms. */
@@ -98,6 +102,8 @@ function acceptedRoute(
   const outcome = handleTrack(parsed.value, state.store);
   state.counters.attributesReceived += outcome.attributesExamined;
   state.counters.dataPointsWritten += outcome.dataPoints;
+  state.counters.eventsRecorded += outcome.eventsRecorded;
+  state.counters.purchasesRecorded += outcome.purchasesRecorded;
   return { status: outcome.status, body: outcome.body };
 }
 
@@ -139,7 +145,7 @@ export async function exportRoute(
   const users = [...found.flatMap((f) => (f.profile ? [f.profile] : [])), ...byEmail];
   sendJson(res, 201, {
     message: 'success',
-    users: users.map((profile) => toExportUser(profile, wanted)),
+    users: users.map((profile) => withActivity(toExportUser(profile, wanted), profile, state, wanted)),
     invalid_user_ids: found.filter((f) => f.profile === undefined).map((f) => f.id),
   });
 }
@@ -196,6 +202,27 @@ function acceptedUserOp(
   return kind === 'merge'
     ? handleMerge(parsed.value, state.store)
     : handleDelete(parsed.value, state.store);
+}
+
+/**
+ * Adds `custom_events` and `purchases` ([{name, first, last, count}]) to an exported user that
+ * has any, when `fields_to_export` asks for them or is absent; users without any keep Braze's
+ * "missing field" shape (left out).
+ */
+function withActivity(
+  user: Record<string, unknown>,
+  profile: Record<string, unknown>,
+  state: EmulatorState,
+  wanted: ReadonlySet<string> | undefined,
+): Record<string, unknown> {
+  if (typeof profile.external_id !== 'string') return user;
+  const activity = state.store.activity(profile.external_id);
+  for (const field of ['custom_events', 'purchases'] as const) {
+    if (activity[field].length > 0 && (wanted === undefined || wanted.has(field))) {
+      user[field] = activity[field];
+    }
+  }
+  return user;
 }
 
 function isKnownKey(req: IncomingMessage, state: EmulatorState): boolean {

@@ -59,8 +59,11 @@ export type BrazeEmulator = {
    * one (requests refused whole do not count); `dataPointsWritten`: billable attribute writes.
    * `mergeRequests`/`deleteRequests`: every `/users/merge` and `/users/delete` request;
    * `usersMerged`/`usersDeleted`: profiles they removed. `rateLimited` counts 429s on all three.
+   * `eventsRecorded`/`purchasesRecorded`: event and purchase objects stored on profiles.
    */
   stats(): BrazeEmulatorStats;
+  /** The custom events and purchases of a profile, as `/users/export/ids` lists them. */
+  activity(externalId: string): ReturnType<ProfileStore['activity']>;
   /** A copy of the profile with this external id (attributes plus `external_id`). */
   profile(externalId: string): Profile | undefined;
   /** Copies of all profiles; email-only profiles carry `email` instead of `external_id`. */
@@ -134,6 +137,7 @@ export async function startBrazeEmulator(opts: BrazeEmulatorOptions): Promise<Br
     },
     stats: () => ({ ...state.counters, profiles: state.store.size }),
     profile: (externalId) => state.store.get(externalId),
+    activity: (externalId) => state.store.activity(externalId),
     profiles: () => state.store.all(),
     requestLog: () => state.log.map((entry) => ({ ...entry, externalIds: [...entry.externalIds] })),
     reset: () => resetState(state),
@@ -212,6 +216,8 @@ function emptyCounters(): EmulatorCounters {
     usersMerged: 0,
     deleteRequests: 0,
     usersDeleted: 0,
+    eventsRecorded: 0,
+    purchasesRecorded: 0,
   };
 }
 

@@ -3,7 +3,12 @@ import { CONTROL_KEYS, MAX_ARRAY_LENGTH, NON_BILLABLE_KEYS, STANDARD_FIELDS } fr
 /** A profile as the emulator stores it: identifier fields plus every attribute set. */
 export type Profile = Record<string, unknown>;
 
-type Stored = { attributes: Profile; updatedSeq: number };
+/** Braze's per-profile summary of one custom event name or one purchased product id. */
+export type ActivitySummary = { name: string; first: string; last: string; count: number };
+
+type Activity = Map<string, { first: string; last: string; count: number }>;
+
+type Stored = { attributes: Profile; updatedSeq: number; events: Activity; purchases: Activity };
 
 const IDENTIFIER_KEYS: ReadonlySet<string> = new Set(['external_id', 'user_alias', 'braze_id']);
 
@@ -38,8 +43,46 @@ export class ProfileStore {
   }
 
   /**
+   * Records one valid custom event (`name`, `time`) or purchase (`product_id`, `time`,
+   * `quantity`) on its profile, creating the profile as Braze does unless the object is
+   * update-only. A purchase of quantity N counts as N purchases, as Braze records it.
+   * Returns false when no profile took it.
+   */
+  record(kind: 'events' | 'purchases', item: Record<string, unknown>): boolean {
+    const target = this.findOrCreate(item);
+    if (target === undefined) return false;
+    const name = String(kind === 'events' ? item.name : item.product_id);
+    const time = new Date(String(item.time)).toISOString();
+    const count = kind === 'purchases' && typeof item.quantity === 'number' ? item.quantity : 1;
+    const activity = kind === 'events' ? target.events : target.purchases;
+    const seen = activity.get(name);
+    if (seen === undefined) {
+      activity.set(name, { first: time, last: time, count });
+    } else {
+      if (time < seen.first) seen.first = time;
+      if (time > seen.last) seen.last = time;
+      seen.count += count;
+    }
+    target.updatedSeq = ++this.seq;
+    return true;
+  }
+
+  /**
+   * The custom events and purchases of the profile with this external id, as
+   * `/users/export/ids` lists them (`custom_events`, `purchases`), sorted by name.
+   */
+  activity(externalId: string): { custom_events: ActivitySummary[]; purchases: ActivitySummary[] } {
+    const stored = this.byExternalId.get(externalId);
+    return {
+      custom_events: summaries(stored?.events),
+      purchases: summaries(stored?.purchases),
+    };
+  }
+
+  /**
    * Merges the profile `mergeId` into `keepId` as Braze's `/users/merge` does: attributes the
-   * kept profile lacks are copied over, then the merged profile is removed. Returns false and
+   * kept profile lacks are copied over, custom events and purchases are added to the kept
+   * profile's, then the merged profile is removed. Returns false and
    * changes nothing when either profile is missing or both ids are the same.
    */
   merge(mergeId: string, keepId: string): boolean {
@@ -50,6 +93,8 @@ export class ProfileStore {
       if (IDENTIFIER_KEYS.has(key) || Object.hasOwn(kept.attributes, key)) continue;
       kept.attributes[key] = structuredClone(value);
     }
+    addActivity(kept.events, merged.events);
+    addActivity(kept.purchases, merged.purchases);
     kept.updatedSeq = ++this.seq;
     this.byExternalId.delete(mergeId);
     return true;
@@ -94,7 +139,7 @@ export class ProfileStore {
     if (typeof item.external_id === 'string') {
       const existing = this.byExternalId.get(item.external_id);
       if (existing !== undefined || updateOnly) return existing;
-      const created = { attributes: { external_id: item.external_id }, updatedSeq: 0 };
+      const created = newStored({ external_id: item.external_id });
       this.byExternalId.set(item.external_id, created);
       return created;
     }
@@ -103,7 +148,7 @@ export class ProfileStore {
       const matches = this.matchingEmail(item.email).sort((a, b) => b.updatedSeq - a.updatedSeq);
       const best = matches.find((s) => 'external_id' in s.attributes) ?? matches[0];
       if (best !== undefined || updateOnly) return best;
-      const created = { attributes: { email: item.email }, updatedSeq: 0 };
+      const created = newStored({ email: item.email });
       this.byEmail.set(item.email.toLowerCase(), created);
       return created;
     }
@@ -126,6 +171,29 @@ export class ProfileStore {
         typeof stored.attributes.email === 'string' &&
         stored.attributes.email.toLowerCase() === wanted,
     );
+  }
+}
+
+function newStored(attributes: Profile): Stored {
+  return { attributes, updatedSeq: 0, events: new Map(), purchases: new Map() };
+}
+
+function summaries(activity: Activity | undefined): ActivitySummary[] {
+  return [...(activity ?? new Map())]
+    .map(([name, seen]) => ({ name, ...seen }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function addActivity(into: Activity, from: Activity): void {
+  for (const [name, seen] of from) {
+    const current = into.get(name);
+    if (current === undefined) {
+      into.set(name, { ...seen });
+    } else {
+      current.first = seen.first < current.first ? seen.first : current.first;
+      current.last = seen.last > current.last ? seen.last : current.last;
+      current.count += seen.count;
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { MAX_OBJECTS_PER_ARRAY } from './limits';
+import { MAX_OBJECTS_PER_ARRAY, MAX_PROPERTY_NAME_LENGTH, MAX_PURCHASE_QUANTITY } from './limits';
 import { isPlainObject, type ProfileStore } from './store';
 
 /** One per-object error, in Braze's observed `{type, input_array, index}` shape. */
@@ -11,6 +11,9 @@ export type TrackOutcome = {
   /** Attribute objects Braze looked at one by one (0 when the request was refused whole). */
   attributesExamined: number;
   dataPoints: number;
+  /** Custom events and purchases stored on profiles. */
+  eventsRecorded: number;
+  purchasesRecorded: number;
 };
 
 type TrackArray = 'attributes' | 'events' | 'purchases';
@@ -36,6 +39,11 @@ const REQUIRED_FIELDS: Record<TrackArray, readonly string[]> = {
   purchases: ['product_id', 'currency', 'price', 'time'],
 };
 
+// ISO 4217 alphabetic codes; Braze refuses a purchase in anything else.
+const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+const RESERVED_PROPERTIES: ReadonlySet<string> = new Set(['time', 'event_name']);
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
 /**
  * Handles a parsed `/users/track` body: request-level checks (shape, 75 per array), then per
  * object validation, then applies the valid attribute objects in order. Events and purchases
@@ -47,6 +55,8 @@ export function handleTrack(parsed: unknown, store: ProfileStore): TrackOutcome 
     body: { message },
     attributesExamined: 0,
     dataPoints: 0,
+    eventsRecorded: 0,
+    purchasesRecorded: 0,
   });
   if (!isPlainObject(parsed)) return refused('Request body must be a JSON object');
   for (const name of ARRAYS) {
@@ -67,7 +77,7 @@ export function handleTrack(parsed: unknown, store: ProfileStore): TrackOutcome 
     if (!Array.isArray(items)) continue;
     const valid: Array<Record<string, unknown>> = [];
     items.forEach((item: unknown, index) => {
-      const reason = validateItem(item, REQUIRED_FIELDS[name]);
+      const reason = validateItem(item, REQUIRED_FIELDS[name]) ?? validateActivity(name, item);
       if (reason === undefined) valid.push(item as Record<string, unknown>);
       else errors.push({ type: reason, input_array: name, index });
     });
@@ -79,17 +89,75 @@ export function handleTrack(parsed: unknown, store: ProfileStore): TrackOutcome 
   if (validCount === 0) {
     const body: Record<string, unknown> = { message: NO_VALID_DATA };
     if (errors.length > 0) body.errors = errors;
-    return { status: 400, body, attributesExamined: attributes.length, dataPoints: 0 };
+    const examined = attributes.length;
+    return { ...refused(NO_VALID_DATA), body, attributesExamined: examined };
   }
 
   let dataPoints = 0;
-  // Braze processes attributes before events and purchases; only attributes touch profiles.
+  // Braze processes attributes, then events, then purchases (api_limits, "Batching").
   for (const item of validByArray.get('attributes') ?? []) dataPoints += store.apply(item);
+  let eventsRecorded = 0;
+  for (const item of validByArray.get('events') ?? []) {
+    if (store.record('events', item)) eventsRecorded += 1;
+  }
+  let purchasesRecorded = 0;
+  for (const item of validByArray.get('purchases') ?? []) {
+    if (store.record('purchases', item)) purchasesRecorded += 1;
+  }
 
   const body: Record<string, unknown> = { message: 'success' };
   for (const [name, valid] of validByArray) body[`${name}_processed`] = valid.length;
   if (errors.length > 0) body.errors = errors;
-  return { status: 201, body, attributesExamined: attributes.length, dataPoints };
+  return {
+    status: 201,
+    body,
+    attributesExamined: attributes.length,
+    dataPoints,
+    eventsRecorded,
+    purchasesRecorded,
+  };
+}
+
+/**
+ * Checks an event or purchase object beyond its required fields, as the event and purchase
+ * object pages describe them: ISO 8601 time, product id, property names and string property
+ * values of at most 255 characters, an ISO 4217 currency, a numeric price, a quantity 1..100.
+ */
+function validateActivity(array: TrackArray, item: unknown): string | undefined {
+  if (array === 'attributes' || !isPlainObject(item)) return undefined;
+  const time = typeof item.time === 'string' ? item.time : '';
+  if (!ISO_TIME.test(time) || Number.isNaN(Date.parse(time))) {
+    return "'time' must be an ISO 8601 date-time";
+  }
+  if (array === 'events' && !isNonEmptyString(item.name)) return "'name' must be a non-empty string";
+  if (array === 'purchases') {
+    if (!isNonEmptyString(item.product_id) || item.product_id.length > MAX_PROPERTY_NAME_LENGTH) {
+      return "'product_id' must be a string of 1 to 255 characters";
+    }
+    if (typeof item.currency !== 'string' || !CURRENCIES.has(item.currency.toUpperCase())) {
+      return "'currency' must be an ISO 4217 currency code";
+    }
+    if (typeof item.price !== 'number' || !Number.isFinite(item.price)) {
+      return "'price' must be a number";
+    }
+    const quantity = item.quantity;
+    const inRange = typeof quantity === 'number' && quantity >= 1 && quantity <= MAX_PURCHASE_QUANTITY;
+    if (quantity !== undefined && !(Number.isInteger(quantity) && inRange)) {
+      return `'quantity' must be an integer from 1 to ${MAX_PURCHASE_QUANTITY}`;
+    }
+  }
+  if (item.properties === undefined) return undefined;
+  if (!isPlainObject(item.properties)) return "'properties' must be an object";
+  for (const [name, value] of Object.entries(item.properties)) {
+    const badName = name === '' || name.startsWith('$') || RESERVED_PROPERTIES.has(name);
+    if (badName || name.length > MAX_PROPERTY_NAME_LENGTH) {
+      return `property name '${name}' is not allowed`;
+    }
+    if (typeof value === 'string' && value.length > MAX_PROPERTY_NAME_LENGTH) {
+      return `property '${name}' is longer than ${MAX_PROPERTY_NAME_LENGTH} characters`;
+    }
+  }
+  return undefined;
 }
 
 /** Returns why an object is invalid, or undefined when it can be processed. */

@@ -7,6 +7,7 @@ import * as prepared from './005-prepared';
 import * as sftp from './006-sftp';
 import * as outboxKinds from './007-outbox-kinds';
 import * as identityWatermark from './008-identity-watermark';
+import * as eventDelivery from './009-event-delivery';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '006-sftp': sftp,
   '007-outbox-kinds': outboxKinds,
   '008-identity-watermark': identityWatermark,
+  '009-event-delivery': eventDelivery,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -217,6 +217,8 @@ describe('BrazeClient against the emulator', () => {
       rateLimited: 0,
       attributesReceived: 3,
       dataPointsWritten: 3,
+      eventsRecorded: 0,
+      purchasesRecorded: 0,
       profiles: 3,
       mergeRequests: 0,
       usersMerged: 0,

@@ -4,7 +4,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { RunReport } from '../../activities';
-import { availableBackends, startE2E, type E2E, type E2EConfigValues } from '../support/e2e';
+import { availableBackends, BRAZE_KEY, startE2E, type E2E, type E2EConfigValues } from '../support/e2e';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/cdnow');
 const CDNOW = path.resolve(__dirname, '../../examples/data/cdnow/CDNOW_master.txt');
@@ -16,6 +16,8 @@ const CDNOW = path.resolve(__dirname, '../../examples/data/cdnow/CDNOW_master.tx
  */
 const CUSTOMERS = customersToUse(process.env.BRAID_TEST_CDNOW_CUSTOMERS);
 const AS_OF = '1998-07-01';
+/** The example's purchase export sends orders dated on or after this day. */
+const PURCHASES_SINCE = '1998-04-01';
 const SYNC = 'cdnow-to-braze';
 /** A customer the CRM adds in the second drop, with a first order. */
 const NEW_CUSTOMER = '90001';
@@ -49,16 +51,17 @@ interface Order {
   customer: string;
   day: string;
   cents: number;
+  cds: number;
 }
 
 /** CDNOW order lines of the first CUSTOMERS customers, read here without Braid's readers. */
 function cdnowOrders(): Order[] {
   const orders: Order[] = [];
   for (const line of readFileSync(CDNOW, 'latin1').split('\n')) {
-    const m = /^\s*(\d+)\s+(\d{4})(\d{2})(\d{2})\s+\d+\s+(\d+)\.(\d\d)\s*$/.exec(line);
+    const m = /^\s*(\d+)\s+(\d{4})(\d{2})(\d{2})\s+(\d+)\s+(\d+)\.(\d\d)\s*$/.exec(line);
     if (m && Number(m[1]) <= CUSTOMERS) {
-      const cents = Number(m[5]) * 100 + Number(m[6]);
-      orders.push({ customer: m[1]!, day: `${m[2]}-${m[3]}-${m[4]}`, cents });
+      const cents = Number(m[6]) * 100 + Number(m[7]);
+      orders.push({ customer: m[1]!, day: `${m[2]}-${m[3]}-${m[4]}`, cents, cds: Number(m[5]) });
     }
   }
   return orders;
@@ -134,6 +137,45 @@ function expectedAttributes(orders: Order[], customers: string[]): Expected {
     out.set(c, attributes);
   }
   return out;
+}
+
+/** Braze's purchase summary of one customer: [{name, first, last, count}] as exported. */
+type Purchases = Map<string, Array<{ name: string; first: string; last: string; count: number }>>;
+
+/**
+ * The purchases Braze should hold, in plain SQL: per customer, the orders dated on or after
+ * PURCHASES_SINCE, whose quantity (cds, at most 100) Braze counts as that many purchases.
+ */
+function expectedPurchases(orders: Order[]): { orders: number; byCustomer: Purchases } {
+  const sql = new Database(':memory:');
+  sql.exec('CREATE TABLE o (c TEXT, day TEXT, cds INTEGER)');
+  const insert = sql.prepare('INSERT INTO o VALUES (?, ?, ?)');
+  for (const o of orders) insert.run(o.customer, o.day, o.cds);
+  const rows = sql
+    .prepare(
+      `SELECT c, COUNT(*) AS n, SUM(MIN(cds, 100)) AS quantity, MIN(day) AS first, MAX(day) AS last
+       FROM o WHERE day >= ? GROUP BY c`,
+    )
+    .all(PURCHASES_SINCE) as Array<{ c: string; n: number; quantity: number; first: string; last: string }>;
+  sql.close();
+  const at = (day: string) => `${day}T00:00:00.000Z`;
+  return {
+    orders: rows.reduce((sum, row) => sum + row.n, 0),
+    byCustomer: new Map(
+      rows.map((row) => [row.c, [{ name: 'cd', first: at(row.first), last: at(row.last), count: row.quantity }]]),
+    ),
+  };
+}
+
+/** The purchases of these customers as Braze's `/users/export/ids` returns them. */
+async function exportedPurchases(e2e: E2E, customers: string[]): Promise<Purchases> {
+  const response = await fetch(`${e2e.braze.url}/users/export/ids`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BRAZE_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ external_ids: customers, fields_to_export: ['purchases'] }),
+  });
+  const body = (await response.json()) as { users: Array<{ external_id: string; purchases?: unknown }> };
+  return new Map(body.users.map((u) => [u.external_id, (u.purchases ?? []) as never]));
 }
 
 /** Profiles from the emulator's admin API, with the fields the expectation covers. */
@@ -220,7 +262,22 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
       recordsDelivered: customerIds.length,
     });
     const batchSize = e2e.config.destinations.braze!.batchSize;
-    expect(report.requestsSent).toBe(Math.ceil(customerIds.length / batchSize));
+    const purchases = expectedPurchases(orders);
+    const purchaseRequests = Math.ceil(purchases.orders / 75);
+    expect(report.requestsSent).toBe(Math.ceil(customerIds.length / batchSize) + purchaseRequests);
+    expect(report).toMatchObject({
+      purchasesSent: purchases.orders,
+      purchasesRejected: 0,
+      purchasesDeferred: 0,
+      eventsSent: 0,
+    });
+    expect(e2e.braze.stats().purchasesRecorded).toBe(purchases.orders);
+    // A few customers with purchases, and one whose orders are all before the export's `since`.
+    const buyers = [...purchases.byCustomer.keys()].slice(0, 4);
+    const before = customerIds.find((c) => !purchases.byCustomer.has(c))!;
+    const exported = await exportedPurchases(e2e, [...buyers, before]);
+    expect(exported).toEqual(new Map([...buyers.map((c) => [c, purchases.byCustomer.get(c)!] as const), [before, []]]));
+    process.stdout.write(`CDNOW purchases since ${PURCHASES_SINCE}: ${purchases.orders}\n`);
     const expected = expectedAttributes(orders, customerIds);
     const profiles = await brazeProfiles(e2e);
     expectProfiles(profiles, expected);
@@ -248,6 +305,7 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     const report = await e2e.runSync();
 
     expect(report).toMatchObject({ status: 'succeeded', recordsPlanned: 0, requestsSent: 0 });
+    expect(report).toMatchObject({ purchasesSent: 0, purchasesDeferred: 0, eventsSent: 0 });
     expect(e2e.braze.stats().requests).toBe(before);
   });
 
@@ -266,6 +324,7 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     const header = 'order_id,customer_id,date,amount,cds';
     writeFileSync(path.join(e2e.dropDir, 'orders_19980702.csv'), `${[header, ...shop].join('\n')}\n`);
     const logged = e2e.braze.requestLog().length;
+    const recorded = e2e.braze.stats().purchasesRecorded;
 
     const report: RunReport = await e2e.runSync();
 
@@ -279,5 +338,12 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     expectProfiles(await brazeProfiles(e2e), after);
     const added = (await brazeProfiles(e2e)).get(NEW_CUSTOMER);
     expect(added).toMatchObject({ email: 'new@cdnow.example', first_name: 'Ada', country: 'FR' });
+    // Exactly the new orders as purchases, the new customer's included (its profile is created
+    // by this run's attribute update, which is sent first).
+    expect(report).toMatchObject({ purchasesSent: NEW_ORDERS.length, purchasesDeferred: 0 });
+    expect(e2e.braze.stats().purchasesRecorded).toBe(recorded + NEW_ORDERS.length);
+    const touched = ['00005', '00017', NEW_CUSTOMER];
+    const now = expectedPurchases([...orders, ...more]).byCustomer;
+    expect(await exportedPurchases(e2e, touched)).toEqual(new Map(touched.map((c) => [c, now.get(c)!])));
   });
 });

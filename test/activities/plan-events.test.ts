@@ -1,0 +1,289 @@
+import { asyncLocalStorage, Context } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import YAML from 'yaml';
+
+import { deliverWindow } from '../../activities/deliver';
+import { eventTime, planEvents } from '../../activities/plan-events';
+import { parseConfig } from '../../config/load';
+import { startBrazeEmulator, type BrazeEmulator } from '../../emulators/braze';
+import { migrate } from '../../store/db';
+import { summarizeEvents } from '../../store/event-delivery';
+import { BACKENDS } from '../support/databases';
+
+const KEY = 'plan-events-key';
+const T0 = Date.UTC(2026, 0, 1);
+/** Purchases of one customer beyond a page of candidates (3,000), so planning pages. */
+const BULK = 3100;
+
+/** Runs an activity body inside a bare activity context (silent logger, no-op heartbeat). */
+function inActivity<T>(body: () => Promise<T>): Promise<T> {
+  const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const ActivityContext = Context as unknown as new (...args: unknown[]) => Context;
+  const context = new ActivityContext(
+    { activityId: 'plan-events-test', activityType: 'test' },
+    new Promise<never>(() => undefined),
+    new AbortController().signal,
+    () => undefined,
+    undefined,
+    silent,
+    undefined,
+    {},
+  );
+  return asyncLocalStorage.run(context, body);
+}
+
+function config(brazeUrl: string) {
+  process.env.PLAN_EVENTS_KEY = KEY;
+  const sftp = { type: 'sftp', host: '127.0.0.1', username: 'b', password: { env: 'P' } };
+  const doc = {
+    database: { client: 'sqlite', filename: 'unused.db' },
+    sources: {
+      crm: { ...sftp, pattern: '^c.*$', recordKey: 'id' },
+      shop: { ...sftp, pattern: '^o.*$', recordKey: 'order_id' },
+    },
+    datasets: {
+      customers: {
+        sources: ['crm'],
+        keys: [{ name: 'email', columns: ['email'] }],
+        links: { orders: { dataset: 'orders', field: 'customer_id' } },
+      },
+      orders: {
+        kind: 'events',
+        sources: ['shop'],
+        fields: { amount: 'number', cds: 'number' },
+        events: { customer: 'customer_id', date: 'date', amount: 'amount', orderId: 'order_id' },
+      },
+    },
+    destinations: { braze: { type: 'braze', endpoint: brazeUrl, apiKey: { env: 'PLAN_EVENTS_KEY' } } },
+    syncs: {
+      s: {
+        dataset: 'customers',
+        destination: 'braze',
+        identifier: 'customer_id',
+        mapping: { email: 'email' },
+        events: [
+          { link: 'orders', as: 'purchase', productId: { value: 'cd' }, quantity: 'cds', since: '1998-04-01' },
+          { link: 'orders', as: 'event', name: 'order_placed', properties: { cds: 'cds', channel: 'channel' } },
+        ],
+      },
+    },
+  };
+  return parseConfig(YAML.stringify(doc), '/etc/braid/braid.yaml');
+}
+
+type Order = { id: number; customer: string; at: string; amount: number; cds: string; channel?: string };
+
+const ORDERS: Order[] = [
+  { id: 1, customer: 'c1', at: '1998-03-01', amount: 10, cds: '1' },
+  { id: 2, customer: 'c1', at: '1998-04-01', amount: 20, cds: '2' },
+  { id: 3, customer: 'c1', at: '1998-05-02 10:30:00', amount: 30, cds: '150' },
+  // A quantity of 0 cannot be a purchase; the custom event still goes.
+  { id: 4, customer: 'c2', at: '1998-06-01', amount: 5, cds: '0' },
+  // c3's profile is not in Braze: deferred.
+  { id: 5, customer: 'c3', at: '1998-06-01', amount: 7, cds: '1' },
+  // c4 belongs to a merged golden record, c9 to none.
+  { id: 6, customer: 'c4', at: '1998-06-01', amount: 7, cds: '1' },
+  { id: 7, customer: 'c9', at: '1998-06-01', amount: 7, cds: '1' },
+  // Braze refuses a string property over 255 characters: the custom event is rejected.
+  { id: 9, customer: 'c2', at: '1998-06-03', amount: 8, cds: '1', channel: 'x'.repeat(300) },
+];
+
+async function seed(db: Knex): Promise<void> {
+  const goldens = [
+    { master_id: 'm1', status: 'active', customer_id: 'c1' },
+    { master_id: 'm2', status: 'active', customer_id: 'c2' },
+    { master_id: 'm3', status: 'active', customer_id: 'c3' },
+    { master_id: 'm4', status: 'merged', customer_id: 'c4' },
+    { master_id: 'm5', status: 'active', customer_id: '' },
+  ];
+  for (const g of goldens) {
+    const attributes = JSON.stringify({ customer_id: g.customer_id, email: `${g.master_id}@example.org` });
+    await db('golden_records').insert({
+      master_id: g.master_id,
+      dataset: 'customers',
+      status: g.status,
+      attributes,
+      source_keys: '[]',
+      created_at_ms: T0,
+      updated_at_ms: T0,
+    });
+    if (g.status === 'active') {
+      await db('prepared_records').insert({
+        dataset: 'customers',
+        master_id: g.master_id,
+        attributes,
+        hash: g.master_id,
+        updated_at_ms: T0,
+      });
+    }
+  }
+  for (const masterId of ['m1', 'm2']) await sent(db, masterId);
+
+  const bulk: Order[] = Array.from({ length: BULK }, (_, i) => ({
+    id: 100 + i,
+    customer: 'c2',
+    at: '1998-06-10',
+    amount: 1,
+    cds: '1',
+  }));
+  const rows = [...ORDERS, ...bulk].map((o) => eventRow(o));
+  rows.push({ ...eventRow({ id: 8, customer: 'c2', at: '', amount: 1, cds: '1' }), usable: false });
+  for (let i = 0; i < rows.length; i += 200) await db('prepared_events').insert(rows.slice(i, i + 200));
+  // As prepare does after materializing events (activities/prepare.ts).
+  if (db.client.config.client === 'pg') await db.raw('ANALYZE prepared_events');
+}
+
+function eventRow(o: Order, hash = `h${o.id}`) {
+  const day = o.at ? Math.floor(Date.parse(`${o.at.slice(0, 10)}T00:00:00Z`) / 86_400_000) : 0;
+  const payload = { order_id: `o${o.id}`, customer_id: o.customer, date: o.at, amount: String(o.amount), cds: o.cds };
+  return {
+    dataset: 'orders',
+    record_id: o.id,
+    usable: true,
+    customer_key: o.customer,
+    day,
+    at: o.at,
+    amount: o.amount,
+    order_id: `o${o.id}`,
+    payload: JSON.stringify({ ...payload, ...(o.channel ? { channel: o.channel } : {}) }),
+    content_hash: hash,
+  };
+}
+
+/** Braze holds the master's profile: its attribute update was accepted. */
+async function sent(db: Knex, masterId: string): Promise<void> {
+  await db('destination_state').insert({
+    sync_id: 's',
+    master_id: masterId,
+    external_id: `c${masterId.slice(1)}`,
+    attributes: '{}',
+    created_at_ms: T0,
+    last_sent_at_ms: T0,
+  });
+}
+
+describe.each(BACKENDS.map((b) => [b.name, b] as const))(
+  'purchases and custom events planned and delivered on %s',
+  (_name, backend) => {
+  let emu: BrazeEmulator;
+  let db: Knex;
+  let close: () => Promise<void>;
+  let deps: { config: ReturnType<typeof config>; db: Knex; now: () => number };
+
+  beforeAll(async () => {
+    emu = await startBrazeEmulator({ apiKeys: [KEY] });
+    ({ db, close } = await backend.open());
+    await migrate(db);
+    await seed(db);
+    deps = { config: config(emu.url), db, now: () => T0 };
+  });
+  afterAll(async () => {
+    await close?.();
+    await emu?.stop();
+  });
+
+  const run = async (runId: string) => {
+    const plan = await inActivity(() => planEvents(deps, { runId, syncId: 's' }));
+    const window = await inActivity(() => deliverWindow(deps, { runId, syncId: 's', maxRequests: 1000 }));
+    return { plan, window, summary: await summarizeEvents(db, runId) };
+  };
+
+  test('sends each usable event of a mapped customer once, pages, defers and rejects', async () => {
+    const { plan, window, summary } = await run('run-1');
+
+    // Purchases on or after since: 2, 3, 5, 9 and the bulk (4 is refused at planning);
+    // custom events: 1, 2, 3, 4, 5, 9 and the bulk.
+    expect(plan).toEqual({ eventsPlanned: 4 + BULK + 6 + BULK, eventsRejected: 1, batches: plan.batches });
+    const batches = await db('outbox').where({ run_id: 'run-1', kind: 'events' }).select('item_count');
+    expect(batches).toHaveLength(plan.batches);
+    expect(Math.max(...batches.map((b) => Number(b.item_count)))).toBe(75);
+    expect(window).toEqual({ requestsSent: plan.batches, done: true });
+    expect(summary).toEqual({
+      purchasesSent: 3 + BULK - 1 + 1,
+      purchasesRejected: 1,
+      purchasesDeferred: 1,
+      eventsSent: 4 + BULK,
+      eventsRejected: 1,
+      eventsDeferred: 1,
+    });
+    expect(emu.stats()).toMatchObject({ purchasesRecorded: 3 + BULK, eventsRecorded: 4 + BULK });
+    // Quantity 150 is clamped to 100, and Braze counts a quantity of N as N purchases.
+    expect(emu.activity('c1')).toEqual({
+      purchases: [{ name: 'cd', first: '1998-04-01T00:00:00.000Z', last: '1998-05-02T10:30:00.000Z', count: 102 }],
+      custom_events: [
+        { name: 'order_placed', first: '1998-03-01T00:00:00.000Z', last: '1998-05-02T10:30:00.000Z', count: 3 },
+      ],
+    });
+    expect(emu.activity('c2').purchases[0]!.count).toBe(1 + BULK);
+    expect(emu.activity('c3')).toEqual({ purchases: [], custom_events: [] });
+    const errors = await db('row_errors').where({ run_id: 'run-1' }).orderBy('id').select('stage', 'record_key', 'field', 'reason');
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        { stage: 'plan', record_key: 'orders/o4', field: 'purchase:orders:cd', reason: 'quantity is not a whole number of at least 1' },
+        {
+          stage: 'deliver',
+          record_key: 'orders/o9',
+          field: 'event:orders:order_placed',
+          reason: "property 'channel' is longer than 255 characters",
+        },
+      ]),
+    );
+  });
+
+  test('planning a run twice keeps the first plan', async () => {
+    const before = await db('outbox').where({ run_id: 'run-1' }).count<{ n: number }[]>({ n: '*' });
+
+    const again = await inActivity(() => planEvents(deps, { runId: 'run-1', syncId: 's' }));
+
+    const after = await db('outbox').where({ run_id: 'run-1' }).count<{ n: number }[]>({ n: '*' });
+    expect(Number(after[0]!.n)).toBe(Number(before[0]!.n));
+    expect(again.eventsPlanned).toBe(4 + BULK + 6 + BULK);
+  });
+
+  test('a later run plans only the deferred events, and sends them once the profile exists', async () => {
+    const waiting = await run('run-2');
+    await sent(db, 'm3');
+    const third = await run('run-3');
+    const fourth = await run('run-4');
+
+    expect(waiting.plan.eventsPlanned).toBe(2);
+    expect(waiting.summary).toMatchObject({ purchasesDeferred: 1, eventsDeferred: 1, purchasesSent: 0 });
+    expect(third.plan.eventsPlanned).toBe(2);
+    expect(third.summary).toMatchObject({ purchasesSent: 1, eventsSent: 1, purchasesDeferred: 0 });
+    expect(emu.activity('c3').purchases).toEqual([
+      { name: 'cd', first: '1998-06-01T00:00:00.000Z', last: '1998-06-01T00:00:00.000Z', count: 1 },
+    ]);
+    expect(fourth.plan).toEqual({ eventsPlanned: 0, eventsRejected: 0, batches: 0 });
+    expect(fourth.window).toEqual({ requestsSent: 0, done: true });
+  });
+
+  test('a rejected event is planned again once its content changes; a sent one never', async () => {
+    const fixed = { ...ORDERS.find((o) => o.id === 9)!, channel: 'web' };
+    await db('prepared_events').where({ dataset: 'orders', record_id: 9 }).update(eventRow(fixed, 'h9-fixed'));
+    const eventsBefore = emu.stats().eventsRecorded;
+
+    const { plan, summary } = await run('run-5');
+
+    expect(plan.eventsPlanned).toBe(1);
+    expect(summary).toMatchObject({ eventsSent: 1, purchasesSent: 0 });
+    expect(emu.stats().eventsRecorded).toBe(eventsBefore + 1);
+    const ledger = await db('event_delivery').where({ record_id: 9 }).orderBy('export_key').select('export_key', 'status');
+    expect(ledger).toEqual([
+      { export_key: 'event:orders:order_placed', status: 'sent' },
+      { export_key: 'purchase:orders:cd', status: 'sent' },
+    ]);
+  });
+  },
+);
+
+describe('eventTime', () => {
+  it.each([
+    ['1998-04-01', '1998-04-01T00:00:00.000Z'],
+    ['1998-05-02 10:30:00', '1998-05-02T10:30:00.000Z'],
+    ['2024-03-31T02:30:00+02:00', '2024-03-31T00:30:00.000Z'],
+    ['yesterday', undefined],
+    ['1998-02-30', undefined],
+  ])('reads %s as %s', (at, expected) => {
+    expect(eventTime(at)).toBe(expected);
+  });
+});

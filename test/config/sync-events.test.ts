@@ -1,0 +1,119 @@
+import YAML from 'yaml';
+
+import { parseConfig } from '../../config/load';
+import { exportKey } from '../../config/sync-events';
+import { ConfigError } from '../../connectors/errors';
+
+const FILE = '/etc/braid/braid.yaml';
+
+/** Customers linked to orders, synced with the exports a test gives. */
+function config(events: unknown[]): Record<string, any> {
+  const sftp = { type: 'sftp', host: '127.0.0.1', username: 'b', password: { env: 'P' } };
+  return {
+    database: { client: 'sqlite', filename: 'braid.db' },
+    sources: {
+      crm: { ...sftp, pattern: '^c.*$', recordKey: 'id' },
+      shop: { ...sftp, pattern: '^o.*$', recordKey: 'order_id' },
+    },
+    datasets: {
+      customers: {
+        sources: ['crm'],
+        keys: [{ name: 'email', columns: ['email'] }],
+        links: { orders: { dataset: 'orders', field: 'customer_id' } },
+      },
+      orders: {
+        kind: 'events',
+        sources: ['shop'],
+        fields: { amount: 'number', cds: 'number' },
+        events: { customer: 'customer_id', date: 'date', amount: 'amount', orderId: 'order_id' },
+      },
+    },
+    destinations: { braze: { type: 'braze', endpoint: 'http://127.0.0.1:4010', apiKey: { env: 'K' } } },
+    syncs: { s: { dataset: 'customers', destination: 'braze', mapping: { email: 'email' }, events } },
+  };
+}
+
+function parse(events: unknown[]) {
+  return parseConfig(YAML.stringify(config(events)), FILE);
+}
+
+function problem(events: unknown[], change: (c: Record<string, any>) => void = () => {}): string {
+  const broken = config(events);
+  change(broken);
+  try {
+    parseConfig(YAML.stringify(broken), FILE);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('syncs.<id>.events', () => {
+  it('parses a purchase export with its defaults, and a custom event export', () => {
+    const parsed = parse([
+      { link: 'orders', as: 'purchase', productId: { value: 'cd' }, quantity: 'cds', since: '1998-04-01' },
+      { link: 'orders', as: 'event', name: 'order_placed', properties: { cds: 'cds' } },
+    ]);
+
+    const [purchase, event] = parsed.syncs.s!.events;
+    expect(purchase).toEqual({
+      link: 'orders',
+      as: 'purchase',
+      productId: { value: 'cd' },
+      quantity: 'cds',
+      since: '1998-04-01',
+      properties: {},
+    });
+    expect(exportKey(purchase!)).toBe('purchase:orders:cd');
+    expect(exportKey(event!)).toBe('event:orders:order_placed');
+  });
+
+  it('defaults to no exports', () => {
+    const plain = config([]);
+    delete plain.syncs.s.events;
+
+    expect(parseConfig(YAML.stringify(plain), FILE).syncs.s!.events).toEqual([]);
+  });
+
+  it.each([
+    [{ link: 'orders', as: 'event' }, 'syncs.s.events.0.name: a custom event export needs a name'],
+    [{ link: 'orders', as: 'purchase' }, 'syncs.s.events.0.productId: a purchase export needs productId'],
+    [
+      { link: 'orders', as: 'event', name: 'x', quantity: 'cds' },
+      'syncs.s.events.0.quantity: only a purchase export (as: purchase) takes it',
+    ],
+    [
+      { link: 'orders', as: 'purchase', productId: { value: 'cd' }, currency: { value: 'DOLLAR' } },
+      'syncs.s.events.0.currency.value: "DOLLAR" is not an ISO 4217 currency code such as USD',
+    ],
+    [
+      { link: 'orders', as: 'event', name: 'x', properties: { time: 'date' } },
+      'syncs.s.events.0.properties.time: Braze refuses this property name',
+    ],
+    [
+      { link: 'orders', as: 'event', name: 'x', since: '1998-13-45' },
+      'syncs.s.events.0.since: is not a date',
+    ],
+    [{ link: 'returns', as: 'event', name: 'x' }, 'syncs.s.events.0.link: no link "returns" on dataset "customers"'],
+  ])('reports %j with its path', (exp, message) => {
+    expect(problem([exp])).toContain(message);
+  });
+
+  it('reports a link to a dataset that is not of events', () => {
+    // The link itself is refused by the dataset checks too; the export names its own path.
+    const text = problem([{ link: 'self', as: 'event', name: 'x' }], (c) => {
+      c.datasets.customers.links.self = { dataset: 'customers', field: 'x' };
+    });
+
+    expect(text).toContain('syncs.s.events.0.link: link "self" does not point at an events dataset');
+  });
+
+  it('reports two exports that would share one ledger', () => {
+    const same = { link: 'orders', as: 'purchase', productId: { value: 'cd' } };
+
+    expect(problem([same, { ...same, price: 'amount' }])).toContain(
+      'syncs.s.events.1: sends the same purchase as events.0',
+    );
+  });
+});
