@@ -26,6 +26,10 @@ const BATCH_RECORDS = 5000;
 /** Unusable events listed in row_errors per run; the count covers them all. */
 const REPORTED_UNUSABLE = 200;
 const MS_PER_DAY = 86_400_000;
+/** How far before the previous materialization an incremental one looks for staged events. */
+const STAGING_MARGIN_MS = 15 * 60_000;
+/** SQLite page cache while preparing, in KiB (a negative cache_size is a size, not pages). */
+const SQLITE_CACHE_KIB = -131_072;
 /** Aggregates that are 0, not unset, for a customer without a linked event. */
 const ZERO_WHEN_NONE = new Set(['count', 'distinct']);
 
@@ -74,7 +78,17 @@ export async function prepareDatasetNow(deps: ActivityDeps, input: PrepareDatase
     // Store steps name themselves; this catches the rest (BEGIN, COMMIT) without row values.
     const where = `dataset "${input.dataset}"`;
     return store.guarded('transaction', where, () =>
-      deps.db.transaction((trx) => prepareIn(deps, trx, input, dataset, asOfDay)),
+      deps.db.transaction(async (trx) => {
+        // SQLite's default page cache is 2 MiB: the aggregates and index builds over millions
+        // of events would read the same pages from the file again and again.
+        const cache = isPostgres(trx) ? undefined : (await trx.raw('PRAGMA cache_size'))[0]?.cache_size;
+        if (cache !== undefined) await trx.raw(`PRAGMA cache_size = ${SQLITE_CACHE_KIB}`);
+        try {
+          return await prepareIn(deps, trx, input, dataset, asOfDay);
+        } finally {
+          if (cache !== undefined) await trx.raw(`PRAGMA cache_size = ${Number(cache)}`);
+        }
+      }),
     );
   }
 }
@@ -141,7 +155,10 @@ async function prepareIn(
   return result;
 }
 
-/** Computed fields and RFM aggregates (at each look-back) of one link, per customer key. */
+/**
+ * Computed fields and RFM aggregates (at each look-back) of one link, per customer key: one
+ * GROUP BY for all of them (see store.aggregateLinkRows).
+ */
 async function aggregateLink(
   trx: Knex.Transaction,
   shape: store.EventsShape,
@@ -150,29 +167,28 @@ async function aggregateLink(
   asOfDay: number,
   keys: string[] | null,
 ): Promise<Map<string, store.AggregateValues>> {
-  const values = new Map<string, store.AggregateValues>();
-  const entry = (key: string) => {
-    let found = values.get(key);
-    if (!found) values.set(key, (found = { computed: {} }));
-    return found;
-  };
-  for (const [key, computed] of await store.aggregateComputed(trx, shape, fields, asOfDay, keys)) {
-    const target = entry(key).computed;
-    for (const [name, value] of Object.entries(computed)) target[name] = formatValue(value);
-  }
+  let rfmSpec: Parameters<typeof store.aggregateLinkRows>[3];
+  const points = [0, ...(rfm?.history?.lookbackDays ?? [])];
   if (rfm) {
     if ((rfm.date ?? shape.columns.date) !== shape.columns.date) {
       throw new ConfigError(`scores.rfm.date: RFM dates come from the events' date column "${shape.columns.date}"`);
     }
     const columns = { amount: rfm.amount ?? shape.columns.amount!, orderId: rfm.orderId ?? shape.columns.orderId };
     const frame = rfm.history?.windowDays;
-    for (const point of [0, ...(rfm.history?.lookbackDays ?? [])]) {
-      const upTo = asOfDay - point;
-      for (const agg of await store.aggregateRfm(trx, shape, columns, upTo, frame ? upTo - frame : null, keys)) {
-        const { customerKey, ...rest } = agg;
-        (entry(customerKey).rfm ??= {})[String(point)] = rest;
-      }
-    }
+    rfmSpec = {
+      columns,
+      points: points.map((point) => ({ upToDay: asOfDay - point, afterDay: frame ? asOfDay - point - frame : null })),
+    };
+  }
+  const values = new Map<string, store.AggregateValues>();
+  for (const [key, got] of await store.aggregateLinkRows(trx, shape, fields, rfmSpec, asOfDay, keys)) {
+    const computed: Record<string, string | null> = {};
+    for (const [name, value] of Object.entries(got.computed)) computed[name] = formatValue(value);
+    const entry: store.AggregateValues = { computed };
+    got.rfm.forEach((agg, i) => {
+      if (agg) (entry.rfm ??= {})[String(points[i])] = agg;
+    });
+    values.set(key, entry);
   }
   return values;
 }
@@ -210,38 +226,108 @@ async function writePreparedRecords(
   const recipes = compileGoldenRecipes(dataset, name);
   const before = await store.loadPreparedHashes(trx, name);
   const rfm = dataset.scores?.rfm;
-  const rfmNames = rfm ? emptyRfm(rfm) : {};
+  const layout = attributeLayout(dataset);
   const changed: store.PreparedRow[] = [];
   const kept = new Set<string>();
 
   const goldens = await store.guarded('loadGoldenRecords', 'golden_records', () =>
     loadGoldenRecords(trx, name),
   );
+  const added: Array<string | undefined> = new Array(layout.names.length);
   for (const golden of goldens) {
     const prepared = recipes(golden.attributes);
     if (prepared === null || Object.values(prepared).every((v) => isBlank(v))) {
       result.recordsLeftOut += 1;
       continue;
     }
-    const out: Record<string, string> = { ...prepared };
+    added.fill(undefined);
     for (const [linkName, link] of Object.entries(dataset.links)) {
       const key = prepared[link.field]?.trim() ?? '';
       const values = key === '' ? undefined : perLink.get(linkName)!.get(key);
-      for (const [field, spec] of Object.entries(dataset.computed)) {
-        if (spec.link !== linkName) continue;
-        out[field] = values?.computed[field] ?? (ZERO_WHEN_NONE.has(spec.op) ? '0' : '');
+      for (const { field, slot, none } of layout.computed.get(linkName) ?? []) {
+        added[slot] = values?.computed[field] ?? none;
       }
-      if (rfm?.link === linkName) Object.assign(out, rfmNames, (key && scores!.get(key)) || {});
+      if (rfm?.link === linkName) {
+        for (const slot of layout.rfmSlots) added[slot] = '';
+        const fields = key ? scores!.get(key) : undefined;
+        if (fields) for (const field in fields) added[layout.slots.get(field)!] = fields[field];
+      }
     }
-    const attributes = JSON.stringify(out);
+    const attributes = attributesJson(prepared, layout, added);
     const hash = createHash('sha256').update(attributes).digest('hex');
     kept.add(golden.masterId);
     result.recordsPrepared += 1;
     if (before.get(golden.masterId) !== hash) changed.push({ masterId: golden.masterId, attributes, hash });
   }
   const removed = [...before.keys()].filter((id) => !kept.has(id));
-  await store.writePrepared(trx, name, changed, removed, nowMs);
+  // Nothing stored yet (a first prepare): no row to delete before the inserts.
+  await store.writePrepared(trx, name, changed, removed, nowMs, { fresh: before.size === 0 });
   result.recordsChanged = changed.length + removed.length;
+}
+
+/**
+ * Where computed fields and scores go in a prepared record: every added name once, in the
+ * order the record's JSON lists them (a name first set by a computed field keeps that place
+ * when the scores set it again, as Object.assign would).
+ */
+interface AttributeLayout {
+  names: string[];
+  slots: Map<string, number>;
+  computed: Map<string, Array<{ field: string; slot: number; none: string }>>;
+  rfmSlots: number[];
+  /** A name such as "12" would sort first in a JavaScript object: such layouts build objects. */
+  plain: boolean;
+}
+
+function attributeLayout(dataset: DatasetConfig): AttributeLayout {
+  const layout: AttributeLayout = { names: [], slots: new Map(), computed: new Map(), rfmSlots: [], plain: true };
+  const slot = (name: string) => {
+    let at = layout.slots.get(name);
+    if (at === undefined) {
+      layout.slots.set(name, (at = layout.names.length));
+      layout.names.push(name);
+      if (/^(0|[1-9]\d*)$/.test(name)) layout.plain = false;
+    }
+    return at;
+  };
+  const rfm = dataset.scores?.rfm;
+  for (const linkName of Object.keys(dataset.links)) {
+    const fields = Object.entries(dataset.computed).filter(([, spec]) => spec.link === linkName);
+    layout.computed.set(
+      linkName,
+      fields.map(([field, spec]) => ({ field, slot: slot(field), none: ZERO_WHEN_NONE.has(spec.op) ? '0' : '' })),
+    );
+    if (rfm?.link === linkName) layout.rfmSlots = Object.keys(emptyRfm(rfm)).map(slot);
+  }
+  return layout;
+}
+
+/**
+ * The JSON of the golden attributes with the added values, byte for byte what JSON.stringify
+ * gives for `{ ...prepared, ...added }`, without building that object: at a million records,
+ * objects grown field by field cost more than everything else prepare does in JavaScript.
+ */
+function attributesJson(prepared: Record<string, string>, layout: AttributeLayout, added: Array<string | undefined>): string {
+  if (!layout.plain) {
+    const out: Record<string, string | undefined> = { ...prepared };
+    layout.names.forEach((name, i) => {
+      if (added[i] !== undefined) out[name] = added[i];
+    });
+    return JSON.stringify(out);
+  }
+  const parts: string[] = [];
+  for (const key of Object.keys(prepared)) {
+    const at = layout.slots.get(key);
+    const value = at !== undefined && added[at] !== undefined ? added[at] : prepared[key];
+    if (value !== undefined) parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
+  }
+  layout.names.forEach((name, i) => {
+    const value = added[i];
+    if (value !== undefined && !Object.prototype.hasOwnProperty.call(prepared, name)) {
+      parts.push(`${JSON.stringify(name)}:${JSON.stringify(value)}`);
+    }
+  });
+  return `{${parts.join(',')}}`;
 }
 
 /** Every RFM field name, blank: what a golden record without orders gets. */
@@ -298,7 +384,8 @@ async function materializeEvents(
   const hash = createHash('sha256')
     .update(JSON.stringify([[...dataset.sources].sort(), columns, sourceRecipesOf(dataset)]))
     .digest('hex');
-  const full = (await store.getPreparedState(trx, name))?.configHash !== hash;
+  const state = await store.getPreparedState(trx, name);
+  const full = state?.configHash !== hash;
   const recipes = compileSourceRecipes(dataset, name);
   const touched = new Set<string>();
   const result: MaterializedEvents = { touched: full ? null : touched, changed: 0, unusable: 0 };
@@ -321,7 +408,16 @@ async function materializeEvents(
     result.changed += ids.length + deleted.length;
   };
 
-  if (full) {
+  if (full && sourceRecipesOf(dataset).length === 0) {
+    // No recipe to run: the database reads the columns out of the staged JSON itself, and
+    // JavaScript sees only the rows it leaves (unusable ones, or values written unusually).
+    await store.deleteAllEvents(trx, name);
+    const written = await store.insertEventsInSql(trx, name, dataset.sources, columns);
+    if (isPostgres(trx)) await trx.raw('ANALYZE prepared_events');
+    const left = await store.listEventPlaceholders(trx, name);
+    for (let i = 0; i < left.length; i += BATCH_RECORDS) await writeBatch(left.slice(i, i + BATCH_RECORDS), []);
+    result.changed = written;
+  } else if (full) {
     await store.deleteAllEvents(trx, name);
     for (let after = 0; ; ) {
       const page = await store.guarded('pageLiveRecordIds', 'source_records', () =>
@@ -334,7 +430,10 @@ async function materializeEvents(
     // Statistics for the table just filled, so the aggregates below use its indexes.
     if (isPostgres(trx)) await trx.raw('ANALYZE prepared_events');
   } else {
-    const changes = await store.listChangedEvents(trx, name, dataset.sources);
+    // Records staged since the previous materialization, less a margin for staging
+    // transactions that committed after it with an earlier clock (as unify does).
+    const since = state?.updatedAtMs === undefined ? null : state.updatedAtMs - STAGING_MARGIN_MS;
+    const changes = await store.listChangedEvents(trx, name, dataset.sources, since);
     for (const change of changes) if (change.previousKey !== null) touched.add(change.previousKey);
     const live = changes.filter((c) => !c.deleted).map((c) => c.id);
     const deleted = changes.filter((c) => c.deleted).map((c) => c.id);

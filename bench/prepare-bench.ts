@@ -57,7 +57,7 @@ export interface PrepareRow {
 const STEPS: Array<[PrepareStep, string]> = [
   ['stage-orders', 'stage orders'],
   ['stage-customers', 'stage customers'],
-  ['unify', 'unify customers'],
+  ['golden', 'golden customers'],
   ['prepare-full', 'prepare (full)'],
   ['db-only-computed', 'db-only computed'],
   ['db-only-rfm', 'db-only RFM'],

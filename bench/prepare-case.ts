@@ -11,19 +11,20 @@ import { ordersPerCustomer } from './prepare-generate';
 import {
   ASOF_DAY,
   benchConfig,
+  NEXT_DAY_MS,
   checkPrepared,
   prepareOnce,
   secondsSince,
   stageCustomers,
   stageNewOrders,
   stageOrders,
-  unifyCustomers,
+  writeGoldenCustomers,
 } from './prepare-steps';
 
 export type PrepareStep =
   | 'stage-orders'
   | 'stage-customers'
-  | 'unify'
+  | 'golden'
   | 'prepare-full'
   | 'db-only-computed'
   | 'db-only-rfm'
@@ -81,8 +82,8 @@ export async function runCase(input: PrepareCaseInput): Promise<Output> {
       const records = await stageCustomers(db, counts);
       return { step: input.step, seconds: secondsSince(started), records };
     }
-    if (input.step === 'unify') {
-      const records = await unifyCustomers(db, config);
+    if (input.step === 'golden') {
+      const records = await writeGoldenCustomers(db, counts);
       return { step: input.step, seconds: secondsSince(started), records };
     }
     if (input.step === 'db-only-computed' || input.step === 'db-only-rfm') {
@@ -108,7 +109,8 @@ export async function runCase(input: PrepareCaseInput): Promise<Output> {
       const line = { seconds: secondsSince(timed), phases: so, statements: phases.statements() };
       process.stderr.write(`${PROGRESS}${JSON.stringify(line)}\n`);
     });
-    const result = await prepareOnce(db, config, input.step);
+    const incremental = input.step === 'prepare-incremental';
+    const result = await prepareOnce(db, config, input.step, incremental ? NEXT_DAY_MS + 2000 : undefined);
     const seconds = secondsSince(timed);
     const all = result.customersRecomputed < 0;
     const records = all ? result.recordsPrepared : result.customersRecomputed;

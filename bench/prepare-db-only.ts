@@ -10,7 +10,8 @@ const BINS = 6;
 /**
  * The computed fields of the bench, as one GROUP BY over the materialized events: what the
  * database alone needs to give each customer's count, sum, average, last order date and 90-day
- * sum. Prepare runs one query per field instead, then stores and formats the values.
+ * sum. Prepare runs one such GROUP BY too (with RFM's aggregates in it), then stores, scores
+ * and formats the values.
  */
 export function computedSql(db: Knex, asOfDay: number): Knex.Raw {
   return db.raw(

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isPostgres } from '../store/db';
+import { copyField, copyInto } from './prepare-copy';
 
 /** Source names of the generated orders and customer profiles (see prepare-steps.ts). */
 export const ORDERS_SOURCE = 'shop';
@@ -16,8 +17,6 @@ const HISTORY_DAYS = 3 * 365;
  * The mean is about 9.8, so 10 million orders come from about a million customers.
  */
 const MAX_ORDERS_PER_CUSTOMER = 10_000;
-/** Rows per bulk INSERT statement or SQLite transaction. */
-const BULK_ROWS = 20_000;
 
 /** Deterministic 32-bit generator (mulberry32): same seed, same data on every machine. */
 export function random(seed: number): () => number {
@@ -151,9 +150,10 @@ function toSourceRow(key: string, values: object, origin: string): SourceRow {
 
 /**
  * Stages records straight into source_records, as stageRecords would leave them (same payload,
- * content hash and columns) but in bulk: prepared statements in large transactions on SQLite,
- * one INSERT ... SELECT FROM unnest(arrays) per 20,000 rows on PostgreSQL. For new keys only:
- * unlike stageRecords it does not compare with rows already there. Returns the rows written.
+ * content hash and columns) but in bulk: on SQLite one transaction of prepared multi-row INSERTs
+ * with the journal and fsync off (the bench's own throwaway file only); on PostgreSQL COPY FROM
+ * STDIN. For new keys only: unlike stageRecords it does not compare with rows already there.
+ * Returns the rows written.
  */
 export async function bulkStage(
   db: Knex,
@@ -161,76 +161,132 @@ export async function bulkStage(
   rows: Iterable<{ key: string; values: object }>,
   nowMs: number,
 ): Promise<number> {
-  const write = isPostgres(db)
-    ? postgresWriter(db, source, nowMs)
-    : await sqliteWriter(db, source, nowMs);
-  let batch: SourceRow[] = [];
-  let written = 0;
-  try {
-    for (const row of rows) {
-      batch.push(toSourceRow(row.key, row.values, `${source}:${row.key}`));
-      if (batch.length >= BULK_ROWS) {
-        await write.rows(batch);
-        written += batch.length;
-        batch = [];
-      }
-    }
-    if (batch.length > 0) await write.rows(batch);
-    return written + batch.length;
-  } finally {
-    await write.close();
-  }
+  const columns = ['source', 'record_key', 'payload', 'content_hash', 'staged_at_ms', 'origin'];
+  const values = mapRows(rows, (row) => {
+    const r = toSourceRow(row.key, row.values, `${source}:${row.key}`);
+    return [source, r.key, r.payload, r.hash, nowMs, r.origin];
+  });
+  return bulkWrite(db, 'source_records', columns, values);
 }
 
-interface Writer {
-  rows(batch: SourceRow[]): Promise<void>;
-  close(): Promise<void>;
+/**
+ * Writes one active golden record per profile, as unify leaves a profile that matches no
+ * other (attributes, source keys, one member): the rows the prepare step reads. The bench's
+ * profiles have distinct emails, so unify would make exactly these clusters; writing them
+ * directly keeps the identity engine's time (benched on its own) out of this bench's setup.
+ */
+export async function bulkGolden(
+  db: Knex,
+  dataset: string,
+  source: string,
+  profiles: Iterable<{ key: string; values: object }>,
+  nowMs: number,
+): Promise<number> {
+  const columns = [
+    'id', 'master_id', 'dataset', 'status', 'attributes', 'source_keys', 'linked_by',
+    'member_count', 'created_at_ms', 'updated_at_ms',
+  ];
+  let id = 0;
+  const values = mapRows(profiles, (p) => {
+    id += 1;
+    const attributes = JSON.stringify(p.values);
+    const sourceKeys = JSON.stringify([`${source}:${p.key}`]);
+    return [id, masterId(dataset, `${source}:${p.key}`), dataset, 'active', attributes, sourceKeys, '[]', 1,
+      nowMs, nowMs];
+  });
+  const written = await bulkWrite(db, 'golden_records', columns, values);
+  // COPY with explicit ids leaves the serial's sequence behind; a later unify inserts after them.
+  if (isPostgres(db)) {
+    await db.raw("SELECT setval(pg_get_serial_sequence('golden_records', 'id'), ?)", [Math.max(id, 1)]);
+  }
+  return written;
+}
+
+/** A name-based (v5-style) UUID of the dataset and founding record, as unify derives one. */
+function masterId(dataset: string, founder: string): string {
+  const h = createHash('sha1').update(`${dataset}\u0000${founder}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+type Cell = string | number | null;
+
+function* mapRows<T>(items: Iterable<T>, f: (item: T) => Cell[]): Generator<Cell[]> {
+  for (const item of items) yield f(item);
+}
+
+/** Rows per prepared multi-row INSERT on SQLite (10 columns at most: 1,000 bound values). */
+const SQLITE_ROWS_PER_STATEMENT = 100;
+/** Rows per COPY on PostgreSQL: each COPY is buffered whole before its answer is read. */
+const COPY_ROWS = 100_000;
+
+async function bulkWrite(db: Knex, table: string, columns: string[], rows: Iterable<Cell[]>): Promise<number> {
+  return isPostgres(db) ? postgresWrite(db, table, columns, rows) : sqliteWrite(db, table, columns, rows);
 }
 
 interface SqliteConnection {
   prepare(sql: string): { run(...values: unknown[]): unknown };
-  transaction<T>(body: (rows: T) => void): (rows: T) => void;
+  pragma(sql: string): unknown;
+  exec(sql: string): unknown;
 }
 
-async function sqliteWriter(db: Knex, source: string, nowMs: number): Promise<Writer> {
+async function sqliteWrite(db: Knex, table: string, columns: string[], rows: Iterable<Cell[]>): Promise<number> {
   // knex's better-sqlite3 connection is the driver's Database: its statements skip knex's SQL
   // building and binding, which costs more than SQLite's own insert at this size.
   const conn = (await db.client.acquireConnection()) as SqliteConnection;
-  const insert = conn.prepare(
-    `INSERT INTO source_records (source, record_key, payload, content_hash, source_updated_at_ms,
-       staged_at_ms, origin, deleted_at_ms) VALUES (?, ?, ?, ?, NULL, ?, ?, NULL)`,
-  );
-  const many = conn.transaction((batch: SourceRow[]) => {
-    for (const r of batch) insert.run(source, r.key, r.payload, r.hash, nowMs, r.origin);
-  });
-  return {
-    rows: async (batch) => many(batch),
-    close: async () => db.client.releaseConnection(conn),
-  };
+  const list = columns.map((c) => `"${c}"`).join(', ');
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const statement = (n: number) =>
+    conn.prepare(`INSERT INTO "${table}" (${list}) VALUES ${Array.from({ length: n }, () => tuple).join(', ')}`);
+  const many = statement(SQLITE_ROWS_PER_STATEMENT);
+  const one = statement(1);
+  // A throwaway bench file: the rollback journal in memory and no fsync while it is filled,
+  // then back to the WAL mode every connection of Braid uses. In WAL mode one transaction of
+  // millions of rows is written twice (into the WAL, then checkpointed); a rollback journal
+  // holds only the few pages that existed before. better-sqlite3's defensive mode refuses
+  // journal_mode OFF, and MEMORY costs next to nothing here.
+  conn.pragma('journal_mode = MEMORY');
+  conn.pragma('synchronous = OFF');
+  conn.exec('BEGIN');
+  let written = 0;
+  try {
+    let batch: Cell[] = [];
+    for (const row of rows) {
+      for (const cell of row) batch.push(cell);
+      if (batch.length === SQLITE_ROWS_PER_STATEMENT * columns.length) {
+        many.run(batch);
+        written += SQLITE_ROWS_PER_STATEMENT;
+        batch = [];
+      }
+    }
+    for (let i = 0; i < batch.length; i += columns.length) {
+      one.run(batch.slice(i, i + columns.length));
+      written += 1;
+    }
+    conn.exec('COMMIT');
+  } catch (error) {
+    conn.exec('ROLLBACK');
+    throw error;
+  } finally {
+    conn.pragma('synchronous = NORMAL');
+    conn.pragma('journal_mode = WAL');
+    await db.client.releaseConnection(conn);
+  }
+  return written;
 }
 
-function postgresWriter(db: Knex, source: string, nowMs: number): Writer {
-  // Arrays go to the driver as one parameter each; knex.raw would expand them into lists.
-  const sql = `INSERT INTO source_records (source, record_key, payload, content_hash,
-      staged_at_ms, origin)
-    SELECT $1, k, p, h, $2, o FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
-      AS t(k, p, h, o)`;
-  return {
-    rows: async (batch) => {
-      const conn = await db.client.acquireConnection();
-      try {
-        await conn.query(sql, [
-          source,
-          nowMs,
-          batch.map((r) => r.key),
-          batch.map((r) => r.payload),
-          batch.map((r) => r.hash),
-          batch.map((r) => r.origin),
-        ]);
-      } finally {
-        await db.client.releaseConnection(conn);
-      }
-    },
-    close: async () => undefined,
-  };
+async function postgresWrite(db: Knex, table: string, columns: string[], rows: Iterable<Cell[]>): Promise<number> {
+  let lines: string[] = [];
+  let written = 0;
+  for (const row of rows) {
+    lines.push(row.map(copyField).join('\t'));
+    if (lines.length >= COPY_ROWS) {
+      written += await copyInto(db, table, columns, lines);
+      lines = [];
+    }
+  }
+  if (lines.length > 0) written += await copyInto(db, table, columns, lines);
+  return written;
 }

@@ -10,6 +10,7 @@ import { openRun } from '../store/runs';
 import { dbOnlyRows } from './prepare-db-only';
 import {
   AS_OF,
+  bulkGolden,
   bulkStage,
   CUSTOMERS_SOURCE,
   customerId,
@@ -20,6 +21,11 @@ import {
 
 /** Clock of the bench: staging, unify and prepare times are fixed so runs are comparable. */
 const T0 = 1_767_225_600_000;
+/**
+ * Clock of the incremental run: the next day's new orders, staged and prepared a day later, as
+ * a daily sync would see them (the as-of day is fixed in the config, so scores do not move).
+ */
+export const NEXT_DAY_MS = T0 + 86_400_000;
 /** Profiles without any order, per 100 customers with orders. */
 const WITHOUT_ORDERS_PER_100 = 2;
 
@@ -66,23 +72,40 @@ export function secondsSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/**
+ * When the order history was staged: an hour before the first prepare, as an initial load
+ * would be. An incremental prepare looks back from the previous one by a margin (15 minutes)
+ * for late staging commits, so history staged seconds before it would be read again.
+ */
+const HISTORY_STAGED_MS = T0 - 3_600_000;
+
 /** Stages every generated order; returns the seconds it took. */
 export async function stageOrders(db: Knex, counts: Int32Array, seed: number): Promise<number> {
   const started = process.hrtime.bigint();
   const rows = mapIter(generateOrders(counts, seed), (o) => ({ key: o.order_id, values: o }));
-  await bulkStage(db, ORDERS_SOURCE, rows, T0);
+  await bulkStage(db, ORDERS_SOURCE, rows, HISTORY_STAGED_MS);
   return secondsSince(started);
 }
 
 /** Stages one profile per customer with orders, plus a few without; returns the profiles. */
 export async function stageCustomers(db: Knex, counts: Int32Array): Promise<number> {
+  return bulkStage(db, CUSTOMERS_SOURCE, profiles(counts), T0);
+}
+
+/**
+ * Writes the golden record of every staged profile, as unify leaves them (each profile has an
+ * email of its own, so each is a cluster of one): the bench measures prepare, and the identity
+ * engine has a bench of its own. unifyCustomers gives the same records, more slowly.
+ */
+export async function writeGoldenCustomers(db: Knex, counts: Int32Array): Promise<number> {
+  return bulkGolden(db, 'customers', CUSTOMERS_SOURCE, profiles(counts), T0 + 1000);
+}
+
+function* profiles(counts: Int32Array) {
   const withOrders = counts.length;
   const without = Math.ceil((withOrders * WITHOUT_ORDERS_PER_100) / 100);
-  function* profiles() {
-    for (let i = 0; i < withOrders; i++) yield profile(customerId(i, withOrders));
-    for (let i = 1; i <= without; i++) yield profile(`n${String(i).padStart(8, '0')}`);
-  }
-  return bulkStage(db, CUSTOMERS_SOURCE, profiles(), T0);
+  for (let i = 0; i < withOrders; i++) yield profile(customerId(i, withOrders));
+  for (let i = 1; i <= without; i++) yield profile(`n${String(i).padStart(8, '0')}`);
 }
 
 function profile(id: string) {
@@ -108,9 +131,10 @@ export async function prepareOnce(
   db: Knex,
   config: BraidConfig,
   runId: string,
+  nowMs = T0 + 2000,
 ): Promise<PrepareDatasetResult> {
-  await openRun(db, { runId, syncId: 's', trigger: 'bench', startedAtMs: T0 + 2000 });
-  return prepareDatasetNow({ config, db, now: () => T0 + 2000 }, { runId, dataset: 'customers' });
+  await openRun(db, { runId, syncId: 's', trigger: 'bench', startedAtMs: nowMs });
+  return prepareDatasetNow({ config, db, now: () => nowMs }, { runId, dataset: 'customers' });
 }
 
 /** Stages `size` new orders after the first `orders`; returns the seconds it took. */
@@ -124,7 +148,7 @@ export async function stageNewOrders(
   const started = process.hrtime.bigint();
   const generated = newOrders(counts, orders, size, seed);
   const rows = mapIter(generated, (o) => ({ key: o.order_id, values: o }));
-  await bulkStage(db, ORDERS_SOURCE, rows, T0 + 3000);
+  await bulkStage(db, ORDERS_SOURCE, rows, NEXT_DAY_MS);
   return secondsSince(started);
 }
 

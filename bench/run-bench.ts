@@ -28,7 +28,10 @@ import type { CaseInput, CaseOutput } from './speed-case';
 const SIZES = [100_000, 300_000, 1_000_000];
 const BATCH = 10_000;
 const SEED = 20_260_101;
-/** 10M orders do not finish on a small machine yet (see README); 1M do. */
+/**
+ * 10M orders run in about 10 minutes per database on the 2-core machine (setup 3, prepare 3-5,
+ * db-only and check 1-3; see README), over the 8 a default may take; 1M take about 1.5.
+ */
 const ORDERS = 1_000_000;
 
 interface Options {

@@ -6,7 +6,7 @@ import type { PreparedEvent } from '../domain/computed/events';
 import type { RfmAggregate } from '../domain/computed/rfm-fields';
 import { SyncError } from '../connectors/errors';
 import { chunk } from '../domain/diff';
-import { bulkInsert, inIds } from './bulk';
+import { bulkInsert, inIds, inValues, type ColumnType } from './bulk';
 import { isPostgres } from './db';
 import { loadGoldenRecords, type GoldenRecord } from './identity';
 
@@ -49,19 +49,23 @@ export async function guarded<T>(step: string, where: string, body: () => Promis
 const IN_CHUNK = 900;
 /** Events per bulk INSERT (one JSON parameter, see store/bulk.ts). */
 const BULK_ROWS = 5000;
-/** Rows per multi-row INSERT (SQLite allows 32,766 bound values; 12 columns a row at most). */
-const INSERT_ROWS = 400;
 
 export interface PreparedState {
   configHash: string;
   asOfDay: number | null;
+  /** The clock of the prepare that wrote the state (read only; set from `nowMs`). */
+  updatedAtMs?: number;
 }
 
 export async function getPreparedState(db: Db, dataset: string): Promise<PreparedState | undefined> {
   return guarded('getPreparedState', 'prepared_state', async () => {
-    const row = await db('prepared_state').where({ dataset }).first('config_hash', 'as_of_day');
+    const row = await db('prepared_state').where({ dataset }).first('config_hash', 'as_of_day', 'updated_at_ms');
     if (!row) return undefined;
-    return { configHash: row.config_hash, asOfDay: row.as_of_day === null ? null : Number(row.as_of_day) };
+    return {
+      configHash: row.config_hash,
+      asOfDay: row.as_of_day === null ? null : Number(row.as_of_day),
+      updatedAtMs: Number(row.updated_at_ms),
+    };
   });
 }
 
@@ -82,10 +86,27 @@ export interface ChangedEvent {
   previousKey: string | null;
 }
 
-/** Staged records of the sources that are new, changed or deleted since they were materialized. */
-export async function listChangedEvents(db: Db, dataset: string, sources: string[]): Promise<ChangedEvent[]> {
+/**
+ * Staged records of the sources that are new, changed or deleted since they were materialized.
+ * With `stagedSinceMs`, only records staged at or after it are looked at (staging sets
+ * staged_at_ms on every insert, change and deletion), through the staged_at index of
+ * migration 008: the run reads what arrived since, not every event ever staged.
+ */
+export async function listChangedEvents(
+  db: Db,
+  dataset: string,
+  sources: string[],
+  stagedSinceMs: number | null = null,
+): Promise<ChangedEvent[]> {
   return guarded('listChangedEvents', 'source_records/prepared_events', async () => {
-    const rows = await db('source_records as s')
+    // SQLite has no statistics to prefer the staged_at range over the (source, key) index.
+    const table =
+      stagedSinceMs === null || isPostgres(db)
+        ? 'source_records as s'
+        : db.raw('?? AS s INDEXED BY source_records_staged_at', ['source_records']);
+    const query = db(table);
+    if (stagedSinceMs !== null) query.where('s.staged_at_ms', '>=', stagedSinceMs);
+    const rows = await query
       .leftJoin('prepared_events as p', function joinEvents() {
         this.on('p.record_id', '=', 's.id').andOn('p.dataset', '=', db.raw('?', [dataset]));
       })
@@ -210,28 +231,80 @@ export interface EventsShape {
   numeric: ReadonlySet<string>;
 }
 
+/** One RFM scoring point: events dated in `(afterDay, upToDay]` (no lower bound when null). */
+export interface RfmPoint {
+  upToDay: number;
+  afterDay: number | null;
+}
+
+/** What {@link aggregateLinkRows} gives per customer: computed values and RFM per point. */
+export interface LinkAggregates {
+  computed: Record<string, unknown>;
+  /** By point index; a point without any event of the customer has no entry. */
+  rfm: Array<Omit<RfmAggregate, 'customerKey'> | undefined>;
+}
+
+/** Ops a single GROUP BY computes with CASE; first and last need a window function each. */
+const GROUPED_OPS = new Set<ComputedField['op']>(['count', 'distinct', 'sum', 'avg', 'min', 'max']);
+
 /**
- * Computed fields per customer key, aggregated in SQL over the usable events up to `asOfDay`:
- * every customer of `keys`, or of the whole dataset when `keys` is null. A customer without a
- * matching event gets no entry for that field (count and sum give no row rather than 0).
+ * Every computed field and every RFM point of one link per customer key, from one scan of the
+ * usable events up to `asOfDay`: each field's window and filter become a CASE inside its
+ * aggregate, so a GROUP BY reads the events once instead of once per field (at 10 million
+ * orders each scan costs seconds). first/last fields add one windowed query each. Customers of
+ * `keys` only, or the whole dataset when `keys` is null. A field with no matching event is
+ * null (count too; the caller writes 0 for it), as a separate query would give no row.
  */
-export async function aggregateComputed(
+export async function aggregateLinkRows(
   db: Db,
   shape: EventsShape,
   fields: ReadonlyArray<[string, ComputedField]>,
+  rfm: { columns: { amount: string; orderId?: string }; points: RfmPoint[] } | undefined,
   asOfDay: number,
   keys: string[] | null,
-): Promise<Map<string, Record<string, unknown>>> {
-  return guarded('aggregateComputed', 'prepared_events', async () => {
-    const out = new Map<string, Record<string, unknown>>();
-    for (const part of keys === null ? [null] : chunk(keys, IN_CHUNK)) {
+): Promise<Map<string, LinkAggregates>> {
+  return guarded('aggregateLinkRows', 'prepared_events', async () => {
+    const out = new Map<string, LinkAggregates>();
+    const entry = (key: string) => {
+      let found = out.get(key);
+      if (!found) out.set(key, (found = { computed: {}, rfm: [] }));
+      return found;
+    };
+    const grouped = fields.filter(([, f]) => GROUPED_OPS.has(f.op));
+    const ranked = fields.filter(([, f]) => !GROUPED_OPS.has(f.op));
+    const select: SqlPart[] = [];
+    grouped.forEach(([, field], i) => select.push(groupedExpr(db, shape, field, asOfDay, `c${i}`)));
+    for (const [i, point] of (rfm?.points ?? []).entries()) select.push(...rfmExprs(db, shape, rfm!.columns, point, i));
+
+    for (const part of keys === null ? [null] : chunk(keys, KEY_CHUNK)) {
       if (part !== null && part.length === 0) continue;
-      for (const [name, field] of fields) {
-        const rows = await computedQuery(db, shape, field, asOfDay, part);
+      if (select.length > 0) {
+        const query = usableEvents(db, shape.dataset).where('day', '<=', asOfDay);
+        if (part !== null) query.where(inValues(db, 'customer_key', part));
+        const rows = await query
+          .groupBy('customer_key')
+          .select('customer_key', ...select.map((e) => db.raw(e.sql, e.bindings)));
         for (const row of rows) {
-          const entry = out.get(row.customer_key) ?? {};
-          entry[name] = row.val;
-          out.set(row.customer_key, entry);
+          const target = entry(row.customer_key as string);
+          grouped.forEach(([name, field], i) => {
+            const value = row[`c${i}`];
+            // COUNT over no matching event is 0; a query of its own would have given no row.
+            target.computed[name] = field.op === 'count' && Number(value) === 0 ? null : value;
+          });
+          (rfm?.points ?? []).forEach((_, i) => {
+            if (Number(row[`r${i}_n`]) === 0) return;
+            target.rfm[i] = {
+              firstDay: Number(row[`r${i}_first`]),
+              lastDay: Number(row[`r${i}_last`]),
+              frequency: Number(row[`r${i}_orders`]) + Number(row[`r${i}_lines`]),
+              monetary: Number(row[`r${i}_money`] ?? 0),
+            };
+          });
+        }
+      }
+      for (const [name, field] of ranked) {
+        for (const row of await computedQuery(db, shape, field, asOfDay, part)) {
+          entry(row.customer_key).computed[name] = row.val;
         }
       }
     }
@@ -239,111 +312,115 @@ export async function aggregateComputed(
   });
 }
 
+/** A first/last field per customer: the value of its first or last matching event. */
 function computedQuery(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number, keys: string[] | null) {
   const base = usableEvents(db, shape.dataset).where('day', '<=', asOfDay);
-  if (keys !== null) base.whereIn('customer_key', keys);
-  if (field.window) base.where('day', '>', asOfDay - field.window.days);
+  if (keys !== null) base.where(inValues(db, 'customer_key', keys));
+  const cond = fieldCondition(db, shape, field, asOfDay);
+  if (cond !== null) base.whereRaw(cond.sql, cond.bindings);
+  const text = textExpr(db, shape, field.column ?? shape.columns.customer);
+  const direction = field.op === 'first' ? 'ASC' : 'DESC';
+  const by = field.by ?? shape.columns.date;
+  const order: SqlPart = by === shape.columns.date ? { sql: 'day, at', bindings: [] } : textExpr(db, shape, by);
+  const orderSql = order.sql.split(', ').map((part) => `${part} ${direction}`).join(', ');
+  const ranked = base.select(
+    'customer_key',
+    db.raw(`${text.sql} AS val`, text.bindings),
+    db.raw(
+      `ROW_NUMBER() OVER (PARTITION BY customer_key ORDER BY ${orderSql}, record_id ${direction}) AS rn`,
+      order.bindings,
+    ),
+  );
+  return db.from(ranked.as('ranked')).where('rn', 1).select('customer_key', 'val');
+}
+
+/** Customer keys per statement when only some customers are recomputed (one bound array). */
+const KEY_CHUNK = 20_000;
+
+/** The condition of a field's window and filter, or null when it counts every event. */
+function fieldCondition(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number): SqlPart | null {
+  const parts: SqlPart[] = [];
+  if (field.window) parts.push({ sql: 'day > ?', bindings: [asOfDay - field.window.days] });
   if (field.where) {
     const where = field.where;
     const expr = textExpr(db, shape, where.column);
     if (where.blank !== undefined) {
       const blank = `(${expr.sql} IS NULL OR TRIM(${expr.sql}) = '')`;
-      base.whereRaw(where.blank ? blank : `NOT ${blank}`, [...expr.bindings, ...expr.bindings]);
+      parts.push({ sql: where.blank ? blank : `NOT ${blank}`, bindings: [...expr.bindings, ...expr.bindings] });
     } else {
       const allowed = (where.in ?? [where.equals!]).map((v) => (where.ignoreCase ? v.trim().toLowerCase() : v.trim()));
       const folded = where.ignoreCase ? `LOWER(TRIM(${expr.sql}))` : `TRIM(${expr.sql})`;
-      base.whereRaw(`${folded} IN (${allowed.map(() => '?').join(', ')})`, [...expr.bindings, ...allowed]);
+      parts.push({ sql: `${folded} IN (${allowed.map(() => '?').join(', ')})`, bindings: [...expr.bindings, ...allowed] });
     }
   }
+  if (parts.length === 0) return null;
+  return { sql: parts.map((p) => `(${p.sql})`).join(' AND '), bindings: parts.flatMap((p) => p.bindings) };
+}
 
+/** `CASE WHEN cond THEN expr END`, or the expression itself when there is no condition. */
+function when(cond: SqlPart | null, expr: SqlPart): SqlPart {
+  if (cond === null) return expr;
+  return { sql: `CASE WHEN ${cond.sql} THEN ${expr.sql} END`, bindings: [...cond.bindings, ...expr.bindings] };
+}
+
+function groupedExpr(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number, alias: string): SqlPart {
+  const cond = fieldCondition(db, shape, field, asOfDay);
   const column = field.column ?? shape.columns.customer;
-  const text = textExpr(db, shape, column);
-  const numeric = numberExpr(db, shape, column);
+  const wrap = (fn: string, inner: SqlPart): SqlPart => ({ sql: `${fn}(${inner.sql}) AS ${alias}`, bindings: inner.bindings });
   switch (field.op) {
     case 'count':
-      return base.groupBy('customer_key').select('customer_key', db.raw('COUNT(*) AS val'));
-    case 'distinct':
-      return base
-        .groupBy('customer_key')
-        .select('customer_key', db.raw(`COUNT(DISTINCT NULLIF(TRIM(${text.sql}), '')) AS val`, text.bindings));
+      return wrap('COUNT', when(cond, { sql: '1', bindings: [] }));
+    case 'distinct': {
+      const text = textExpr(db, shape, column);
+      const inner = when(cond, { sql: `NULLIF(TRIM(${text.sql}), '')`, bindings: text.bindings });
+      return { sql: `COUNT(DISTINCT ${inner.sql}) AS ${alias}`, bindings: inner.bindings };
+    }
     case 'sum':
     case 'avg':
-      return base
-        .groupBy('customer_key')
-        .select('customer_key', db.raw(`${field.op.toUpperCase()}(${numeric.sql}) AS val`, numeric.bindings));
-    case 'min':
-    case 'max': {
+      return wrap(field.op.toUpperCase(), when(cond, numberExpr(db, shape, column)));
+    default: {
       const isNumber = column === shape.columns.amount || shape.numeric.has(column);
-      const expr = isNumber ? numeric : text;
-      return base
-        .groupBy('customer_key')
-        .select('customer_key', db.raw(`${field.op.toUpperCase()}(${expr.sql}) AS val`, expr.bindings));
-    }
-    case 'first':
-    case 'last': {
-      const direction = field.op === 'first' ? 'ASC' : 'DESC';
-      const by = field.by ?? shape.columns.date;
-      const order: SqlPart = by === shape.columns.date ? { sql: 'day, at', bindings: [] } : textExpr(db, shape, by);
-      const orderSql = order.sql.split(', ').map((part) => `${part} ${direction}`).join(', ');
-      const ranked = base.select(
-        'customer_key',
-        db.raw(`${text.sql} AS val`, text.bindings),
-        db.raw(
-          `ROW_NUMBER() OVER (PARTITION BY customer_key ORDER BY ${orderSql}, record_id ${direction}) AS rn`,
-          order.bindings,
-        ),
-      );
-      return db.from(ranked.as('ranked')).where('rn', 1).select('customer_key', 'val');
+      return wrap(field.op.toUpperCase(), when(cond, isNumber ? numberExpr(db, shape, column) : textExpr(db, shape, column)));
     }
   }
 }
 
 /**
- * RFM aggregates per customer from the usable events dated in `(afterDay, upToDay]` (no lower
- * bound when `afterDay` is null): lines sharing an order id count as one order, lines without
- * one count one each, as in domain/rfm/aggregate.ts.
+ * RFM aggregates of one point as columns `r<i>_*`: lines sharing an order id count as one
+ * order and lines without one count one each (as in domain/rfm/aggregate.ts), which is the
+ * distinct order ids plus the lines without an id: no 'order:'/'line:' key is built per row.
  */
-export async function aggregateRfm(
+function rfmExprs(
   db: Db,
   shape: EventsShape,
   columns: { amount: string; orderId?: string },
-  upToDay: number,
-  afterDay: number | null,
-  keys: string[] | null,
-): Promise<RfmAggregate[]> {
-  return guarded('aggregateRfm', 'prepared_events', async () => {
-    const amount = numberExpr(db, shape, columns.amount);
-    const order: SqlPart = columns.orderId ? textExpr(db, shape, columns.orderId) : { sql: 'NULL', bindings: [] };
-    const out: RfmAggregate[] = [];
-    for (const part of keys === null ? [null] : chunk(keys, IN_CHUNK)) {
-      if (part !== null && part.length === 0) continue;
-      const query = usableEvents(db, shape.dataset).where('day', '<=', upToDay);
-      if (afterDay !== null) query.where('day', '>', afterDay);
-      if (part !== null) query.whereIn('customer_key', part);
-      const orderKey =
-        `CASE WHEN NULLIF(TRIM(${order.sql}), '') IS NULL THEN ${concat(db, "'line:'", 'CAST(record_id AS TEXT)')} ` +
-        `ELSE ${concat(db, "'order:'", `TRIM(${order.sql})`)} END`;
-      const rows = await query
-        .groupBy('customer_key')
-        .select(
-          'customer_key',
-          db.raw('MIN(day) AS first_day'),
-          db.raw('MAX(day) AS last_day'),
-          db.raw(`COUNT(DISTINCT ${orderKey}) AS frequency`, [...order.bindings, ...order.bindings]),
-          db.raw(`SUM(COALESCE(${amount.sql}, 0)) AS monetary`, amount.bindings),
-        );
-      for (const r of rows) {
-        out.push({
-          customerKey: r.customer_key,
-          firstDay: Number(r.first_day),
-          lastDay: Number(r.last_day),
-          frequency: Number(r.frequency),
-          monetary: Number(r.monetary),
-        });
-      }
-    }
-    return out;
-  });
+  point: RfmPoint,
+  i: number,
+): SqlPart[] {
+  const range: SqlPart =
+    point.afterDay === null
+      ? { sql: 'day <= ?', bindings: [point.upToDay] }
+      : { sql: 'day <= ? AND day > ?', bindings: [point.upToDay, point.afterDay] };
+  const amount = numberExpr(db, shape, columns.amount);
+  const order: SqlPart = columns.orderId
+    ? (() => {
+        const text = textExpr(db, shape, columns.orderId!);
+        return { sql: `NULLIF(TRIM(${text.sql}), '')`, bindings: text.bindings };
+      })()
+    : { sql: 'NULL', bindings: [] };
+  const agg = (fn: string, inner: SqlPart, alias: string): SqlPart => {
+    const body = when(range, inner);
+    return { sql: `${fn}(${body.sql}) AS r${i}_${alias}`, bindings: body.bindings };
+  };
+  const distinct = when(range, order);
+  return [
+    agg('COUNT', { sql: '1', bindings: [] }, 'n'),
+    agg('MIN', { sql: 'day', bindings: [] }, 'first'),
+    agg('MAX', { sql: 'day', bindings: [] }, 'last'),
+    { sql: `COUNT(DISTINCT ${distinct.sql}) AS r${i}_orders`, bindings: distinct.bindings },
+    agg('COUNT', { sql: `CASE WHEN ${order.sql} IS NULL THEN 1 END`, bindings: order.bindings }, 'lines'),
+    agg('SUM', { sql: `COALESCE(${amount.sql}, 0)`, bindings: amount.bindings }, 'money'),
+  ];
 }
 
 /** Stored aggregates of one link: customer key → JSON-ready values. */
@@ -369,15 +446,57 @@ export async function replaceAggregates(
   values: Map<string, AggregateValues>,
 ): Promise<void> {
   return guarded('replaceAggregates', 'prepared_aggregates', async () => {
-    if (keys === null) await db('prepared_aggregates').where({ dataset, link }).delete();
-    else {
-      for (const part of chunk(keys, IN_CHUNK)) {
-        await db('prepared_aggregates').where({ dataset, link }).whereIn('customer_key', part).delete();
-      }
-    }
+    const columns = { dataset: 'text', link: 'text', customer_key: 'text', vals: 'text' } as const;
     const rows = [...values].map(([key, vals]) => ({ dataset, link, customer_key: key, vals: JSON.stringify(vals) }));
-    for (const part of chunk(rows, INSERT_ROWS)) await db('prepared_aggregates').insert(part);
+    if (keys === null) {
+      await db('prepared_aggregates').where({ dataset, link }).delete();
+      for (const part of chunk(rows, BULK_ROWS)) await bulkInsert(db, 'prepared_aggregates', columns, part);
+      return;
+    }
+    // Updated in place; only customers left without any event lose their row.
+    for (const part of chunk(rows, BULK_ROWS)) {
+      await upsertRows(db, 'prepared_aggregates', columns, ['dataset', 'link', 'customer_key'], ['vals'], part);
+    }
+    for (const part of chunk(keys.filter((key) => !values.has(key)), IN_CHUNK)) {
+      await db('prepared_aggregates').where({ dataset, link }).whereIn('customer_key', part).delete();
+    }
   });
+}
+
+/**
+ * Inserts rows, updating the `update` columns of those whose key is already there: one
+ * statement per batch, the rows in one JSON parameter as in store/bulk.ts. Deleting then
+ * inserting them cost PostgreSQL 40 s of a 10-million-order incremental run (a rescoring
+ * changes many records), each DELETE of a key list planned without statistics on a table
+ * written in bulk.
+ */
+async function upsertRows(
+  db: Db,
+  table: string,
+  columns: Record<string, ColumnType>,
+  key: string[],
+  update: string[],
+  rows: Array<Record<string, string | number | boolean | null>>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const names = Object.keys(columns);
+  const list = names.map((n) => `"${n}"`).join(', ');
+  const set = update.map((n) => `"${n}" = excluded."${n}"`).join(', ');
+  const conflict = `ON CONFLICT (${key.map((k) => `"${k}"`).join(', ')}) DO UPDATE SET ${set}`;
+  if (isPostgres(db)) {
+    const types = names.map((n) => `"${n}" ${columns[n]}`).join(', ');
+    await db.raw(
+      `INSERT INTO "${table}" (${list}) SELECT ${list} FROM json_to_recordset(?::json) AS x(${types}) ${conflict}`,
+      [JSON.stringify(rows)],
+    );
+    return;
+  }
+  const picks = names.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
+  const packed = rows.map((row) => names.map((n) => row[n] ?? null));
+  // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
+  await db.raw(`INSERT INTO "${table}" (${list}) SELECT ${picks} FROM json_each(?) WHERE true ${conflict}`, [
+    JSON.stringify(packed),
+  ]);
 }
 
 /** Hash of every prepared record of a dataset, by master id. */
@@ -400,11 +519,12 @@ export async function writePrepared(
   rows: PreparedRow[],
   removed: string[],
   nowMs: number,
+  opts: { fresh?: boolean } = {},
 ): Promise<void> {
   return guarded('writePrepared', 'prepared_records', async () => {
-    for (const part of chunk([...rows.map((r) => r.masterId), ...removed], IN_CHUNK)) {
-      await db('prepared_records').where({ dataset }).whereIn('master_id', part).delete();
-    }
+    const columns = {
+      dataset: 'text', master_id: 'text', attributes: 'text', hash: 'text', updated_at_ms: 'bigint',
+    } as const;
     const inserts = rows.map((r) => ({
       dataset,
       master_id: r.masterId,
@@ -412,7 +532,14 @@ export async function writePrepared(
       hash: r.hash,
       updated_at_ms: nowMs,
     }));
-    for (const part of chunk(inserts, INSERT_ROWS)) await db('prepared_records').insert(part);
+    for (const part of chunk(inserts, BULK_ROWS)) {
+      // Nothing stored yet: plain inserts. Otherwise changed rows are updated in place.
+      if (opts.fresh) await bulkInsert(db, 'prepared_records', columns, part);
+      else await upsertRows(db, 'prepared_records', columns, ['dataset', 'master_id'], ['attributes', 'hash', 'updated_at_ms'], part);
+    }
+    for (const part of chunk(removed, IN_CHUNK)) {
+      await db('prepared_records').where({ dataset }).whereIn('master_id', part).delete();
+    }
   });
 }
 
@@ -480,4 +607,117 @@ function concat(_db: Db, a: string, b: string): string {
 
 function truthy(value: unknown): boolean {
   return value === true || value === 1 || value === '1' || value === 't';
+}
+
+/**
+ * Materializes every live staged record of the sources into prepared_events in one INSERT ...
+ * SELECT, for an events dataset without source-level recipes (its values are the payload as
+ * staged). The database reads the declared columns out of the JSON and takes the rows whose
+ * values toEvent (domain/computed/events.ts) would read the same way: a customer key and an
+ * order id without surrounding space (ASCII at both ends), a real `YYYY-MM-DD` day from year
+ * 1000 on, an amount that is blank or a plain decimal. Every other row is written as a
+ * placeholder (content hash '', no customer, day 0), which {@link listEventPlaceholders} finds
+ * through the customer index, for the caller to read in JavaScript and replace. Returns the
+ * rows written, placeholders included.
+ */
+export async function insertEventsInSql(
+  db: Db,
+  dataset: string,
+  sources: string[],
+  columns: EventColumns,
+): Promise<number> {
+  return guarded('insertEventsInSql', 'prepared_events', async () => {
+    const pg = isPostgres(db);
+    const path = (column: string) => `$."${column.replace(/"/g, '\\"')}"`;
+    // Each declared column's value (SQL text for a JSON string) and its JSON type, named the
+    // way SQLite's json_type does ('text', 'null', ...).
+    const read = (column: string | undefined, name: string): SqlPart[] => {
+      if (column === undefined) return [{ sql: `NULL AS ${name}, NULL AS ${name}_type`, bindings: [] }];
+      if (!pg) {
+        return [{ sql: `json_extract(payload, ?) AS ${name}, json_type(payload, ?) AS ${name}_type`, bindings: [path(column), path(column)] }];
+      }
+      const type = `CASE jsonb_typeof(j -> ?) WHEN 'string' THEN 'text' WHEN 'null' THEN 'null' ELSE 'other' END`;
+      return [{ sql: `j ->> ? AS ${name}, ${type} AS ${name}_type`, bindings: [column, column] }];
+    };
+    const values = [
+      ...read(columns.customer, 'c'), ...read(columns.date, 'd'),
+      ...read(columns.amount, 'a'), ...read(columns.orderId, 'o'),
+    ];
+    const sourceList = pg
+      ? { sql: 'SELECT unnest(?::text[])', binding: `{${sources.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}` }
+      : { sql: 'SELECT value FROM json_each(?)', binding: JSON.stringify(sources) };
+    // OFFSET 0 keeps each subquery whole: flattened, every use of a value would read it out
+    // of the JSON again (tens of reads per row instead of eight; twice the time).
+    const keep = pg ? 'OFFSET 0' : 'LIMIT -1 OFFSET 0';
+    const staged = `(SELECT id, payload, content_hash${pg ? ', payload::jsonb AS j' : ''} FROM source_records
+      WHERE source IN (${sourceList.sql}) AND deleted_at_ms IS NULL ${keep}) s`;
+
+    // Printable ASCII at both ends: nothing JavaScript's trim() would remove.
+    const tidy = (x: string) =>
+      pg
+        ? `ascii(${x}) BETWEEN 33 AND 126 AND ascii(right(${x}, 1)) BETWEEN 33 AND 126`
+        : `unicode(${x}) BETWEEN 33 AND 126 AND unicode(substr(${x}, -1)) BETWEEN 33 AND 126`;
+    // PostgreSQL cannot test a cast without failing the statement, so the calendar is spelled
+    // out; the CASE keeps the casts away from text that is not digits.
+    const month = 'substr(d, 6, 2)::int';
+    const year = 'substr(d, 1, 4)::int';
+    const realDay = pg
+      ? `CASE WHEN d ~ '^[1-9][0-9]{3}-[0-1][0-9]-[0-3][0-9]$' THEN
+           ${month} BETWEEN 1 AND 12 AND substr(d, 9, 2)::int BETWEEN 1 AND
+           CASE WHEN ${month} = 2 THEN
+             CASE WHEN (${year} % 4 = 0 AND ${year} % 100 <> 0) OR ${year} % 400 = 0 THEN 29 ELSE 28 END
+           ELSE 30 + (${month} + ${month} / 8) % 2 END
+         ELSE false END`
+      : `d GLOB '[1-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]' AND date(d) = d`;
+    // `\\?` is a literal question mark for knex, not a binding.
+    const decimal = pg
+      ? `a ~ '^-\\?[0-9]+(\\.[0-9]+)\\?$'`
+      : `(a GLOB '[0-9]*' OR a GLOB '-[0-9]*') AND substr(a, 2) NOT GLOB '*[^0-9.]*'
+         AND a NOT GLOB '*.*.*' AND a NOT GLOB '*.'`;
+    const amountOk = columns.amount === undefined
+      ? 'a IS NULL'
+      : `(a IS NULL OR (a_type = 'text' AND (a = '' OR (length(a) <= 20 AND ${decimal}))))`;
+    const orderOk = `(o IS NULL OR (o_type = 'text' AND (o = '' OR (${tidy('o')}))))`;
+    const fast = `c_type = 'text' AND ${tidy('c')} AND d_type = 'text' AND ${realDay} AND ${amountOk} AND ${orderOk}`;
+    const day = pg ? `(d::date - DATE '1970-01-01')` : 'CAST(julianday(d) - 2440587.5 AS INTEGER)';
+    const amount = pg ? 'a::double precision' : 'CAST(a AS REAL)';
+    const [yes, no] = pg ? ['true', 'false'] : ['1', '0'];
+    const sql = `
+      INSERT INTO prepared_events (dataset, record_id, usable, customer_key, day, at, amount,
+        order_id, payload, content_hash)
+      SELECT ?, id, CASE WHEN ok THEN ${yes} ELSE ${no} END, CASE WHEN ok THEN c ELSE '' END,
+        CASE WHEN ok THEN ${day} ELSE 0 END, CASE WHEN ok THEN d ELSE '' END,
+        CASE WHEN ok AND a <> '' THEN ${amount} END, CASE WHEN ok THEN NULLIF(o, '') END,
+        payload, CASE WHEN ok THEN content_hash ELSE '' END
+      FROM (SELECT id, payload, content_hash, c, d, a, o, COALESCE(${fast}, ${no}) AS ok
+            FROM (SELECT id, payload, content_hash, ${values.map((v) => v.sql).join(', ')}
+                  FROM ${staged} ${keep}) v ${keep}) w`;
+    const bindings = [dataset, ...values.flatMap((v) => v.bindings), sourceList.binding];
+    // Millions of rows in customer order would be random inserts into the indexes; building
+    // them afterwards sorts once (half the time at a million rows, and it grows with size).
+    // Same names and columns as migration 005; inside the transaction, so a failure keeps them.
+    for (const index of EVENT_INDEXES) await db.raw(`DROP INDEX ${index.name}`);
+    const result = await db.raw(sql, bindings);
+    for (const index of EVENT_INDEXES) {
+      await db.raw(`CREATE INDEX ${index.name} ON prepared_events (${index.columns})`);
+    }
+    return pg ? Number(result.rowCount) : Number((result as { changes?: number }).changes ?? 0);
+  });
+}
+
+/** The secondary indexes of prepared_events (store/migrations/005-prepared.ts). */
+const EVENT_INDEXES = [
+  { name: 'prepared_events_customer', columns: 'dataset, customer_key, day' },
+  { name: 'prepared_events_day', columns: 'dataset, day' },
+];
+
+/** Record ids of the placeholders {@link insertEventsInSql} left for JavaScript, in id order. */
+export async function listEventPlaceholders(db: Db, dataset: string): Promise<number[]> {
+  return guarded('listEventPlaceholders', 'prepared_events', async () => {
+    const rows = await db('prepared_events')
+      .where({ dataset, usable: false, customer_key: '', day: 0, content_hash: '' })
+      .orderBy('record_id')
+      .select('record_id');
+    return rows.map((r) => Number(r.record_id));
+  });
 }

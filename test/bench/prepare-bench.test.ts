@@ -12,6 +12,7 @@ import {
   stageNewOrders,
   stageOrders,
   unifyCustomers,
+  writeGoldenCustomers,
 } from '../../bench/prepare-steps';
 import { migrate } from '../../store/db';
 import { BACKENDS, PG_URL } from '../support/databases';
@@ -52,7 +53,7 @@ describe.each(BACKENDS)('prepare bench steps on $name', (backend) => {
     await migrate(db);
     await stageOrders(db, counts, SEED);
     await stageCustomers(db, counts);
-    await unifyCustomers(db, benchConfig());
+    await writeGoldenCustomers(db, counts);
   });
   afterAll(() => close?.());
 
@@ -109,6 +110,34 @@ describe.each(BACKENDS)('prepare bench steps on $name', (backend) => {
   });
 });
 
+describe.each(BACKENDS)('bench golden records on $name', (backend) => {
+  it('are the records unify makes of the staged profiles', async () => {
+    const counts = ordersPerCustomer(3000, SEED);
+    const golden = async (write: (db: Knex) => Promise<unknown>) => {
+      const { db, close } = await backend.open();
+      try {
+        await migrate(db);
+        await stageCustomers(db, counts);
+        await write(db);
+        const rows = await db('golden_records')
+          .where({ dataset: 'customers', status: 'active' })
+          .select('attributes', 'source_keys', 'member_count');
+        return rows
+          .map((r) => `${r.source_keys} ${JSON.stringify(JSON.parse(r.attributes))} ${r.member_count}`)
+          .sort();
+      } finally {
+        await close();
+      }
+    };
+
+    const direct = await golden((db) => writeGoldenCustomers(db, counts));
+    const unified = await golden((db) => unifyCustomers(db, benchConfig()));
+
+    expect(direct).toHaveLength(counts.length + Math.ceil(counts.length * 0.02));
+    expect(direct).toEqual(unified);
+  });
+});
+
 describe('runPrepareBench', () => {
   const inProcess = async (input: PrepareCaseInput) => ({
     ...(await runCase(input)),
@@ -128,7 +157,7 @@ describe('runPrepareBench', () => {
       });
 
       expect(rows.map((r) => r.case)).toEqual([
-        'stage orders', 'stage customers', 'unify customers', 'prepare (full)',
+        'stage orders', 'stage customers', 'golden customers', 'prepare (full)',
         'db-only computed', 'db-only RFM', 'db-only total', 'check prepare = db-only',
         'stage new orders', 'prepare (incremental)',
       ]);
