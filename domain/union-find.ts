@@ -3,10 +3,20 @@ export class UnionFind {
   private readonly parent: Int32Array;
   private readonly size: Int32Array;
 
-  constructor(n: number) {
+  constructor(n: number, from?: UnionFind) {
+    if (from) {
+      this.parent = from.parent.slice();
+      this.size = from.size.slice();
+      return;
+    }
     this.parent = new Int32Array(n);
     this.size = new Int32Array(n).fill(1);
     for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+
+  /** An independent copy: further unions on either leave the other as it was. */
+  clone(): UnionFind {
+    return new UnionFind(this.parent.length, this);
   }
 
   find(x: number): number {

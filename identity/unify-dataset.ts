@@ -10,21 +10,18 @@ import * as store from '../store/identity';
 import { compileSourceRecipes, type SourceRecipes } from '../domain/recipes/compile';
 import { findAffected } from './affected';
 import { assignDerivedIds } from './master-ids';
-import { groupBy, indexOfId } from './groups';
+import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
 
 /**
- * Loads records with the dataset's source-level recipes (domain/recipes) applied to their
- * values: keys, clusters and survivorship all see the prepared values. The
- * recipes are found by the unify's own transaction, so concurrent unifies never share them. A
- * record a recipe drops keeps no values: it links to nothing, and prepare leaves its empty
- * golden record out.
+ * Reads records with the dataset's source-level recipes (domain/recipes) applied to their
+ * values: keys, clusters and survivorship all see the prepared values. A record a recipe drops
+ * keeps no values: it links to nothing, and prepare leaves its empty golden record out.
  */
-const recipesOf = new WeakMap<object, SourceRecipes>();
+type RowReader = (ids: ArrayLike<number>) => Promise<store.IdentitySourceRow[]>;
 
-async function loadRows(...args: Parameters<typeof store.loadIdentityRows>): Promise<store.IdentitySourceRow[]> {
-  const recipes = recipesOf.get(args[0]);
-  const rows = await store.loadIdentityRows(...args);
-  return recipes ? rows.map((row) => ({ ...row, values: recipes(row.source, row.values) ?? {} })) : rows;
+function withRecipes(recipes: SourceRecipes, rows: store.IdentitySourceRow[]): store.IdentitySourceRow[] {
+  for (const row of rows) row.values = recipes(row.source, row.values) ?? {};
+  return rows;
 }
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
@@ -84,6 +81,7 @@ export async function unifyDataset(
   dataset: DatasetConfig,
   options: UnifyOptions,
 ): Promise<UnifySummary> {
+  await store.refreshSourceStatistics(db);
   try {
     return await db.transaction(async (trx) => {
       // Two runs unifying one dataset at once (a worker and the webhook upsert) take turns.
@@ -106,28 +104,38 @@ async function unifyIn(
   options: UnifyOptions,
 ): Promise<UnifySummary> {
   const identity = compileIdentity(dataset);
-  recipesOf.set(trx, compileSourceRecipes(dataset, name));
+  const recipes = compileSourceRecipes(dataset, name);
+  const read: RowReader = async (ids) => withRecipes(recipes, await store.loadIdentityRows(trx, ids));
   const state = await store.getIdentityState(trx, name);
   const full = options.mode === 'full' || state?.rulesHash !== identity.hash;
   const beat = options.heartbeat ?? (() => undefined);
+  // Taken before reading any change: whatever this run does not see lies at or above it.
+  const changeMark = await store.changeSeqMark(trx);
 
   let affected: Int32Array;
   let removed: number[] = [];
   let changedCount: number;
   let stagedUntilMs: number | null | undefined;
   if (full) {
-    affected = await reindexAll(trx, name, dataset, identity, beat);
+    affected = await reindexAll(trx, name, dataset, identity, recipes, beat);
     changedCount = affected.length;
   } else {
-    // Only records staged since the last unify can have changed. The margin covers clocks of
+    // The change sequence makes the read as large as the changes. Without one yet (the first
+    // run after migration 010) the staging time is used, with a margin that covers clocks of
     // several workers that disagree and staging transactions that commit late.
-    const since = state?.stagedUntilMs === null || state === undefined ? null : state.stagedUntilMs - STAGING_MARGIN_MS;
+    const since: store.ChangesSince =
+      state?.changeSeqFrom !== null && state?.changeSeqFrom !== undefined
+        ? { changeSeq: state.changeSeqFrom }
+        : { stagedAtMs: state?.stagedUntilMs == null ? null : state.stagedUntilMs - STAGING_MARGIN_MS };
     const changes = await store.listChangedRecords(trx, name, dataset.sources, since);
-    if (changes.length === 0) return unchangedSummary(trx, name);
+    if (changes.length === 0) {
+      await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, state?.stagedUntilMs ?? null, changeMark);
+      return unchangedSummary(trx, name);
+    }
     removed = changes.filter((c) => c.deleted).map((c) => c.id);
     const live = changes.filter((c) => !c.deleted).map((c) => c.id);
     await store.deleteKeys(trx, name, changes.map((c) => c.id));
-    await indexRecords(trx, name, identity, live);
+    await indexRecords(trx, name, identity, await read(live));
     affected = await findAffected(trx, name, live, changes.map((c) => c.id), new Set(removed));
     changedCount = changes.length;
     stagedUntilMs = changes.reduce((max, c) => Math.max(max, c.stagedAtMs), state?.stagedUntilMs ?? 0);
@@ -138,65 +146,70 @@ async function unifyIn(
     ? await componentsByScan(trx, name, affected)
     : await componentsByLookup(trx, name, affected);
   const previous = await previousGolden(trx, name, affected, full);
-  const clustered = await clusterAll(trx, name, identity, affected, components, beat);
-  const written = await writeClusters(trx, name, dataset, affected, previous, clustered, removed, full, options);
-  await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs);
-  // After a rebuild PostgreSQL's statistics still describe the old tables; fresh ones keep the
-  // next incremental run on its indexes.
-  if (full && isPostgres(trx)) await trx.raw('ANALYZE identity_keys, identity_members, golden_records');
+  const emptyTarget = full && (await store.hasNoGolden(trx, name));
+  const written = await clusterAndWrite(
+    { trx, name, dataset, identity, read, options, beat },
+    { affected, components, previous, removed, full, emptyTarget },
+  );
+  await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs, changeMark);
 
   const goldenRecords = await countActive(trx, name);
   return {
-    warnings: full ? await missingColumns(trx, dataset) : [],
+    warnings: full ? await missingColumns(trx, dataset, recipes) : [],
     mode: full ? 'full' : 'incremental',
     recordsChanged: changedCount,
     recordsUnified: affected.length,
     goldenRecords,
     ...written,
-    ambiguous: clustered.held.size,
-    limitRefused: clustered.events.filter((e) => e.kind === 'limit_refused').length,
-    lockRefused: clustered.events.filter((e) => e.kind === 'lock_refused').length,
   };
 }
 
-/** Rebuilds the key index of every live record; returns their ids, ascending. */
+/**
+ * Rebuilds the key index of every live record; returns their ids, ascending. Each record is
+ * read once here, in id order, page by page: the page query returns the payloads themselves.
+ */
 async function reindexAll(
   trx: Knex.Transaction,
   name: string,
   dataset: DatasetConfig,
   identity: CompiledIdentity,
+  recipes: SourceRecipes,
   beat: NonNullable<UnifyOptions['heartbeat']>,
 ): Promise<Int32Array> {
   await store.deleteKeys(trx, name);
+  await store.beginKeyLoad(trx);
   let ids = new Int32Array(1024);
   let count = 0;
   let after = 0;
   for (;;) {
-    const page = await store.pageLiveRecordIds(trx, dataset.sources, after, BATCH_RECORDS);
+    const page = withRecipes(recipes, await store.pageLiveRecords(trx, dataset.sources, after, BATCH_RECORDS));
     if (page.length === 0) break;
-    await indexRecords(trx, name, identity, page);
+    await indexRecords(trx, name, identity, page, 'load');
     if (count + page.length > ids.length) {
       const grown = new Int32Array(Math.max(ids.length * 2, count + page.length));
       grown.set(ids.subarray(0, count));
       ids = grown;
     }
-    ids.set(page, count);
-    count += page.length;
-    after = page[page.length - 1]!;
+    for (const row of page) ids[count++] = row.id;
+    after = page[page.length - 1]!.id;
     beat({ phase: 'indexing', done: count });
   }
+  await store.moveLoadedKeys(trx);
   return ids.slice(0, count);
 }
 
-async function indexRecords(trx: Knex.Transaction, name: string, identity: CompiledIdentity, ids: number[]) {
-  for (let i = 0; i < ids.length; i += BATCH_RECORDS) {
-    const rows = await loadRows(trx, ids.slice(i, i + BATCH_RECORDS));
-    const keys: store.KeyRow[] = [];
-    for (const row of rows) {
-      for (const entry of indexEntries(identity.identify(row.values))) keys.push({ recordId: row.id, ...entry });
-    }
-    await store.insertKeys(trx, name, keys);
+async function indexRecords(
+  trx: Knex.Transaction,
+  name: string,
+  identity: CompiledIdentity,
+  rows: store.IdentitySourceRow[],
+  into: store.WriteTarget = 'index',
+) {
+  const keys: store.KeyRow[] = [];
+  for (const row of rows) {
+    for (const entry of indexEntries(identity.identify(row.values))) keys.push({ recordId: row.id, ...entry });
   }
+  await store.insertKeys(trx, name, keys, into);
 }
 
 /**
@@ -246,11 +259,13 @@ async function previousGolden(
 ): Promise<Int32Array> {
   const out = new Int32Array(affected.length).fill(-1);
   if (full) {
-    const rows = await trx('identity_members').where({ dataset: name }).whereNotNull('golden_id').select('record_id', 'golden_id');
-    for (const row of rows) {
-      const index = indexOfId(affected, Number(row.record_id));
-      if (index >= 0) out[index] = Number(row.golden_id);
-    }
+    // Paged in record order: a rebuild of a large dataset never holds its memberships as rows.
+    await store.eachMemberPage(trx, name, SCAN_PAGE, (recordIds, goldenIds) => {
+      recordIds.forEach((id, k) => {
+        const index = indexOfId(affected, id);
+        if (index >= 0) out[index] = goldenIds[k]!;
+      });
+    });
   } else {
     const map = await store.loadPreviousGolden(trx, name, Array.from(affected));
     affected.forEach((id, index) => {
@@ -261,306 +276,301 @@ async function previousGolden(
   return out;
 }
 
-interface Clustered {
-  /** Cluster number of each affected record (by index); -1 for held records. */
-  clusterOf: Int32Array;
-  clusterCount: number;
-  linkedBy: Map<number, string[]>;
-  held: Map<number, number[]>;
-  events: ClusterEvent[];
-  joins: Array<{ via: string; records: [number, number] }>;
+/**
+ * Units of work: raw components joined with every other raw component holding a member of
+ * the same former golden record. Everything that decides which cluster keeps a golden record
+ * (and what becomes of the others) then lies inside one unit, so units are clustered and
+ * written one batch at a time, each record read once.
+ */
+function unitsOf(components: UnionFind, previous: Int32Array): Groups {
+  const units = components.clone();
+  const byGolden = Int32Array.from(previous.keys()).filter((i) => previous[i]! >= 0);
+  byGolden.sort((a, b) => previous[a]! - previous[b]! || a - b);
+  for (let k = 1; k < byGolden.length; k++) {
+    if (previous[byGolden[k]!] === previous[byGolden[k - 1]!]) units.union(byGolden[k - 1]!, byGolden[k]!);
+  }
+  return groupByRoot(previous.length, (i) => units.find(i));
 }
 
-/**
- * Clusters component by component. A component of one record is its own cluster without
- * reading it; larger ones are loaded in batches and run through the rules.
- */
-async function clusterAll(
-  trx: Knex.Transaction,
-  name: string,
-  identity: CompiledIdentity,
-  affected: Int32Array,
-  sets: UnionFind,
-  beat: NonNullable<UnifyOptions['heartbeat']>,
-): Promise<Clustered> {
-  const out: Clustered = {
-    clusterOf: new Int32Array(affected.length).fill(-1),
-    clusterCount: 0,
-    linkedBy: new Map(),
-    held: new Map(),
-    events: [],
-    joins: [],
-  };
-  const components = groupBy(affected.length, (i) => sets.find(i));
-  const joinsPerRule = new Map<string, number>();
-  let pending: number[][] = [];
-  let pendingRecords = 0;
+interface WriteContext {
+  trx: Knex.Transaction;
+  name: string;
+  dataset: DatasetConfig;
+  identity: CompiledIdentity;
+  read: RowReader;
+  options: UnifyOptions;
+  beat: NonNullable<UnifyOptions['heartbeat']>;
+}
 
-  const flush = async () => {
-    const ids = pending.flatMap((component) => component.map((i) => affected[i]!));
-    const rows = new Map((await loadRows(trx, ids)).map((r) => [r.id, r]));
-    for (const component of pending) {
-      const records: ClusterRecord[] = component.map((i) => {
-        const id = affected[i]!;
-        const { blocks: _blocks, ...identityOf } = identity.identify(rows.get(id)!.values);
-        return { id, ...identityOf };
+interface WriteInput {
+  /** Record ids to re-cluster, ascending. */
+  affected: Int32Array;
+  /** Raw components: records sharing an index value, by index into `affected`. */
+  components: UnionFind;
+  /** Golden id each affected record had (-1: none). */
+  previous: Int32Array;
+  /** Records deleted at the source since the last run. */
+  removed: number[];
+  full: boolean;
+  /** The dataset had no golden record before this run: no new master id can be taken yet. */
+  emptyTarget: boolean;
+}
+
+type Written = Omit<UnifySummary, 'mode' | 'recordsChanged' | 'recordsUnified' | 'goldenRecords' | 'warnings'>;
+
+/**
+ * Clusters the affected records and writes golden records, memberships and the event log, a
+ * batch of units at a time. An existing golden record stays with the cluster holding most of
+ * its former members (so a split keeps the id on its larger part); a cluster granted several
+ * keeps the oldest, and the others are recorded as merged into it.
+ */
+async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Written> {
+  const { trx, name, options } = ctx;
+  const { affected, removed, full } = input;
+  const removedGolden = [...(await store.loadPreviousGolden(trx, name, removed)).values()];
+  await store.replaceMembers(trx, name, full ? 'all' : [...Array.from(affected), ...removed], []);
+  const { order, starts } = unitsOf(input.components, input.previous);
+  const unitCount = starts.length - 1;
+  const unitAt = (u: number) => Array.from(order.subarray(starts[u]!, starts[u + 1]!));
+
+  const totals: Written = {
+    created: 0, updated: 0, merged: 0, split: 0, retired: 0, ambiguous: 0, limitRefused: 0, lockRefused: 0,
+    ambiguousRecords: [], largestClusters: [], sampleJoins: {},
+  };
+  const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [], joinsPerRule: new Map() };
+  const formerGolden = new Set<number>(removedGolden);
+  let done = 0;
+  for (let start = 0; start < unitCount; ) {
+    let end = start;
+    let size = 0;
+    const unitSize = (u: number) => starts[u + 1]! - starts[u]!;
+    while (end < unitCount && (size === 0 || size + unitSize(end) <= BATCH_RECORDS)) {
+      size += unitSize(end);
+      end += 1;
+    }
+    const batch: number[][] = [];
+    for (let u = start; u < end; u++) batch.push(unitAt(u));
+    start = end;
+    // An incremental run remembers the golden records it reached, to retire those left empty.
+    if (!full) for (const unit of batch) for (const i of unit) if (input.previous[i]! >= 0) formerGolden.add(input.previous[i]!);
+    await writeBatch(ctx, input, batch, batchState, totals);
+    done += size;
+    ctx.beat({ phase: 'writing', done });
+  }
+
+  // After a rebuild PostgreSQL's statistics still describe the tables as they were (the key
+  // index is analyzed when it is moved into place). Statistics of nearly empty tables turned
+  // the retirement below into a nested loop over every membership for every golden record
+  // (minutes at 300k); fresh ones also keep the next incremental run on its indexes.
+  if (full && isPostgres(trx)) await trx.raw('ANALYZE identity_members, golden_records');
+  // Former golden records that lost every member (deleted at the source or held back). A
+  // rebuild answers for every golden record of the dataset, not only those it reached.
+  totals.retired = await store.retireEmptyGolden(trx, name, full ? 'all' : [...formerGolden], options.nowMs);
+  totals.sampleJoins = await sampleJoins(ctx.read, batchState.joins);
+  return totals;
+}
+
+interface BatchState {
+  nextId: number;
+  /** A sample of the joins made, at most SAMPLE per rule. */
+  joins: Array<{ via: string; records: [number, number] }>;
+  joinsPerRule: Map<string, number>;
+}
+
+interface LocalCluster {
+  /** Indexes into `affected`, ascending. */
+  members: number[];
+  linkedBy: string[];
+}
+
+/** Clusters one batch of units, then writes what it found. */
+async function writeBatch(
+  ctx: WriteContext,
+  input: WriteInput,
+  batch: number[][],
+  state: BatchState,
+  totals: Written,
+): Promise<void> {
+  const { trx, name, dataset, identity, options } = ctx;
+  const { affected, previous } = input;
+  const rows = new Map((await ctx.read(batch.flatMap((unit) => unit.map((i) => affected[i]!)))).map((r) => [r.id, r]));
+  const rowAt = (i: number) => rows.get(affected[i]!)!;
+
+  // Cluster each raw component of the batch; a component of one record is its own cluster.
+  const clusters: LocalCluster[] = [];
+  const held = new Map<number, { candidates: number[]; rule: string }>();
+  const refusals: ClusterEvent[] = [];
+  for (const unit of batch) {
+    for (const component of groupBy(unit.length, (k) => input.components.find(unit[k]!))) {
+      const indexes = component.map((k) => unit[k]!);
+      if (indexes.length === 1) {
+        clusters.push({ members: indexes, linkedBy: [] });
+        continue;
+      }
+      const records: ClusterRecord[] = indexes.map((i) => {
+        const { blocks: _blocks, ...identityOf } = identity.identify(rowAt(i).values);
+        return { id: affected[i]!, ...identityOf };
       });
       const outcome = clusterComponent(records, identity.plan);
-      outcome.clusters.forEach((members, c) => {
-        const cluster = out.clusterCount++;
-        for (const id of members) out.clusterOf[indexOfId(affected, id)] = cluster;
-        if (outcome.linkedBy[c]!.length > 0) out.linkedBy.set(cluster, outcome.linkedBy[c]!);
+      outcome.clusters.forEach((ids, c) => {
+        clusters.push({ members: ids.map((id) => indexOfId(affected, id)), linkedBy: outcome.linkedBy[c]! });
       });
       for (const event of outcome.events) {
-        out.events.push(event);
-        if (event.kind === 'ambiguous') out.held.set(event.record, event.candidates);
+        if (event.kind === 'ambiguous') held.set(event.record, { candidates: event.candidates, rule: event.rule });
+        else refusals.push(event);
+        if (event.kind === 'limit_refused') totals.limitRefused += 1;
+        if (event.kind === 'lock_refused') totals.lockRefused += 1;
       }
       // Only a sample per rule is reported; keeping every join would grow with the input.
       for (const join of outcome.joins) {
-        const seen = joinsPerRule.get(join.via) ?? 0;
-        if (seen < SAMPLE) out.joins.push(join);
-        joinsPerRule.set(join.via, seen + 1);
+        const seen = state.joinsPerRule.get(join.via) ?? 0;
+        if (seen < SAMPLE) state.joins.push(join);
+        state.joinsPerRule.set(join.via, seen + 1);
       }
     }
-    beat({ phase: 'clustering', done: out.clusterCount });
-    pending = [];
-    pendingRecords = 0;
-  };
-
-  for (const component of components) {
-    if (component.length === 1) {
-      out.clusterOf[component[0]!] = out.clusterCount++;
-      continue;
-    }
-    pending.push(component);
-    pendingRecords += component.length;
-    if (pendingRecords >= BATCH_RECORDS) await flush();
   }
-  if (pending.length > 0) await flush();
-  return out;
-}
-
-interface Written {
-  created: number;
-  updated: number;
-  merged: number;
-  split: number;
-  retired: number;
-  ambiguousRecords: UnifySummary['ambiguousRecords'];
-  largestClusters: UnifySummary['largestClusters'];
-  sampleJoins: UnifySummary['sampleJoins'];
-}
-
-/**
- * Gives each cluster its master id and writes golden records, memberships and the event log.
- * An existing golden record stays with the cluster holding most of its former members (so a
- * split keeps the id on its larger part); a cluster granted several keeps the oldest, and the
- * others are recorded as merged into it.
- */
-async function writeClusters(
-  trx: Knex.Transaction,
-  name: string,
-  dataset: DatasetConfig,
-  affected: Int32Array,
-  previous: Int32Array,
-  clustered: Clustered,
-  removed: number[],
-  full: boolean,
-  options: UnifyOptions,
-): Promise<Written> {
-  const { clusterOf, clusterCount } = clustered;
-  const members = groupBy(affected.length, (i) => clusterOf[i]!, (i) => clusterOf[i]! >= 0);
-  const clusterMinIndex = new Int32Array(clusterCount);
-  members.forEach((list) => (clusterMinIndex[clusterOf[list[0]!]!] = list[0]!));
+  clusters.sort((a, b) => a.members[0]! - b.members[0]!);
 
   // Which cluster each former golden record goes to: the one holding most of its members.
   const holdings = new Map<number, Map<number, number>>();
-  affected.forEach((_, i) => {
-    const golden = previous[i]!;
-    const cluster = clusterOf[i]!;
-    if (golden < 0 || cluster < 0) return;
-    const counts = holdings.get(golden) ?? new Map<number, number>();
-    counts.set(cluster, (counts.get(cluster) ?? 0) + 1);
-    holdings.set(golden, counts);
+  clusters.forEach((cluster, c) => {
+    for (const i of cluster.members) {
+      const golden = previous[i]!;
+      if (golden < 0) continue;
+      const counts = holdings.get(golden) ?? new Map<number, number>();
+      counts.set(c, (counts.get(c) ?? 0) + 1);
+      holdings.set(golden, counts);
+    }
   });
   const granted = new Map<number, number[]>();
   const splitFrom = new Map<number, number[]>();
   for (const [golden, counts] of holdings) {
     let winner = -1;
     let best = 0;
-    for (const [cluster, count] of counts) {
-      const better = count > best || (count === best && clusterMinIndex[cluster]! < clusterMinIndex[winner]!);
-      if (better) [winner, best] = [cluster, count];
-    }
+    // Clusters are in order of their first member: on a tie the earlier one wins.
+    for (const [c, count] of counts) if (count > best || (count === best && c < winner)) [winner, best] = [c, count];
     granted.set(winner, [...(granted.get(winner) ?? []), golden]);
-    for (const cluster of counts.keys()) {
-      if (cluster !== winner) splitFrom.set(cluster, [...(splitFrom.get(cluster) ?? []), golden]);
-    }
+    for (const c of counts.keys()) if (c !== winner) splitFrom.set(c, [...(splitFrom.get(c) ?? []), golden]);
   }
 
-  // A full rebuild answers for every golden record of the dataset, not only those it reached.
-  const activeBefore = full ? await store.activeGoldenIds(trx, name) : [];
-  const removedGolden = (await store.loadPreviousGolden(trx, name, removed)).values();
-  await store.replaceMembers(trx, name, full ? 'all' : [...Array.from(affected), ...removed], []);
-  let nextId = await store.maxGoldenId(trx);
-  const masterOfCluster = new Map<number, string>();
+  const stored = await store.loadGoldenByIds(trx, [...holdings.keys()]);
+  const fresh = clusters.filter((_, c) => !granted.has(c));
+  const founders = new Map(
+    fresh.map((cluster) => [cluster, cluster.members.map((i) => `${rowAt(i).source}:${rowAt(i).recordKey}`).sort()[0]!]),
+  );
+  const newIds = await newMasterIds(
+    input.emptyTarget ? null : trx,
+    name,
+    fresh,
+    (cluster) => founders.get(cluster),
+    options.newMasterId,
+  );
+
+  const inserts: store.GoldenRow[] = [];
+  const updates: store.GoldenRow[] = [];
+  const memberRows: store.MemberRow[] = [];
   const events: store.IdentityEvent[] = [];
-  const counts = { created: 0, updated: 0, merged: 0, split: 0, retired: 0 };
-  const largest: UnifySummary['largestClusters'] = [];
-  const keptGolden = new Set<number>();
-
-  for (let start = 0; start < members.length; ) {
-    let end = start;
-    let size = 0;
-    while (end < members.length && (size === 0 || size + members[end]!.length <= BATCH_RECORDS)) {
-      size += members[end]!.length;
-      end += 1;
+  const masterOfRecord = new Map<number, string>();
+  const merges: Array<{ id: number; into: string }> = [];
+  clusters.forEach((cluster, c) => {
+    const records = cluster.members.map(rowAt);
+    const grants = (granted.get(c) ?? []).sort((a, b) => a - b);
+    const keep = grants[0];
+    const row: store.GoldenRow = {
+      id: keep ?? ++state.nextId,
+      masterId: keep !== undefined ? stored.get(keep)!.masterId : newIds.get(cluster)!,
+      attributes: JSON.stringify(surviveGolden(records, dataset.survivorship)),
+      sourceKeys: JSON.stringify(records.map((r) => `${r.source}:${r.recordKey}`)),
+      linkedBy: JSON.stringify(cluster.linkedBy),
+      memberCount: records.length,
+    };
+    if (keep === undefined) {
+      inserts.push(row);
+      totals.created += 1;
+    } else {
+      const before = stored.get(keep)!;
+      const same =
+        before.status === 'active' &&
+        before.attributes === row.attributes &&
+        before.sourceKeys === row.sourceKeys &&
+        before.linkedBy === row.linkedBy;
+      if (!same) {
+        updates.push(row);
+        totals.updated += 1;
+      }
     }
-    const batch = members.slice(start, end);
-    start = end;
-
-    const rows = new Map(
-      (await loadRows(trx, batch.flatMap((list) => list.map((i) => affected[i]!)))).map((r) => [r.id, r]),
-    );
-    const grantedHere = batch.flatMap((list) => granted.get(clusterOf[list[0]!]!) ?? []);
-    const stored = await store.loadGoldenByIds(trx, grantedHere);
-    const newIds = await newMasterIds(trx, name, batch, (list) => {
-      const cluster = clusterOf[list[0]!]!;
-      if (granted.has(cluster)) return undefined;
-      return list.map((i) => rows.get(affected[i]!)!).map((r) => `${r.source}:${r.recordKey}`).sort()[0];
-    }, options.newMasterId);
-    const inserts: store.GoldenRow[] = [];
-    const updates: store.GoldenRow[] = [];
-    const memberRows: store.MemberRow[] = [];
-
-    for (const list of batch) {
-      const cluster = clusterOf[list[0]!]!;
-      const records = list.map((i) => rows.get(affected[i]!)!);
-      const grants = (granted.get(cluster) ?? []).sort((a, b) => a - b);
-      const keep = grants[0];
-      const row: store.GoldenRow = {
-        id: keep ?? ++nextId,
-        masterId: keep !== undefined ? stored.get(keep)!.masterId : newIds.get(list)!,
-        attributes: JSON.stringify(surviveGolden(records, dataset.survivorship)),
-        sourceKeys: JSON.stringify(records.map((r) => `${r.source}:${r.recordKey}`)),
-        linkedBy: JSON.stringify(clustered.linkedBy.get(cluster) ?? []),
-        memberCount: records.length,
-      };
-      masterOfCluster.set(cluster, row.masterId);
-      if (keep === undefined) {
-        inserts.push(row);
-        counts.created += 1;
-      } else {
-        keptGolden.add(keep);
-        const before = stored.get(keep)!;
-        const same =
-          before.status === 'active' &&
-          before.attributes === row.attributes &&
-          before.sourceKeys === row.sourceKeys &&
-          before.linkedBy === row.linkedBy;
-        if (!same) {
-          updates.push(row);
-          counts.updated += 1;
-        }
-      }
-      const rule = (clustered.linkedBy.get(cluster) ?? []).join(',') || 'rebuild';
-      for (const other of grants.slice(1)) {
-        keptGolden.add(other);
-        const otherMaster = stored.get(other)!.masterId;
-        await store.retireGolden(trx, other, row.masterId, options.nowMs);
-        events.push({ kind: 'merge', masterId: row.masterId, otherMasterId: otherMaster, rule });
-        counts.merged += 1;
-      }
-      for (const record of records) {
-        memberRows.push({ recordId: record.id, goldenId: row.id, contentHash: record.contentHash });
-      }
-      noteLargest(largest, { masterId: row.masterId, size: records.length, linkedBy: clustered.linkedBy.get(cluster) ?? [] });
+    const rule = cluster.linkedBy.join(',') || 'rebuild';
+    for (const other of grants.slice(1)) {
+      merges.push({ id: other, into: row.masterId });
+      events.push({ kind: 'merge', masterId: row.masterId, otherMasterId: stored.get(other)!.masterId, rule });
+      totals.merged += 1;
     }
-    await store.insertGolden(trx, name, inserts, options.nowMs);
-    await store.updateGolden(trx, updates, options.nowMs);
-    await store.replaceMembers(trx, name, [], memberRows);
-    options.heartbeat?.({ phase: 'writing', done: start });
-  }
-
+    for (const record of records) {
+      memberRows.push({ recordId: record.id, goldenId: row.id, contentHash: record.contentHash });
+      masterOfRecord.set(record.id, row.masterId);
+    }
+    noteLargest(totals.largestClusters, { masterId: row.masterId, size: records.length, linkedBy: cluster.linkedBy });
+  });
   // Splits: the smaller parts of a former golden record, now golden records of their own.
-  const splitGolden = await store.loadGoldenByIds(trx, [...new Set([...splitFrom.values()].flat())]);
-  for (const [cluster, goldens] of splitFrom) {
+  for (const [c, goldens] of splitFrom) {
+    const masterId = masterOfRecord.get(affected[clusters[c]!.members[0]!]!)!;
     for (const golden of goldens) {
-      events.push({
-        kind: 'split',
-        masterId: masterOfCluster.get(cluster)!,
-        otherMasterId: splitGolden.get(golden)!.masterId,
-        rule: 'no longer linked',
-      });
-      counts.split += 1;
+      events.push({ kind: 'split', masterId, otherMasterId: stored.get(golden)!.masterId, rule: 'no longer linked' });
+      totals.split += 1;
     }
-  }
-
-  // Former golden records that lost every member (deleted at the source or held back).
-  const formerIds = new Set<number>();
-  previous.forEach((golden) => golden >= 0 && formerIds.add(golden));
-  for (const golden of removedGolden) formerIds.add(golden);
-  for (const golden of activeBefore) formerIds.add(golden);
-  for (const golden of formerIds) {
-    if (keptGolden.has(golden)) continue;
-    await store.retireGolden(trx, golden, null, options.nowMs);
-    counts.retired += 1;
   }
 
   // Held records: membership without a golden record, listed with the clusters they could join.
-  const held: store.MemberRow[] = [];
-  const ambiguousRecords: UnifySummary['ambiguousRecords'] = [];
-  const heldRows = await loadRows(trx, [...clustered.held.keys()]);
-  for (const row of heldRows) {
-    held.push({ recordId: row.id, goldenId: null, contentHash: row.contentHash });
-    const candidates = clustered.held.get(row.id)!.map((id) => {
-      const cluster = clusterOf[indexOfId(affected, id)]!;
-      return masterOfCluster.get(cluster) ?? '';
-    });
-    if (ambiguousRecords.length < SAMPLE) ambiguousRecords.push({ record: `${row.source}:${row.recordKey}`, candidates });
+  for (const [record, { candidates: ids, rule }] of held) {
+    const row = rows.get(record)!;
+    memberRows.push({ recordId: record, goldenId: null, contentHash: row.contentHash });
+    const candidates = ids.map((id) => masterOfRecord.get(id) ?? '');
+    const label = `${row.source}:${row.recordKey}`;
+    if (totals.ambiguousRecords.length < SAMPLE) totals.ambiguousRecords.push({ record: label, candidates });
+    totals.ambiguous += 1;
     events.push({
       kind: 'ambiguous',
       masterId: '',
       otherMasterId: candidates.join(',').slice(0, 64),
-      rule: clustered.events.find((e) => e.kind === 'ambiguous' && e.record === row.id)?.rule ?? 'ambiguous',
-      detail: { record: `${row.source}:${row.recordKey}`, candidates },
+      rule,
+      detail: { record: label, candidates },
     });
   }
-  await store.replaceMembers(trx, name, [], held);
-  for (const event of clustered.events) {
-    if (event.kind === 'limit_refused' || event.kind === 'lock_refused' || event.kind === 'block_too_large') {
-      events.push({ kind: event.kind, masterId: '', otherMasterId: '', rule: event.rule, detail: event });
-    }
+  for (const event of refusals) {
+    events.push({ kind: event.kind as store.IdentityEvent['kind'], masterId: '', otherMasterId: '', rule: event.rule, detail: event });
   }
-  await store.insertEvents(trx, name, options.runId, events, options.nowMs);
 
-  return {
-    ...counts,
-    ambiguousRecords,
-    largestClusters: largest,
-    sampleJoins: await sampleJoins(trx, name, clustered.joins),
-  };
+  await store.insertGolden(trx, name, inserts, options.nowMs);
+  await store.updateGolden(trx, updates, options.nowMs);
+  for (const merge of merges) await store.retireGolden(trx, merge.id, merge.into, options.nowMs);
+  // Memberships go straight in: batches come in order of their smallest record and golden ids
+  // grow with them, so these inserts already land near the end of both indexes.
+  await store.replaceMembers(trx, name, [], memberRows);
+  await store.insertEvents(trx, name, options.runId, events, options.nowMs);
 }
 
 /**
  * Master ids for the batch's clusters that need a new one (`founderOf` returns the smallest
  * `source:record_key` of such a cluster, undefined for the others): derived from the data, or
- * from `given` (tests) in cluster order.
+ * from `given` (tests) in cluster order. `trx` null: the dataset had no golden record when the
+ * run began, so no derived id can be taken (it hashes the dataset's name, and founders are
+ * distinct records) and the lookup for each batch is skipped; the unique index still guards.
  */
-async function newMasterIds(
-  trx: Knex.Transaction,
+async function newMasterIds<T>(
+  trx: Knex.Transaction | null,
   dataset: string,
-  batch: number[][],
-  founderOf: (list: number[]) => string | undefined,
+  batch: T[],
+  founderOf: (list: T) => string | undefined,
   given?: () => string,
-): Promise<Map<number[], string>> {
+): Promise<Map<T, string>> {
   const lists = batch.filter((list) => founderOf(list) !== undefined);
-  const out = new Map<number[], string>();
+  const out = new Map<T, string>();
   if (given) {
     for (const list of lists) out.set(list, given());
     return out;
   }
   const ids = await assignDerivedIds(dataset, lists.map((list) => founderOf(list)!), async (candidates) => {
+    if (trx === null) return new Set<string>();
     const rows = await trx('golden_records').where(inValues(trx, 'master_id', candidates)).select('master_id');
     return new Set(rows.map((r) => r.master_id as string));
   });
@@ -577,9 +587,8 @@ function noteLargest(list: UnifySummary['largestClusters'], entry: UnifySummary[
 
 /** Up to SAMPLE joins per rule, as `source:key` pairs a person can check. */
 async function sampleJoins(
-  trx: Knex.Transaction,
-  name: string,
-  joins: Clustered['joins'],
+  read: RowReader,
+  joins: BatchState['joins'],
 ): Promise<UnifySummary['sampleJoins']> {
   const picked = new Map<string, Array<[number, number]>>();
   for (const join of joins) {
@@ -588,7 +597,7 @@ async function sampleJoins(
     picked.set(join.via, list);
   }
   const ids = [...picked.values()].flat(2);
-  const rows = new Map((await loadRows(trx, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
+  const rows = new Map((await read(ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
   const out: UnifySummary['sampleJoins'] = {};
   for (const [via, pairs] of [...picked.entries()].sort()) {
     out[via] = pairs.map(([a, b]) => [rows.get(a)!, rows.get(b)!]);
@@ -603,18 +612,21 @@ const COLUMN_SAMPLE = 1000;
  * A key or rule column that no staged record has is almost always a typo in the config; it
  * would silently stop that key from linking anything, so it is reported.
  */
-async function missingColumns(trx: Knex.Transaction, dataset: DatasetConfig): Promise<string[]> {
+async function missingColumns(
+  trx: Knex.Transaction,
+  dataset: DatasetConfig,
+  recipes: SourceRecipes,
+): Promise<string[]> {
   const rows = await trx('source_records')
     .whereIn('source', dataset.sources)
     .limit(COLUMN_SAMPLE)
     .select('source', 'payload');
   if (rows.length === 0) return [];
   // Columns as the engine sees them: after source-level recipes, which may derive new ones.
-  const recipes = recipesOf.get(trx);
   const seen = new Set<string>();
   for (const row of rows) {
     const raw = JSON.parse(row.payload) as Record<string, string>;
-    const values = recipes ? (recipes(row.source, raw) ?? raw) : raw;
+    const values = recipes(row.source, raw) ?? raw;
     for (const column of Object.keys(values)) seen.add(column);
   }
   const warnings: string[] = [];

@@ -19,11 +19,14 @@ export async function bulkInsert(
   if (rows.length === 0) return;
   const names = Object.keys(columns);
   if (isPg(db)) {
-    const types = names.map((n) => `"${n}" ${columns[n]}`).join(', ');
+    // One array per column, unnested side by side: PostgreSQL reads typed arrays much faster
+    // than it builds records from JSON objects (the COPY-like path without a second protocol).
     const list = names.map((n) => `"${n}"`).join(', ');
-    await db.raw(`INSERT INTO "${table}" (${list}) SELECT ${list} FROM json_to_recordset(?::json) AS x(${types})`, [
-      JSON.stringify(rows),
-    ]);
+    const arrays = names.map((n) => `?::${columns[n]}[]`).join(', ');
+    await db.raw(
+      `INSERT INTO "${table}" (${list}) SELECT * FROM unnest(${arrays})`,
+      names.map((n) => pgArray(rows.map((row) => row[n] ?? null))),
+    );
     return;
   }
   const list = names.map((n) => `"${n}"`).join(', ');
@@ -81,7 +84,26 @@ export function inValues(db: Db, column: string, values: string[]): Knex.Raw {
 
 /** A PostgreSQL array literal of text values, each quoted and escaped. */
 function pgTextArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+  return `{${values.map(pgQuoted).join(',')}}`;
+}
+
+function pgQuoted(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * A PostgreSQL array literal of column values, passed as one text parameter (knex would expand
+ * a JavaScript array into a list of parameters): null as NULL, numbers and booleans as they
+ * print, text quoted, so the cast to the column's array type reads each back exactly. A number
+ * that is not finite becomes NULL, as it did when rows travelled as JSON.
+ */
+function pgArray(values: Array<string | number | boolean | null>): string {
+  const item = (v: string | number | boolean | null) => {
+    if (typeof v === 'string') return pgQuoted(v);
+    if (v === null || (typeof v === 'number' && !Number.isFinite(v))) return 'NULL';
+    return String(v);
+  };
+  return `{${values.map(item).join(',')}}`;
 }
 
 function isPg(db: Db): boolean {

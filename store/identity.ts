@@ -31,15 +31,53 @@ export interface IdentityState {
   rulesHash: string;
   /** The newest staging time among the records the last unify saw. */
   stagedUntilMs: number | null;
+  /** Changes at or above this sequence are not unified yet (migration 010); null: unknown. */
+  changeSeqFrom: number | null;
+}
+
+/**
+ * PostgreSQL only: refreshes the statistics of source_records when they are missing or stale
+ * (more rows changed since the last ANALYZE than a tenth of the table), as right after a large
+ * import, before autovacuum gets to it. With none, the planner took the `source = ?` index for
+ * the rebuild's id-ordered page reads and re-read the whole source for every page. Run outside
+ * the unify's transaction, so ANALYZE's lock is released at once instead of blocking other
+ * datasets' rebuilds and autovacuum until the unify commits.
+ */
+export async function refreshSourceStatistics(db: Knex): Promise<boolean> {
+  if (!isPostgres(db)) return false;
+  const result = await db.raw(
+    `SELECT c.reltuples::float8 AS tuples, coalesce(s.n_mod_since_analyze, 0)::float8 AS changed
+     FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+     WHERE c.oid = to_regclass('source_records')`,
+  );
+  const row = result.rows[0] as { tuples: number; changed: number } | undefined;
+  if (!row) return false;
+  if (row.tuples >= 0 && row.changed <= row.tuples / 10 + 1000) return false;
+  await db.raw('ANALYZE source_records');
+  return true;
 }
 
 export async function getIdentityState(db: Db, dataset: string): Promise<IdentityState | undefined> {
-  const row = await db('identity_state').where({ dataset }).first('rules_hash', 'staged_until_ms');
+  const row = await db('identity_state').where({ dataset }).first('rules_hash', 'staged_until_ms', 'change_seq_from');
   if (!row) return undefined;
   return {
     rulesHash: row.rules_hash,
     stagedUntilMs: row.staged_until_ms === null ? null : Number(row.staged_until_ms),
+    changeSeqFrom: row.change_seq_from === null ? null : Number(row.change_seq_from),
   };
+}
+
+/**
+ * Where the change sequence stands, read at the start of a unify: every change below it is
+ * committed and visible to the unify, so the next run reads from here (see migration 010).
+ */
+export async function changeSeqMark(db: Db): Promise<number> {
+  if (isPostgres(db)) {
+    const result = await db.raw('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS mark');
+    return Number(result.rows[0].mark);
+  }
+  const row = await db('source_records').max({ max: 'change_seq' }).first();
+  return Number(row?.max ?? 0) + 1;
 }
 
 /**
@@ -52,7 +90,8 @@ export async function setIdentityState(
   sources: string[],
   hash: string,
   nowMs: number,
-  stagedUntilMs?: number | null,
+  stagedUntilMs: number | null | undefined,
+  changeSeqFrom: number,
 ): Promise<void> {
   let stagedUntil = stagedUntilMs ?? null;
   if (stagedUntilMs === undefined) {
@@ -60,23 +99,34 @@ export async function setIdentityState(
     stagedUntil = newest?.max === null || newest?.max === undefined ? null : Number(newest.max);
   }
   await db('identity_state')
-    .insert({ dataset, rules_hash: hash, updated_at_ms: nowMs, staged_until_ms: stagedUntil })
+    .insert({
+      dataset,
+      rules_hash: hash,
+      updated_at_ms: nowMs,
+      staged_until_ms: stagedUntil,
+      change_seq_from: changeSeqFrom,
+    })
     .onConflict('dataset')
     .merge();
 }
 
+/** Where an incremental unify looks for changes: from a change sequence, or a staging time. */
+export type ChangesSince = { changeSeq: number } | { stagedAtMs: number | null };
+
 /**
  * Records whose identity may have changed since the last unify: never unified, changed content,
- * or deleted at the source while still a member.
+ * or deleted at the source while still a member. With a change sequence the read is as large
+ * as the changes; with a staging time (or none) it covers every record staged since.
  */
 export async function listChangedRecords(
   db: Db,
   dataset: string,
   sources: string[],
-  stagedSinceMs: number | null,
+  since: ChangesSince,
 ): Promise<Array<{ id: number; deleted: boolean; stagedAtMs: number }>> {
   const query = db('source_records as s');
-  if (stagedSinceMs !== null) query.where('s.staged_at_ms', '>=', stagedSinceMs);
+  if ('changeSeq' in since) query.where('s.change_seq', '>=', since.changeSeq);
+  else if (since.stagedAtMs !== null) query.where('s.staged_at_ms', '>=', since.stagedAtMs);
   const rows = await query
     .leftJoin('identity_members as m', function joinMembers() {
       this.on('m.record_id', '=', 's.id').andOn('m.dataset', '=', db.raw('?', [dataset]));
@@ -111,25 +161,95 @@ export async function pageLiveRecordIds(db: Db, sources: string[], afterId: numb
   return rows.map((r) => Number(r.id));
 }
 
+/** Columns of source_records the identity engine reads, and their conversion. */
+const ROW_COLUMNS = ['id', 'source', 'record_key', 'payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms'];
+
+function toIdentityRow(r: Record<string, unknown>): IdentitySourceRow {
+  return {
+    id: Number(r.id),
+    source: r.source as string,
+    recordKey: r.record_key as string,
+    values: JSON.parse(r.payload as string),
+    contentHash: r.content_hash as string,
+    recencyMs: Number(r.source_updated_at_ms ?? r.staged_at_ms),
+  };
+}
+
 /** The given records with their payload, in id order. */
 export async function loadIdentityRows(db: Db, ids: ArrayLike<number>): Promise<IdentitySourceRow[]> {
   const out: IdentitySourceRow[] = [];
   for (const part of chunk(Array.from(ids), IN_CHUNK)) {
-    const rows = await db('source_records as s')
-      .where(inIds(db, 's.id', part))
-      .select('s.id', 's.source', 's.record_key', 's.payload', 's.content_hash', 's.source_updated_at_ms', 's.staged_at_ms');
-    for (const r of rows) {
-      out.push({
-        id: Number(r.id),
-        source: r.source,
-        recordKey: r.record_key,
-        values: JSON.parse(r.payload),
-        contentHash: r.content_hash,
-        recencyMs: Number(r.source_updated_at_ms ?? r.staged_at_ms),
-      });
-    }
+    const rows = await db('source_records').where(inIds(db, 'id', part)).select(ROW_COLUMNS);
+    for (const r of rows) out.push(toIdentityRow(r));
   }
   return out.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Live (not deleted) records of the sources after `afterId`, with their payload, in id order:
+ * a rebuild reads every record this way, once, walking the primary key.
+ */
+export async function pageLiveRecords(
+  db: Db,
+  sources: string[],
+  afterId: number,
+  limit: number,
+): Promise<IdentitySourceRow[]> {
+  // SQLite would otherwise pick the (source, record_key) index and sort the whole source.
+  const table = isPostgres(db) ? 'source_records' : db.raw('?? NOT INDEXED', ['source_records']);
+  const rows = await db(table)
+    .whereIn('source', sources)
+    .whereNull('deleted_at_ms')
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .select(ROW_COLUMNS);
+  return rows.map(toIdentityRow);
+}
+
+/**
+ * Every membership of the dataset that has a golden record, in record order, a page at a time
+ * as two integer arrays: a rebuild never holds them all as rows.
+ */
+export async function eachMemberPage(
+  db: Db,
+  dataset: string,
+  limit: number,
+  visit: (recordIds: Int32Array, goldenIds: Int32Array) => void,
+): Promise<void> {
+  let after = -1;
+  for (;;) {
+    const rows = await db('identity_members')
+      .where({ dataset })
+      .where('record_id', '>', after)
+      .whereNotNull('golden_id')
+      .orderBy('record_id')
+      .limit(limit)
+      .select('record_id', 'golden_id');
+    if (rows.length === 0) return;
+    visit(Int32Array.from(rows, (r) => Number(r.record_id)), Int32Array.from(rows, (r) => Number(r.golden_id)));
+    after = Number(rows[rows.length - 1].record_id);
+  }
+}
+
+/**
+ * Retires active golden records of the dataset that no longer have a member (all deleted at the
+ * source or held back), among `ids` or all; returns how many.
+ */
+export async function retireEmptyGolden(db: Db, dataset: string, ids: number[] | 'all', nowMs: number): Promise<number> {
+  const empty = (q: Knex.QueryBuilder) =>
+    q
+      .where({ dataset, status: 'active' })
+      .whereNotExists((m) =>
+        m.select(db.raw('1')).from('identity_members').where('identity_members.dataset', dataset).whereRaw('identity_members.golden_id = golden_records.id'),
+      );
+  if (ids === 'all') return Number(await empty(db('golden_records')).update({ status: 'retired', merged_into: null, updated_at_ms: nowMs }));
+  let count = 0;
+  for (const part of chunk(ids, IN_CHUNK)) {
+    const query = empty(db('golden_records')).where(inIds(db, 'id', part));
+    count += Number(await query.update({ status: 'retired', merged_into: null, updated_at_ms: nowMs }));
+  }
+  return count;
 }
 
 /** Previous golden id of each record (null when none), for the given ids. */
@@ -156,13 +276,61 @@ export async function deleteKeys(db: Db, dataset: string, recordIds?: number[]):
   }
 }
 
-export async function insertKeys(db: Db, dataset: string, rows: KeyRow[]): Promise<void> {
-  const columns = { dataset: 'text', key_name: 'text', value: 'text', record_id: 'integer', kind: 'text' } as const;
+const KEY_COLUMNS = { dataset: 'text', key_name: 'text', value: 'text', record_id: 'integer', kind: 'text' } as const;
+const MEMBER_COLUMNS = {
+  dataset: 'text', record_id: 'integer', golden_id: 'integer', state: 'text', content_hash: 'text',
+} as const;
+
+/**
+ * Where a full rebuild first puts its index rows: an unindexed temporary table, moved into
+ * identity_keys in index order by {@link moveLoadedKeys} once all are written.
+ */
+const LOAD_KEYS = 'braid_load_keys';
+/** `index`: straight into identity_keys; `load`: into the rebuild's load table. */
+export type WriteTarget = 'index' | 'load';
+
+/**
+ * Creates the rebuild's load table, private to this transaction's connection. An interrupted
+ * rebuild leaves nothing behind: PostgreSQL drops it at the end of the transaction, SQLite
+ * rolls its creation back with it, and it is dropped first in case an earlier run on the same
+ * connection left it.
+ */
+export async function beginKeyLoad(db: Db): Promise<void> {
+  const pg = isPostgres(db);
+  const list = Object.entries(KEY_COLUMNS).map(([name, type]) => `"${name}" ${type}`).join(', ');
+  await db.raw(`DROP TABLE IF EXISTS ${pg ? 'pg_temp' : 'temp'}."${LOAD_KEYS}"`);
+  await db.raw(`CREATE TEMP TABLE "${LOAD_KEYS}" (${list})${pg ? ' ON COMMIT DROP' : ''}`);
+  // The move sorts millions of rows; a larger sort area for this transaction only keeps
+  // PostgreSQL's sort in fewer runs (SQLite's sorter spills to temporary files on its own).
+  if (pg) await db.raw("SET LOCAL work_mem = '64MB'");
+}
+
+/**
+ * Moves the loaded index rows into identity_keys in the order of its value index, then drops
+ * the load table. B-tree inserts in index order append to the rightmost pages; the same rows
+ * written in record order landed on random pages of the value index, which cost most of a
+ * rebuild once that index outgrew the page cache. The database sorts (SQLite spills to disk),
+ * so memory stays bounded.
+ */
+export async function moveLoadedKeys(db: Db): Promise<void> {
+  const list = Object.keys(KEY_COLUMNS).map((name) => `"${name}"`).join(', ');
+  await db.raw(
+    `INSERT INTO identity_keys (${list}) SELECT ${list} FROM "${LOAD_KEYS}" ` +
+      'ORDER BY dataset, key_name, value, record_id',
+  );
+  await db.raw(`DROP TABLE "${LOAD_KEYS}"`);
+  // The rebuild then walks the new index page by page (scanKeys); statistics that still
+  // describe the table as it was made PostgreSQL sort the dataset's keys for every page.
+  if (isPostgres(db)) await db.raw('ANALYZE identity_keys');
+}
+
+export async function insertKeys(db: Db, dataset: string, rows: KeyRow[], into: WriteTarget = 'index'): Promise<void> {
+  const table = into === 'index' ? 'identity_keys' : LOAD_KEYS;
   for (const part of chunk(rows, INSERT_ROWS)) {
     await bulkInsert(
       db,
-      'identity_keys',
-      columns,
+      table,
+      KEY_COLUMNS,
       part.map((r) => ({ dataset, key_name: r.key, value: r.value, record_id: r.recordId, kind: r.kind })),
     );
   }
@@ -227,6 +395,11 @@ export async function membersOfGolden(db: Db, dataset: string, goldenIds: number
 export async function activeGoldenIds(db: Db, dataset: string): Promise<number[]> {
   const rows = await db('golden_records').where({ dataset, status: 'active' }).select('id');
   return rows.map((r) => Number(r.id));
+}
+
+/** Whether the dataset has no golden record at all, in any status. */
+export async function hasNoGolden(db: Db, dataset: string): Promise<boolean> {
+  return (await db('golden_records').where({ dataset }).first('id')) === undefined;
 }
 
 export async function maxGoldenId(db: Db): Promise<number> {
@@ -351,14 +524,11 @@ export async function replaceMembers(
       await db('identity_members').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
     }
   }
-  const columns = {
-    dataset: 'text', record_id: 'integer', golden_id: 'integer', state: 'text', content_hash: 'text',
-  } as const;
   for (const part of chunk(rows, INSERT_ROWS)) {
     await bulkInsert(
       db,
       'identity_members',
-      columns,
+      MEMBER_COLUMNS,
       part.map((m) => ({
         dataset,
         record_id: m.recordId,

@@ -8,6 +8,7 @@ import * as sftp from './006-sftp';
 import * as outboxKinds from './007-outbox-kinds';
 import * as identityWatermark from './008-identity-watermark';
 import * as eventDelivery from './009-event-delivery';
+import * as identityChanges from './010-identity-changes';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '007-outbox-kinds': outboxKinds,
   '008-identity-watermark': identityWatermark,
   '009-event-delivery': eventDelivery,
+  '010-identity-changes': identityChanges,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -139,6 +139,30 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     expect(await db('golden_records').where({ master_id: 'M2' }).first('status')).toEqual({ status: 'retired' });
   });
 
+  it('reads only the changes since the last run, whatever their staging time says', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '' });
+    await stage('crm', 'c2', { email: 'bob@example.org', phone: '' });
+    await stage('crm', 'c3', { email: 'eve@example.org', phone: '' });
+    await unify();
+    const marks = await db('source_records').orderBy('id').pluck('change_seq');
+    expect(marks.every((m: unknown) => m !== null)).toBe(true);
+
+    // Long after staging: a deletion mark written without touching staged_at_ms (as a
+    // hand-run fix would), far outside the staging-time margin, is still found.
+    clock += 3 * 3600_000;
+    await stage('shop', 's1', { email: 'zoe@example.org', phone: '' });
+    expect(await unify()).toMatchObject({ mode: 'incremental', recordsChanged: 1 });
+    await db('source_records').where({ source: 'crm', record_key: 'c3' }).update({ deleted_at_ms: clock });
+    await stage('crm', 'c2', { email: 'ana@example.org', phone: '' });
+    const summary = await unify();
+    expect(summary).toMatchObject({ mode: 'incremental', recordsChanged: 2, merged: 1, retired: 1, goldenRecords: 2 });
+    expect(await partition()).toEqual({ M1: ['crm:c1', 'crm:c2'], M4: ['shop:s1'] });
+    expect(await db('golden_records').orderBy('id').pluck('status')).toEqual(['active', 'merged', 'retired', 'active']);
+
+    // Nothing changed since: the next run reads nothing and says so.
+    expect((await unify()).mode).toBe('unchanged');
+  });
+
   it('BL-15: holds the record of a shared mailbox and keeps the two people apart', async () => {
     await stage('crm', '003A1', { email: 'contact@bistro-lune.example', phone: '+33611111111', first_name: 'Hugo' });
     await stage('crm', '003A2', { email: 'contact@bistro-lune.example', phone: '+33622222222', first_name: 'Ines' });
@@ -175,6 +199,60 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     expect(await partition()).toEqual(before);
     expect(await db('identity_state').first('rules_hash')).toBeDefined();
     expect((await unify()).mode).toBe('unchanged');
+  });
+
+  it('leaves the previous state when a rebuild stops half-way, and rebuilds on the next run', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
+    await stage('shop', 's1', { email: 'other@example.org', phone: '0611111111' });
+    await stage('crm', 'c2', { email: 'bob@example.org', phone: '' });
+    await unify();
+    const snapshot = async () => ({
+      keys: await db('identity_keys')
+        .orderBy(['key_name', 'value', 'record_id'])
+        .select('key_name', 'value', 'record_id'),
+      members: await db('identity_members').orderBy('record_id').select('record_id', 'golden_id', 'state'),
+      golden: await db('golden_records').orderBy('id').select('id', 'master_id', 'status', 'attributes'),
+      state: await db('identity_state').select('rules_hash', 'change_seq_from'),
+    });
+    const before = await snapshot();
+
+    // Stopped once the new index rows are in place and golden records are being written.
+    const emailOnly = DatasetConfig.parse({ ...CUSTOMERS, keys: [CUSTOMERS.keys[0]] });
+    const stop = (progress: { phase: string }) => {
+      if (progress.phase === 'writing') throw new Error('worker lost');
+    };
+    await expect(
+      unifyDataset(db, 'customers', emailOnly, {
+        runId: 'cut',
+        nowMs: clock,
+        heartbeat: stop,
+        newMasterId: () => `M${++ids}`,
+      }),
+    ).rejects.toThrow('worker lost');
+    expect(await snapshot()).toEqual(before);
+
+    // The next attempt on the same connection finds no leftover of the first.
+    expect(await unify(emailOnly)).toMatchObject({ mode: 'full', goldenRecords: 3, split: 1 });
+    expect(await db('identity_keys').pluck('key_name')).toEqual(['email', 'email', 'email']);
+  });
+
+  it('derives master ids on a rebuild into an empty dataset as on one over existing golden records', async () => {
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
+    await stage('shop', 's1', { email: 'ANA@example.org', phone: '' });
+    await stage('crm', 'c2', { email: 'bob@example.org', phone: '' });
+    const derived = (mode?: 'full') =>
+      unifyDataset(db, 'customers', CUSTOMERS, { runId: 'd', nowMs: clock, mode });
+    await derived();
+    const first = await db('golden_records').orderBy('id').select('master_id', 'status');
+    // Rebuilt over its own golden records: every id is kept, none is taken twice.
+    expect(await derived('full')).toMatchObject({ mode: 'full', created: 0, goldenRecords: 2 });
+    expect(await db('golden_records').orderBy('id').select('master_id', 'status')).toEqual(first);
+    // From scratch: the same data gives the same ids.
+    for (const table of ['identity_members', 'identity_keys', 'identity_state', 'golden_records']) {
+      await db(table).delete();
+    }
+    expect(await derived('full')).toMatchObject({ created: 2, goldenRecords: 2 });
+    expect(await db('golden_records').orderBy('id').select('master_id', 'status')).toEqual(first);
   });
 
   it('incremental runs give the same clusters and ids as a full rebuild (random changes)', async () => {

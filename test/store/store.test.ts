@@ -28,6 +28,7 @@ import {
   type StageRow,
 } from '../../store/staging';
 import { migrationSource } from '../../store/migrations';
+import { bulkInsert } from '../../store/bulk';
 
 
 /** Children before parents, so foreign keys allow the delete. */
@@ -425,6 +426,42 @@ describe.each(BACKENDS)('store on $name', (backend) => {
         itemsAccepted: 0,
         itemsRejected: 0,
       });
+    });
+  });
+
+  describe('bulkInsert', () => {
+    it('writes awkward text, nulls and numbers back exactly', async () => {
+      const values = [
+        'a"b', 'back\\slash\\', '{brace}', 'comma,sep', 'NULL', '', '  spaced ', 'é日本', 'line\nbreak',
+      ];
+      const columns = {
+        dataset: 'text', key_name: 'text', value: 'text', record_id: 'integer', kind: 'text',
+      } as const;
+      const memberColumns = {
+        dataset: 'text', record_id: 'integer', golden_id: 'integer', state: 'text', content_hash: 'text',
+      } as const;
+      await bulkInsert(
+        db,
+        'identity_keys',
+        columns,
+        values.map((value, i) => ({
+          dataset: 'd', key_name: 'k', value, record_id: i + 1, kind: i % 2 ? 'exact' : 'fuzzy',
+        })),
+      );
+      await bulkInsert(db, 'identity_members', memberColumns, [
+        { dataset: 'd', record_id: 1, golden_id: null, state: 'ambiguous', content_hash: 'h' },
+        { dataset: 'd', record_id: 2, golden_id: 2_000_000_000, state: 'linked', content_hash: 'NULL' },
+      ]);
+
+      const keys = await db('identity_keys').orderBy('record_id').select('value', 'record_id', 'kind');
+      expect(keys.map((r) => r.value)).toEqual(values);
+      expect(keys.map((r) => Number(r.record_id))).toEqual(values.map((_, i) => i + 1));
+      expect(keys[1].kind).toBe('exact');
+      const members = await db('identity_members').orderBy('record_id').select('golden_id', 'content_hash');
+      expect(members.map((m) => [m.golden_id === null ? null : Number(m.golden_id), m.content_hash])).toEqual([
+        [null, 'h'],
+        [2_000_000_000, 'NULL'],
+      ]);
     });
   });
 
