@@ -15,7 +15,7 @@ import { compileGoldenRecipes, compileSourceRecipes, recipesAt, sourceRecipesOf 
 import { parseIsoDay } from '../domain/rfm/days';
 import { isBlank } from '../domain/normalize';
 import { isPostgres } from '../store/db';
-import { loadGoldenRecords, pageLiveRecordIds } from '../store/identity';
+import { changeSeqMark, loadGoldenRecords, pageLiveRecordIds, type ChangesSince } from '../store/identity';
 import * as store from '../store/prepared';
 import { getRun } from '../store/runs';
 import { clock, type ActivityDeps } from './deps';
@@ -26,7 +26,10 @@ const BATCH_RECORDS = 5000;
 /** Unusable events listed in row_errors per run; the count covers them all. */
 const REPORTED_UNUSABLE = 200;
 const MS_PER_DAY = 86_400_000;
-/** How far before the previous materialization an incremental one looks for staged events. */
+/**
+ * How far before the previous materialization an incremental one looks for staged events, the
+ * one time it has no change sequence to start from (state written before migration 011).
+ */
 const STAGING_MARGIN_MS = 15 * 60_000;
 /** SQLite page cache while preparing, in KiB (a negative cache_size is a size, not pages). */
 const SQLITE_CACHE_KIB = -131_072;
@@ -384,6 +387,8 @@ async function materializeEvents(
   const hash = createHash('sha256')
     .update(JSON.stringify([[...dataset.sources].sort(), columns, sourceRecipesOf(dataset)]))
     .digest('hex');
+  // Read before any source record: every change below the mark is then visible to this run.
+  const mark = await changeSeqMark(trx);
   const state = await store.getPreparedState(trx, name);
   const full = state?.configHash !== hash;
   const recipes = compileSourceRecipes(dataset, name);
@@ -430,9 +435,12 @@ async function materializeEvents(
     // Statistics for the table just filled, so the aggregates below use its indexes.
     if (isPostgres(trx)) await trx.raw('ANALYZE prepared_events');
   } else {
-    // Records staged since the previous materialization, less a margin for staging
-    // transactions that committed after it with an earlier clock (as unify does).
-    const since = state?.updatedAtMs === undefined ? null : state.updatedAtMs - STAGING_MARGIN_MS;
+    // Records changed since the previous materialization's mark; before there was one, those
+    // staged since it, less a margin for staging that committed late with an earlier clock.
+    const since: ChangesSince =
+      state?.changeSeqFrom != null
+        ? { changeSeq: state.changeSeqFrom }
+        : { stagedAtMs: state?.updatedAtMs === undefined ? null : state.updatedAtMs - STAGING_MARGIN_MS };
     const changes = await store.listChangedEvents(trx, name, dataset.sources, since);
     for (const change of changes) if (change.previousKey !== null) touched.add(change.previousKey);
     const live = changes.filter((c) => !c.deleted).map((c) => c.id);
@@ -444,7 +452,7 @@ async function materializeEvents(
   if (errors.length > 0) {
     await store.guarded('record unusable events', 'row_errors', () => trx('row_errors').insert(errors));
   }
-  await store.setPreparedState(trx, name, { configHash: hash, asOfDay: null }, nowMs);
+  await store.setPreparedState(trx, name, { configHash: hash, asOfDay: null, changeSeqFrom: mark }, nowMs);
   return result;
 }
 

@@ -8,7 +8,7 @@ import { SyncError } from '../connectors/errors';
 import { chunk } from '../domain/diff';
 import { bulkInsert, inIds, inValues, type ColumnType } from './bulk';
 import { isPostgres } from './db';
-import { loadGoldenRecords, type GoldenRecord } from './identity';
+import { loadGoldenRecords, type ChangesSince, type GoldenRecord } from './identity';
 
 type Db = Knex | Knex.Transaction;
 
@@ -55,16 +55,24 @@ export interface PreparedState {
   asOfDay: number | null;
   /** The clock of the prepare that wrote the state (read only; set from `nowMs`). */
   updatedAtMs?: number;
+  /**
+   * Events datasets: source changes at or above this sequence (migration 010) are not
+   * materialized yet; null or absent when not known.
+   */
+  changeSeqFrom?: number | null;
 }
 
 export async function getPreparedState(db: Db, dataset: string): Promise<PreparedState | undefined> {
   return guarded('getPreparedState', 'prepared_state', async () => {
-    const row = await db('prepared_state').where({ dataset }).first('config_hash', 'as_of_day', 'updated_at_ms');
+    const row = await db('prepared_state')
+      .where({ dataset })
+      .first('config_hash', 'as_of_day', 'updated_at_ms', 'change_seq_from');
     if (!row) return undefined;
     return {
       configHash: row.config_hash,
       asOfDay: row.as_of_day === null ? null : Number(row.as_of_day),
       updatedAtMs: Number(row.updated_at_ms),
+      changeSeqFrom: row.change_seq_from === null ? null : Number(row.change_seq_from),
     };
   });
 }
@@ -72,7 +80,13 @@ export async function getPreparedState(db: Db, dataset: string): Promise<Prepare
 export async function setPreparedState(db: Db, dataset: string, state: PreparedState, nowMs: number): Promise<void> {
   return guarded('setPreparedState', 'prepared_state', async () => {
     await db('prepared_state')
-      .insert({ dataset, config_hash: state.configHash, as_of_day: state.asOfDay, updated_at_ms: nowMs })
+      .insert({
+        dataset,
+        config_hash: state.configHash,
+        as_of_day: state.asOfDay,
+        updated_at_ms: nowMs,
+        change_seq_from: state.changeSeqFrom ?? null,
+      })
       .onConflict('dataset')
       .merge();
   });
@@ -88,24 +102,28 @@ export interface ChangedEvent {
 
 /**
  * Staged records of the sources that are new, changed or deleted since they were materialized.
- * With `stagedSinceMs`, only records staged at or after it are looked at (staging sets
- * staged_at_ms on every insert, change and deletion), through the staged_at index of
- * migration 008: the run reads what arrived since, not every event ever staged.
+ * From a change sequence (migration 010), only records changed at or after it are looked at;
+ * from a staging time (before the first prepare that knew the sequence), those staged at or
+ * after it. Either way through an index: the run reads what arrived since, not every event
+ * ever staged. With neither, every staged record is compared.
  */
 export async function listChangedEvents(
   db: Db,
   dataset: string,
   sources: string[],
-  stagedSinceMs: number | null = null,
+  since: ChangesSince = { stagedAtMs: null },
 ): Promise<ChangedEvent[]> {
   return guarded('listChangedEvents', 'source_records/prepared_events', async () => {
-    // SQLite has no statistics to prefer the staged_at range over the (source, key) index.
+    // SQLite has no statistics to prefer the range over the (source, key) index.
+    const index = 'changeSeq' in since ? 'source_records_change_seq' : 'source_records_staged_at';
+    const bounded = 'changeSeq' in since || since.stagedAtMs !== null;
     const table =
-      stagedSinceMs === null || isPostgres(db)
+      !bounded || isPostgres(db)
         ? 'source_records as s'
-        : db.raw('?? AS s INDEXED BY source_records_staged_at', ['source_records']);
+        : db.raw(`?? AS s INDEXED BY ${index}`, ['source_records']);
     const query = db(table);
-    if (stagedSinceMs !== null) query.where('s.staged_at_ms', '>=', stagedSinceMs);
+    if ('changeSeq' in since) query.where('s.change_seq', '>=', since.changeSeq);
+    else if (since.stagedAtMs !== null) query.where('s.staged_at_ms', '>=', since.stagedAtMs);
     const rows = await query
       .leftJoin('prepared_events as p', function joinEvents() {
         this.on('p.record_id', '=', 's.id').andOn('p.dataset', '=', db.raw('?', [dataset]));

@@ -9,6 +9,7 @@ import * as outboxKinds from './007-outbox-kinds';
 import * as identityWatermark from './008-identity-watermark';
 import * as eventDelivery from './009-event-delivery';
 import * as identityChanges from './010-identity-changes';
+import * as preparedChangeSeq from './011-prepared-change-seq';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '008-identity-watermark': identityWatermark,
   '009-event-delivery': eventDelivery,
   '010-identity-changes': identityChanges,
+  '011-prepared-change-seq': preparedChangeSeq,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -146,7 +146,7 @@ describe.each(BACKENDS)('events materialized in SQL on $name', (backend) => {
 });
 
 describe.each(BACKENDS)('events changed since the last prepare on $name', (backend) => {
-  it('reads the records staged since, new, changed and deleted alike', async () => {
+  it('reads the records changed since, new, changed, deleted and late-staged alike', async () => {
     const { db, close } = await backend.open();
     const DAY = 86_400_000;
     const stage = (at: number, rows: Array<[string, Record<string, string>, boolean?]>) =>
@@ -185,6 +185,13 @@ describe.each(BACKENDS)('events changed since the last prepare on $name', (backe
       expect(result.customersRecomputed).toBe(3);
       expect(await events()).toEqual(['c1:o1:1', 'c2:o2:20', 'c3:o4:4']);
       expect((await prepare('r3', 3 * DAY)).eventsChanged).toBe(0);
+
+      // A staging clock two days behind the last prepare (a worker with a wrong clock, or a
+      // transaction that committed late): the change sequence still finds the record.
+      await stage(DAY, [['o5', { customer_id: 'c4', date: '2025-01-05', amount: '5', ref: 'o5' }]]);
+      const late = await prepare('r4', 3 * DAY + 1000);
+      expect(late.eventsChanged).toBe(1);
+      expect(await events()).toEqual(['c1:o1:1', 'c2:o2:20', 'c3:o4:4', 'c4:o5:5']);
     } finally {
       await close();
     }
