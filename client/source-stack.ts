@@ -173,10 +173,15 @@ export async function stagedPerSource(config: BraidConfig): Promise<Record<strin
   }
 }
 
-/** The folder with package.json: this file runs from dist/client (demo) and client/ (tests). */
+/**
+ * The folder with package.json: this file runs from dist/client (demo) and client/ (tests).
+ * The CLI loads this module for every command, so a build copied elsewhere must still start:
+ * without a package.json above, the layout's own root is taken, and only the demos, which
+ * need the examples, fail later on their missing files.
+ */
 function projectRoot(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`No package.json above ${from}`);
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
   }
 }

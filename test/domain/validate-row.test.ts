@@ -57,7 +57,18 @@ describe('validateRow', () => {
   );
 
   it.each([
+    ['2025-12-31T23:59:59-01:00', '2026-01-01T00:59:59.000Z'],
+    ['2025-12-31 23:59:59+0530', '2025-12-31T18:29:59.000Z'],
+    ['2026-01-05 08:15:00', '2026-01-05T08:15:00.000Z'],
+    ['2026-01-05T08:15:00.123456Z', '2026-01-05T08:15:00.123Z'],
+    ['20260105', '2026-01-05'],
+  ])('keeps the instant of the date-time %p as UTC (%p), a day as a day', (raw, expected) => {
+    expect(validateRow({ dob: raw }, FIELDS)).toEqual({ ok: true, values: { dob: expected } });
+  });
+
+  it.each([
     ['dob', '2015-02-30', 'not a date'],
+    ['dob', '2015-10-29T25:00:00', 'not a date'],
     ['dob', '10/29/2015', 'not a date'],
     ['orders', 'three', 'not a number: "three"'],
     ['vip', 'maybe', 'not a boolean: "maybe"'],
