@@ -223,6 +223,14 @@ export const DatasetConfig = z
       key.blocked.forEach((entry, j) => checkBlockedEntry(entry, ['keys', i, 'blocked', j], ctx));
     });
     dataset.blockedValues.forEach((entry, j) => checkBlockedEntry(entry, ['blockedValues', j], ctx));
+    // A link joins on the golden field's one surviving value; `union` turns it into a list,
+    // which matches no event, and every computed field and export of the link would go empty.
+    for (const [name, link] of Object.entries(dataset.links)) {
+      if (dataset.survivorship.columns[link.field] === 'union') {
+        const message = `links.${name} joins on "${link.field}": give it a single-value rule, not union`;
+        ctx.addIssue({ code: 'custom', path: ['survivorship', 'columns', link.field], message });
+      }
+    }
     if (dataset.defaultCountry !== undefined && !isSupportedPhoneCountry(dataset.defaultCountry)) {
       const message = `"${dataset.defaultCountry}" is not a country code known for phone numbers`;
       ctx.addIssue({ code: 'custom', path: ['defaultCountry'], message });

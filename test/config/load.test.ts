@@ -234,6 +234,20 @@ describe('parseConfig', () => {
       'datasets.customers.keys.2.name: "email" is used twice',
     ],
     [
+      'union survivorship on the field a link joins on',
+      (c) => {
+        c.datasets.customers.links = { orders: { dataset: 'orders', field: 'customer_id' } };
+        c.datasets.customers.survivorship = { default: 'most_recent', columns: { customer_id: 'union' } };
+        c.datasets.orders = {
+          kind: 'events',
+          sources: ['eshop'],
+          events: { customer: 'customer_id', date: 'date' },
+        };
+      },
+      'datasets.customers.survivorship.columns.customer_id: links.orders joins on "customer_id": ' +
+        'give it a single-value rule, not union',
+    ],
+    [
       'a rule naming an unknown key',
       (c) => (c.datasets.customers.rules = [{ name: 'exact', keys: ['phone'] }]),
       'datasets.customers.rules.0.keys: no key "phone"',
