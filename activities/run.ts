@@ -94,9 +94,15 @@ export interface RunReport {
   eventsRejected: number;
   /** Custom events held back because their profile is not in Braze yet; planned next run. */
   eventsDeferred: number;
+  /**
+   * Custom events in range whose customer key matches no active golden record with the
+   * sync's identifier (yet): not sent, not row errors; planned once the customer arrives.
+   */
+  eventsUnmatched: number;
   purchasesSent: number;
   purchasesRejected: number;
   purchasesDeferred: number;
+  purchasesUnmatched: number;
   rateLimitedWaits: number;
   dataPointsWritten: number | null;
   durationMs: number;
@@ -149,6 +155,8 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       profilesMerged: identity.profilesMerged,
       profilesDeleted: identity.profilesDeleted,
       ...events,
+      eventsUnmatched: counts.eventsUnmatched ?? 0,
+      purchasesUnmatched: counts.purchasesUnmatched ?? 0,
       rateLimitedWaits: input.rateLimitedWaits,
       dataPointsWritten: before === null || after === null ? null : after - before,
       durationMs: input.finishedAtMs - input.startedAtMs,

@@ -24,11 +24,22 @@ export function printReport(
   if (report.profilesMerged + report.profilesDeleted > 0) {
     out(`  profiles merged     ${report.profilesMerged}, deleted ${report.profilesDeleted}`);
   }
-  const purchases = [report.purchasesSent, report.purchasesRejected, report.purchasesDeferred];
-  const events = [report.eventsSent, report.eventsRejected, report.eventsDeferred];
+  const purchases = [
+    report.purchasesSent,
+    report.purchasesRejected,
+    report.purchasesDeferred,
+    report.purchasesUnmatched ?? 0,
+  ];
+  const events = [
+    report.eventsSent,
+    report.eventsRejected,
+    report.eventsDeferred,
+    report.eventsUnmatched ?? 0,
+  ];
   if ([...purchases, ...events].some((n) => n > 0)) {
-    const line = ([sent, rejected, deferred]: number[]) =>
-      `${sent} sent, ${rejected} rejected, ${deferred} deferred`;
+    // Unmatched: no golden record holds the customer key yet; they go once one does.
+    const line = ([sent, rejected, deferred, unmatched]: number[]) =>
+      `${sent} sent, ${rejected} rejected, ${deferred} deferred, ${unmatched} without a customer`;
     out(`  purchases           ${line(purchases)}`);
     out(`  custom events       ${line(events)}`);
   }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { z } from 'zod';
 
 /** A value taken from an events column, or one fixed value for every event. */
@@ -6,6 +8,18 @@ const ColumnOrValue = z.union([
   z.object({ value: z.string().min(1).max(255) }).strict(),
 ]);
 export type ColumnOrValue = z.infer<typeof ColumnOrValue>;
+
+/**
+ * A currency from a column or fixed. A fixed code is upper-cased as row values are, so `eur`
+ * reads as `EUR` in both places instead of passing per event and failing `braid check`.
+ */
+const Currency = z.union([
+  z.object({ column: z.string().min(1) }).strict(),
+  z
+    .object({ value: z.string().min(1).max(255) })
+    .strict()
+    .transform(({ value }) => ({ value: value.trim().toUpperCase() })),
+]);
 
 /** Braze refuses property names starting with `$` and the reserved `time` and `event_name`. */
 const RESERVED_PROPERTIES = new Set(['time', 'event_name']);
@@ -31,7 +45,7 @@ export const EventExport = z
     /** The purchase's product id (purchases only, required). */
     productId: ColumnOrValue.optional(),
     /** ISO 4217 alphabetic code, from a column or fixed; purchases only, `USD` by default. */
-    currency: ColumnOrValue.optional(),
+    currency: Currency.optional(),
     /** Column holding the price in the currency's base unit; default the events' amount. */
     price: z.string().min(1).optional(),
     /** Column holding the quantity; Braze takes 1..100, larger values are clamped to 100. */
@@ -88,8 +102,43 @@ export function exportKey(exp: EventExport): string {
   return `purchase:${exp.link}:${which}`;
 }
 
+/** What of the events dataset shapes an export's objects: property types, the default price. */
+export interface EventsShape {
+  fields: Record<string, string>;
+  events?: { amount?: string };
+}
+
+/**
+ * A hash of everything that decides what an export sends and whether an event can be sent:
+ * name, product, currency, price (the events' amount column when not set), quantity, and the
+ * properties with the types the events dataset declares for their columns. `since` only
+ * filters and the link is part of the export key, so neither is in it. Planning compares it
+ * with the last plan's to judge rejected events again after a fix (store/event-delivery.ts).
+ */
+export function exportSettingsHash(exp: EventExport, events: EventsShape): string {
+  const properties = Object.keys(exp.properties)
+    .sort()
+    .map((name) => {
+      const column = exp.properties[name]!;
+      return [name, column, events.fields[column] ?? 'string'];
+    });
+  const settings = {
+    as: exp.as,
+    name: exp.name ?? null,
+    productId: exp.productId ?? null,
+    currency: exp.currency ?? null,
+    price: exp.price ?? events.events?.amount ?? null,
+    quantity: exp.quantity ?? null,
+    properties,
+  };
+  return createHash('sha256').update(JSON.stringify(settings)).digest('hex');
+}
+
 interface LinkedDatasets {
-  datasets: Record<string, { kind: string; links: Record<string, { dataset: string }> }>;
+  datasets: Record<
+    string,
+    { kind: string; links: Record<string, { dataset: string }>; events?: { amount?: string } }
+  >;
   syncs: Record<string, { dataset: string; events: EventExport[] }>;
 }
 
@@ -111,6 +160,11 @@ export function checkSyncEvents(config: LinkedDatasets, ctx: z.RefinementCtx): v
         issue(['link'], `no link "${exp.link}" on dataset "${sync.dataset}"`);
       } else if (link && config.datasets[link.dataset]?.kind !== 'events') {
         issue(['link'], `link "${exp.link}" does not point at an events dataset`);
+      } else if (link && exp.as === 'purchase' && exp.price === undefined) {
+        // Without either, every purchase would be rejected one by one at planning.
+        if (config.datasets[link.dataset]?.events?.amount === undefined) {
+          issue(['price'], `dataset "${link.dataset}" declares no amount column: set price`);
+        }
       }
       const key = exportKey(exp);
       const first = keys.get(key);

@@ -140,6 +140,65 @@ export async function pageUndeliveredEvents(
   }));
 }
 
+/**
+ * Records the settings an export is planned with. When they differ from the last plan's (or
+ * no plan recorded them yet), the export's `rejected` ledger rows are dropped in the same
+ * transaction, never its `sent` ones: an event refused under the old settings (a quantity
+ * column misspelt) is judged again under the new, while what Braze accepted is never resent.
+ * Dropped and recorded together, so a crash leaves either both or neither. Returns how many
+ * rejected rows were dropped (0 when the settings are unchanged).
+ */
+export async function reviseExportSettings(
+  db: Knex,
+  input: { syncId: string; exportKey: string; settingsHash: string; nowMs: number },
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    const key = { sync_id: input.syncId, export_key: input.exportKey };
+    const query = trx('event_export_settings').where(key);
+    // Two plans of one sync do not overlap, but the row lock keeps a stray one from
+    // interleaving on PostgreSQL; SQLite's write transaction locks the whole file anyway.
+    if (isPostgres(db)) query.forUpdate();
+    const last = await query.first('settings_hash');
+    if (last?.settings_hash === input.settingsHash) return 0;
+    const dropped = await trx('event_delivery').where({ ...key, status: 'rejected' }).delete();
+    await trx('event_export_settings')
+      .insert({ ...key, settings_hash: input.settingsHash, updated_at_ms: input.nowMs })
+      .onConflict(['sync_id', 'export_key'])
+      .merge(['settings_hash', 'updated_at_ms']);
+    return Number(dropped);
+  });
+}
+
+/**
+ * Usable events of `dataset` dated on or after `sinceDay` that this export has not recorded
+ * and whose customer key has no target: no active golden record holds it with the sync's
+ * identifier (yet). Not row errors: such an event is planned once its customer arrives. One
+ * COUNT against the same event_targets the plan joins, so the two never disagree.
+ */
+export async function countUnmatchedEvents(
+  db: Db,
+  input: { syncId: string; exportKey: string; dataset: string; sinceDay: number | null },
+): Promise<number> {
+  const query = db('prepared_events as e')
+    .leftJoin('event_targets as t', (j) =>
+      j.on('t.customer_key', 'e.customer_key').andOnVal('t.sync_id', input.syncId),
+    )
+    .leftJoin('event_delivery as l', (j) =>
+      j
+        .on('l.record_id', 'e.record_id')
+        .andOn('l.dataset', 'e.dataset')
+        .andOnVal('l.sync_id', input.syncId)
+        .andOnVal('l.export_key', input.exportKey),
+    )
+    .where({ 'e.dataset': input.dataset, 'e.usable': true })
+    .whereNull('t.customer_key')
+    .whereNull('l.record_id')
+    .count<{ n: number | string }[]>({ n: '*' });
+  if (input.sinceDay !== null) query.where('e.day', '>=', input.sinceDay);
+  const rows = await query;
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** The run's event batches and their items so far: planning twice keeps the first plan. */
 export async function plannedEventBatches(
   db: Db,
@@ -189,7 +248,8 @@ export interface RejectedEvent {
 
 /**
  * Records events refused at planning (no price, a bad currency…) in the ledger as `rejected`
- * with a row error, so they are not planned again until their content changes.
+ * with a row error, so they are not planned again until their content or the export's
+ * settings change.
  */
 export async function rejectAtPlanning(
   db: Db,

@@ -21,6 +21,13 @@ export interface RunCounts {
   batchesPlanned: number;
   /** Custom events and purchases planned (outbox items of kind `events`). */
   eventsPlanned: number;
+  /**
+   * Custom events in range (`since`) that are not in the ledger and whose customer key no
+   * active golden record with the sync's identifier holds; planned once it does.
+   */
+  eventsUnmatched: number;
+  /** The same for purchases. */
+  purchasesUnmatched: number;
 }
 
 export const EMPTY_COUNTS: RunCounts = {
@@ -39,6 +46,8 @@ export const EMPTY_COUNTS: RunCounts = {
   recordsSkipped: 0,
   batchesPlanned: 0,
   eventsPlanned: 0,
+  eventsUnmatched: 0,
+  purchasesUnmatched: 0,
 };
 
 export interface RowError {

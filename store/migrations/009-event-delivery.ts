@@ -21,7 +21,8 @@ export async function up(knex: Knex): Promise<void> {
     /** `sent` (Braze accepted it) or `rejected` (Braze refused it as invalid). */
     t.string('status', 20).notNullable();
     t.text('reason').nullable();
-    /** The event's content hash when sent: a rejected event whose data changed is planned again. */
+    /** The event's content hash when sent: a rejected event whose data changed is planned again
+     * (and, since migration 012, every rejected one once its export's settings change). */
     t.string('content_hash', 64).notNullable();
     t.bigInteger('sent_at_ms').notNullable();
     t.string('run_id', 200).notNullable().index('event_delivery_run');

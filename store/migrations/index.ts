@@ -10,6 +10,7 @@ import * as identityWatermark from './008-identity-watermark';
 import * as eventDelivery from './009-event-delivery';
 import * as identityChanges from './010-identity-changes';
 import * as preparedChangeSeq from './011-prepared-change-seq';
+import * as eventExportSettings from './012-event-export-settings';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '009-event-delivery': eventDelivery,
   '010-identity-changes': identityChanges,
   '011-prepared-change-seq': preparedChangeSeq,
+  '012-event-export-settings': eventExportSettings,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

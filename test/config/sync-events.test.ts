@@ -1,7 +1,7 @@
 import YAML from 'yaml';
 
 import { parseConfig } from '../../config/load';
-import { exportKey } from '../../config/sync-events';
+import { exportKey, exportSettingsHash } from '../../config/sync-events';
 import { ConfigError } from '../../connectors/errors';
 
 const FILE = '/etc/braid/braid.yaml';
@@ -69,6 +69,38 @@ describe('syncs.<id>.events', () => {
     expect(exportKey(event!)).toBe('event:orders:order_placed');
   });
 
+  it('upper-cases a fixed currency as it does a row value, and still refuses an unknown one', () => {
+    const purchase = { link: 'orders', as: 'purchase', productId: { value: 'cd' } };
+    const parsed = parse([{ ...purchase, currency: { value: 'eur' } }]);
+
+    expect(parsed.syncs.s!.events[0]!.currency).toEqual({ value: 'EUR' });
+    expect(problem([{ ...purchase, currency: { value: 'eurx' } }])).toContain('syncs.s.events.0.currency.value: "EURX" is not an ISO 4217 currency code such as USD');
+  });
+
+  it('hashes what an export sends, not since', () => {
+    const base = { link: 'orders', as: 'purchase', productId: { value: 'cd' }, quantity: 'qtty' };
+    const hash = (changes: Record<string, unknown>, fields: Record<string, string> = {}) => {
+      const exp = parse([{ ...base, ...changes }]).syncs.s!.events[0]!;
+      return exportSettingsHash(exp, { fields, events: { amount: 'amount' } });
+    };
+    const first = hash({});
+
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash({ since: '1998-04-01' })).toBe(first);
+    expect(hash({ currency: { value: 'usd' } })).toBe(hash({ currency: { value: 'USD' } }));
+    // The price defaults to the events' amount column: naming it changes nothing sent.
+    expect(hash({ price: 'amount' })).toBe(first);
+    const changed = [
+      hash({ quantity: 'qty' }),
+      hash({ price: 'total' }),
+      hash({ currency: { value: 'EUR' } }),
+      hash({ productId: { column: 'sku' } }),
+      hash({ properties: { cds: 'cds' } }),
+      hash({ properties: { cds: 'cds' } }, { cds: 'number' }),
+    ];
+    expect(new Set([first, ...changed]).size).toBe(1 + changed.length);
+  });
+
   it('defaults to no exports', () => {
     const plain = config([]);
     delete plain.syncs.s.events;
@@ -107,6 +139,14 @@ describe('syncs.<id>.events', () => {
     });
 
     expect(text).toContain('syncs.s.events.0.link: link "self" does not point at an events dataset');
+  });
+
+  it('reports a purchase export without a price when the events declare no amount', () => {
+    const text = problem([{ link: 'orders', as: 'purchase', productId: { value: 'cd' } }], (c) => {
+      delete c.datasets.orders.events.amount;
+    });
+
+    expect(text).toContain('syncs.s.events.0.price: dataset "orders" declares no amount column: set price');
   });
 
   it('reports two exports that would share one ledger', () => {
