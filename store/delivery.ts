@@ -145,24 +145,35 @@ export async function writeIdentityOutbox(
       .count<{ n: number }[]>({ n: '*' });
     const already = Number(existing[0]?.n ?? 0);
     if (already > 0) return already;
-    const last = await trx('outbox')
-      .where({ run_id: input.runId })
-      .max<{ n: number | null }[]>({ n: 'batch_no' });
-    const after = Number(last[0]?.n ?? 0);
-    const rows = input.batches.map((items, i) => ({
-      run_id: input.runId,
-      batch_no: after + i + 1,
-      sync_id: input.syncId,
-      kind: input.kind,
-      status: 'planned',
-      items: JSON.stringify(items),
-      item_count: items.length,
-      attribute_count: 0,
-      attempts: 0,
-    }));
-    for (let i = 0; i < rows.length; i += 200) await trx('outbox').insert(rows.slice(i, i + 200));
-    return rows.length;
+    return appendOutboxBatches(trx, { ...input, batches: input.batches as unknown[][] });
   });
+}
+
+/**
+ * Writes batches of one kind after every batch the run already has, numbered on from the
+ * highest. Callers run it in the transaction that decides whether to plan them.
+ */
+export async function appendOutboxBatches(
+  trx: Knex.Transaction,
+  input: { runId: string; syncId: string; kind: string; batches: unknown[][] },
+): Promise<number> {
+  const last = await trx('outbox')
+    .where({ run_id: input.runId })
+    .max<{ n: number | null }[]>({ n: 'batch_no' });
+  const after = Number(last[0]?.n ?? 0);
+  const rows = input.batches.map((items, i) => ({
+    run_id: input.runId,
+    batch_no: after + i + 1,
+    sync_id: input.syncId,
+    kind: input.kind,
+    status: 'planned',
+    items: JSON.stringify(items),
+    item_count: items.length,
+    attribute_count: 0,
+    attempts: 0,
+  }));
+  for (let i = 0; i < rows.length; i += 200) await trx('outbox').insert(rows.slice(i, i + 200));
+  return rows.length;
 }
 
 /** The lowest-numbered batch of the run, of any kind, that Braze has not acknowledged yet. */

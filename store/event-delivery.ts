@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import type { TrackedEvent, TrackedPurchase } from '../connectors/braze/types';
+import { appendOutboxBatches } from './delivery';
 import { isPostgres } from './db';
 import { recordRowErrors, type RowError } from './runs';
 
@@ -79,6 +80,16 @@ export async function rebuildEventTargets(db: Db, spec: TargetSpec): Promise<num
   return Number(count[0]?.n ?? 0);
 }
 
+/** Joins an event (`e`) to this export's ledger row (`l`), when it has one. */
+function ledgerRowOf(input: { syncId: string; exportKey: string }): Knex.JoinCallback {
+  return function joinLedger() {
+    this.on('l.record_id', 'e.record_id')
+      .andOn('l.dataset', 'e.dataset')
+      .andOnVal('l.sync_id', input.syncId)
+      .andOnVal('l.export_key', input.exportKey);
+  };
+}
+
 /**
  * The next page of events of `dataset` that this export has not delivered, in record id order
  * after `afterRecordId`: usable, dated on or after `sinceDay`, whose customer key has a target,
@@ -100,13 +111,7 @@ export async function pageUndeliveredEvents(
     .join('event_targets as t', (j) =>
       j.on('t.customer_key', 'e.customer_key').andOnVal('t.sync_id', input.syncId),
     )
-    .leftJoin('event_delivery as l', (j) =>
-      j
-        .on('l.record_id', 'e.record_id')
-        .andOn('l.dataset', 'e.dataset')
-        .andOnVal('l.sync_id', input.syncId)
-        .andOnVal('l.export_key', input.exportKey),
-    )
+    .leftJoin('event_delivery as l', ledgerRowOf(input))
     .where({ 'e.dataset': input.dataset, 'e.usable': true })
     .where('e.record_id', '>', input.afterRecordId)
     .where((q) =>
@@ -183,13 +188,7 @@ export async function countUnmatchedEvents(
     .leftJoin('event_targets as t', (j) =>
       j.on('t.customer_key', 'e.customer_key').andOnVal('t.sync_id', input.syncId),
     )
-    .leftJoin('event_delivery as l', (j) =>
-      j
-        .on('l.record_id', 'e.record_id')
-        .andOn('l.dataset', 'e.dataset')
-        .andOnVal('l.sync_id', input.syncId)
-        .andOnVal('l.export_key', input.exportKey),
-    )
+    .leftJoin('event_delivery as l', ledgerRowOf(input))
     .where({ 'e.dataset': input.dataset, 'e.usable': true })
     .whereNull('t.customer_key')
     .whereNull('l.record_id')
@@ -219,25 +218,7 @@ export async function appendEventBatches(
   input: { runId: string; syncId: string; batches: EventItem[][] },
 ): Promise<number> {
   if (input.batches.length === 0) return 0;
-  return db.transaction(async (trx) => {
-    const last = await trx('outbox')
-      .where({ run_id: input.runId })
-      .max<{ n: number | null }[]>({ n: 'batch_no' });
-    const after = Number(last[0]?.n ?? 0);
-    const rows = input.batches.map((items, i) => ({
-      run_id: input.runId,
-      batch_no: after + i + 1,
-      sync_id: input.syncId,
-      kind: 'events',
-      status: 'planned',
-      items: JSON.stringify(items),
-      item_count: items.length,
-      attribute_count: 0,
-      attempts: 0,
-    }));
-    for (let i = 0; i < rows.length; i += 200) await trx('outbox').insert(rows.slice(i, i + 200));
-    return rows.length;
-  });
+  return db.transaction((trx) => appendOutboxBatches(trx, { ...input, kind: 'events' }));
 }
 
 /** An event that cannot be sent as configured or that Braze refused, with the reason. */

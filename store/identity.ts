@@ -146,19 +146,23 @@ export async function listChangedRecords(
   return rows.map((r) => ({ id: Number(r.id), deleted: r.deleted_at_ms !== null, stagedAtMs: Number(r.staged_at_ms) }));
 }
 
-/** Live (not deleted) record ids of the sources after `afterId`, in id order. */
-export async function pageLiveRecordIds(db: Db, sources: string[], afterId: number, limit: number): Promise<number[]> {
+/** A page of live (not deleted) records of the sources after `afterId`, in id order. */
+function liveRecordsAfter(db: Db, sources: string[], afterId: number, limit: number): Knex.QueryBuilder {
   // Walk the primary key: SQLite would otherwise pick the (source, record_key) index and sort
   // the whole source for every page.
   const table = isPostgres(db) ? 'source_records' : db.raw('?? NOT INDEXED', ['source_records']);
-  const rows = await db(table)
+  return db(table)
     .whereIn('source', sources)
     .whereNull('deleted_at_ms')
     .where('id', '>', afterId)
     .orderBy('id')
-    .limit(limit)
-    .select('id');
-  return rows.map((r) => Number(r.id));
+    .limit(limit);
+}
+
+/** Live (not deleted) record ids of the sources after `afterId`, in id order. */
+export async function pageLiveRecordIds(db: Db, sources: string[], afterId: number, limit: number): Promise<number[]> {
+  const rows = await liveRecordsAfter(db, sources, afterId, limit).select('id');
+  return rows.map((r: { id: number | string }) => Number(r.id));
 }
 
 /** Columns of source_records the identity engine reads, and their conversion. */
@@ -195,15 +199,7 @@ export async function pageLiveRecords(
   afterId: number,
   limit: number,
 ): Promise<IdentitySourceRow[]> {
-  // SQLite would otherwise pick the (source, record_key) index and sort the whole source.
-  const table = isPostgres(db) ? 'source_records' : db.raw('?? NOT INDEXED', ['source_records']);
-  const rows = await db(table)
-    .whereIn('source', sources)
-    .whereNull('deleted_at_ms')
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .select(ROW_COLUMNS);
+  const rows = await liveRecordsAfter(db, sources, afterId, limit).select(ROW_COLUMNS);
   return rows.map(toIdentityRow);
 }
 
