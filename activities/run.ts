@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import { resolveSync } from '../config/load';
 import { summarizeIdentityChanges, summarizeOutbox } from '../store/delivery';
 import { summarizeEvents } from '../store/event-delivery';
-import { closeRun, getRun, listRowErrors, openRun } from '../store/runs';
+import { closeRun, extractProgress, getRun, listRowErrors, openRun, type RunCounts } from '../store/runs';
 import { readEmulatorDataPoints } from './emulator-stats';
 import type { ActivityDeps } from './deps';
 import { withFailures } from './failure';
@@ -126,7 +126,12 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
     const before = run.dataPointsBefore;
     const after = before === null ? null : await readEmulatorDataPoints(destination.endpoint);
     const errors = await listRowErrors(deps.db, input.runId, REPORTED_REJECTIONS);
-    const counts = run.counts;
+    // A failed run may have stopped before its per-source results were summed (a later
+    // source failed): what its sources staged is then read back from their progress.
+    const counts =
+      input.status === 'failed' && !extractCounted(run.counts)
+        ? { ...run.counts, ...(await extractProgress(deps.db, input.runId)) }
+        : run.counts;
 
     const report: RunReport = {
       sync: input.syncId,
@@ -178,4 +183,9 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
     log[level]('Run finished', { syncId: input.syncId, runId: input.runId, status: input.status });
     return report;
   });
+}
+
+/** Whether the run row holds extraction figures (recordExtractCounts ran). */
+function extractCounted(counts: RunCounts): boolean {
+  return counts.filesImported + counts.pagesRead + counts.recordsRead + counts.recordsRejected > 0;
 }

@@ -151,3 +151,34 @@ export async function listRowErrors(db: Knex, runId: string, limit = 1000): Prom
     reason: r.reason,
   }));
 }
+
+/** What the extraction of a run has staged so far, whether or not it finished. */
+export type ExtractProgress = Pick<RunCounts, 'filesImported' | 'pagesRead' | 'recordsRead' | 'recordsRejected'>;
+
+/**
+ * A run's extraction figures read back from where extraction keeps them: the files it
+ * imported or was importing (source_files) and the pages it staged from pull sources
+ * (watermarks). A run that fails part-way through its sources never sums its per-source
+ * results into the run row; its report still tells what was staged, the failing source's
+ * committed pages and lines included.
+ */
+export async function extractProgress(db: Knex, runId: string): Promise<ExtractProgress> {
+  const files = await db('source_files')
+    .where({ run_id: runId })
+    .select('status', 'rows_staged', 'rows_rejected');
+  const pages = await db('watermarks')
+    .where({ run_id: runId })
+    .select('run_pages', 'run_records', 'run_rejected');
+  const progress: ExtractProgress = { filesImported: 0, pagesRead: 0, recordsRead: 0, recordsRejected: 0 };
+  for (const file of files) {
+    if (file.status === 'imported') progress.filesImported += 1;
+    progress.recordsRead += Number(file.rows_staged) + Number(file.rows_rejected);
+    progress.recordsRejected += Number(file.rows_rejected);
+  }
+  for (const page of pages) {
+    progress.pagesRead += Number(page.run_pages);
+    progress.recordsRead += Number(page.run_records);
+    progress.recordsRejected += Number(page.run_rejected);
+  }
+  return progress;
+}

@@ -1,4 +1,4 @@
-import { asyncLocalStorage, Context } from '@temporalio/activity';
+import { inActivity } from '../support/activity-context';
 import type { Knex } from 'knex';
 import YAML from 'yaml';
 
@@ -18,27 +18,7 @@ const T0 = Date.UTC(2026, 0, 1);
 /** Purchases of one customer beyond a page of candidates (3,000), so planning pages. */
 const BULK = 3100;
 
-/** Runs an activity body inside a bare activity context (silent logger, no-op heartbeat). */
-function inActivity<T>(body: () => Promise<T>): Promise<T> {
-  const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const ActivityContext = Context as unknown as new (...args: unknown[]) => Context;
-  const context = new ActivityContext(
-    { activityId: 'plan-events-test', activityType: 'test' },
-    new Promise<never>(() => undefined),
-    new AbortController().signal,
-    () => undefined,
-    undefined,
-    silent,
-    undefined,
-    {},
-  );
-  return asyncLocalStorage.run(context, body);
-}
 
-/**
- * Every migration, 012 included: it runs through migrate() once store/migrations/index.ts
- * lists it, and is applied here by hand until then.
- */
 function config(brazeUrl: string) {
   process.env.PLAN_EVENTS_KEY = KEY;
   const sftp = { type: 'sftp', host: '127.0.0.1', username: 'b', password: { env: 'P' } };

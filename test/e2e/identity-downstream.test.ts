@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { asyncLocalStorage, Context } from '@temporalio/activity';
+import { inActivity } from '../support/activity-context';
 import { deliverWindow } from '../../activities/deliver';
 import { planDelivery } from '../../activities/plan';
 import { parseConfig } from '../../config/load';
@@ -12,26 +12,6 @@ import { availableBackends, BRAZE_KEY, startE2E, type E2E } from '../support/e2e
 import { sqlite } from '../support/databases';
 
 const HEADER = 'unique_id,first_name,surname,dob,city,email,cluster';
-
-/**
- * Runs an activity body inside a bare activity context (silent logger, no-op heartbeat), the
- * part of MockActivityEnvironment these tests need; @temporalio/testing is not installed.
- */
-function inActivity<T>(body: () => Promise<T>): Promise<T> {
-  const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const ActivityContext = Context as unknown as new (...args: unknown[]) => Context;
-  const context = new ActivityContext(
-    { activityId: 'identity-test', activityType: 'test' },
-    new Promise<never>(() => undefined),
-    new AbortController().signal,
-    () => undefined,
-    undefined,
-    silent,
-    undefined,
-    {},
-  );
-  return asyncLocalStorage.run(context, body);
-}
 
 /**
  * Identity changes reach Braze through the whole pipeline: a later file links two people, so
