@@ -82,8 +82,8 @@ export async function prepareDatasetNow(deps: ActivityDeps, input: PrepareDatase
     const where = `dataset "${input.dataset}"`;
     return store.guarded('transaction', where, () =>
       deps.db.transaction(async (trx) => {
-        // SQLite's default page cache is 2 MiB: the aggregates and index builds over millions
-        // of events would read the same pages from the file again and again.
+        // Twice the connection's page cache (store/db.ts) while preparing: the aggregates and
+        // index builds over millions of events would read the same pages again and again.
         const cache = isPostgres(trx) ? undefined : (await trx.raw('PRAGMA cache_size'))[0]?.cache_size;
         if (cache !== undefined) await trx.raw(`PRAGMA cache_size = ${SQLITE_CACHE_KIB}`);
         try {

@@ -20,6 +20,7 @@ import {
   stageOrders,
   writeGoldenCustomers,
 } from './prepare-steps';
+import { runCaseMain } from './case-main';
 
 export type PrepareStep =
   | 'stage-orders'
@@ -186,17 +187,4 @@ function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-if (require.main === module) {
-  const input = JSON.parse(process.argv[2] ?? '{}') as PrepareCaseInput;
-  runCase(input).then(
-    (output) => {
-      // maxRSS is in kibibytes on Linux and macOS.
-      const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-      process.stdout.write(`${JSON.stringify({ ...output, peakRssMb })}\n`);
-    },
-    (error: Error) => {
-      process.stderr.write(`${error.stack ?? error.message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCaseMain(runCase);

@@ -15,6 +15,7 @@ import {
   unifyBatch,
   unifyFull,
 } from './speed';
+import { runCaseMain } from './case-main';
 
 export type CaseInput =
   | { step: 'baseline'; records: number; batch: number; seed: number }
@@ -90,17 +91,4 @@ async function runCase(input: CaseInput): Promise<Omit<CaseOutput, 'peakRssMb'>>
   }
 }
 
-if (require.main === module) {
-  const input = JSON.parse(process.argv[2] ?? '{}') as CaseInput;
-  runCase(input).then(
-    (output) => {
-      // maxRSS is in kibibytes on Linux and macOS.
-      const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-      process.stdout.write(`${JSON.stringify({ ...output, peakRssMb })}\n`);
-    },
-    (error: Error) => {
-      process.stderr.write(`${error.stack ?? error.message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runCaseMain(runCase);

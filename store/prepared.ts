@@ -619,10 +619,6 @@ function numberExpr(db: Db, shape: EventsShape, column: string): SqlPart {
   return { sql: `CAST(NULLIF(TRIM(${text.sql}), '') AS REAL)`, bindings: text.bindings };
 }
 
-function concat(_db: Db, a: string, b: string): string {
-  return `(${a} || ${b})`;
-}
-
 function truthy(value: unknown): boolean {
   return value === true || value === 1 || value === '1' || value === 't';
 }

@@ -12,6 +12,7 @@ import { migrate } from '../../store/db';
 import { summarizeEvents } from '../../store/event-delivery';
 import { getRun, openRun } from '../../store/runs';
 import { BACKENDS } from '../support/databases';
+import { shopConfigDoc } from '../support/shop-config';
 
 const KEY = 'plan-events-key';
 const T0 = Date.UTC(2026, 0, 1);
@@ -21,40 +22,15 @@ const BULK = 3100;
 
 function config(brazeUrl: string) {
   process.env.PLAN_EVENTS_KEY = KEY;
-  const sftp = { type: 'sftp', host: '127.0.0.1', username: 'b', password: { env: 'P' } };
-  const doc = {
-    database: { client: 'sqlite', filename: 'unused.db' },
-    sources: {
-      crm: { ...sftp, pattern: '^c.*$', recordKey: 'id' },
-      shop: { ...sftp, pattern: '^o.*$', recordKey: 'order_id' },
-    },
-    datasets: {
-      customers: {
-        sources: ['crm'],
-        keys: [{ name: 'email', columns: ['email'] }],
-        links: { orders: { dataset: 'orders', field: 'customer_id' } },
-      },
-      orders: {
-        kind: 'events',
-        sources: ['shop'],
-        fields: { amount: 'number', cds: 'number' },
-        events: { customer: 'customer_id', date: 'date', amount: 'amount', orderId: 'order_id' },
-      },
-    },
-    destinations: { braze: { type: 'braze', endpoint: brazeUrl, apiKey: { env: 'PLAN_EVENTS_KEY' } } },
-    syncs: {
-      s: {
-        dataset: 'customers',
-        destination: 'braze',
-        identifier: 'customer_id',
-        mapping: { email: 'email' },
-        events: [
-          { link: 'orders', as: 'purchase', productId: { value: 'cd' }, quantity: 'cds', since: '1998-04-01' },
-          { link: 'orders', as: 'event', name: 'order_placed', properties: { cds: 'cds', channel: 'channel' } },
-        ],
-      },
-    },
-  };
+  const doc = shopConfigDoc({
+    brazeUrl,
+    apiKeyEnv: 'PLAN_EVENTS_KEY',
+    events: [
+      { link: 'orders', as: 'purchase', productId: { value: 'cd' }, quantity: 'cds', since: '1998-04-01' },
+      { link: 'orders', as: 'event', name: 'order_placed', properties: { cds: 'cds', channel: 'channel' } },
+    ],
+  });
+  doc.syncs.s.identifier = 'customer_id';
   return parseConfig(YAML.stringify(doc), '/etc/braid/braid.yaml');
 }
 
@@ -344,41 +320,18 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))(
 
 /** A shop that sends prices in their own column, exported as `purchase` with the options given. */
 function pricedConfig(brazeUrl: string, purchase: Record<string, unknown>) {
-  const sftp = { type: 'sftp', host: '127.0.0.1', username: 'b', password: { env: 'P' } };
-  const base = {
-    database: { client: 'sqlite', filename: 'unused.db' },
-    sources: {
-      crm: { ...sftp, pattern: '^c.*$', recordKey: 'id' },
-      shop: { ...sftp, pattern: '^o.*$', recordKey: 'order_id' },
-    },
-    datasets: {
-      customers: {
-        sources: ['crm'],
-        keys: [{ name: 'email', columns: ['email'] }],
-        links: { orders: { dataset: 'orders', field: 'customer_id' } },
-      },
-      orders: {
-        kind: 'events',
-        sources: ['shop'],
-        fields: { cds: 'number' },
-        events: { customer: 'customer_id', date: 'date', orderId: 'order_id' },
-      },
-    },
-    destinations: { braze: { type: 'braze', endpoint: brazeUrl, apiKey: { env: 'PLAN_EVENTS_KEY' } } },
-    syncs: {
-      s: {
-        dataset: 'customers',
-        destination: 'braze',
-        identifier: 'customer_id',
-        mapping: { email: 'email' },
-        events: [
-          { link: 'orders', as: 'purchase', productId: { column: 'sku' }, price: 'price', ...purchase },
-          { link: 'orders', as: 'event', name: 'order_placed' },
-        ],
-      },
-    },
-  };
-  return parseConfig(YAML.stringify(base), '/etc/braid/braid.yaml');
+  const doc = shopConfigDoc({
+    brazeUrl,
+    apiKeyEnv: 'PLAN_EVENTS_KEY',
+    events: [
+      { link: 'orders', as: 'purchase', productId: { column: 'sku' }, price: 'price', ...purchase },
+      { link: 'orders', as: 'event', name: 'order_placed' },
+    ],
+  });
+  doc.syncs.s.identifier = 'customer_id';
+  doc.datasets.orders.fields = { cds: 'number' };
+  doc.datasets.orders.events = { customer: 'customer_id', date: 'date', orderId: 'order_id' };
+  return parseConfig(YAML.stringify(doc), '/etc/braid/braid.yaml');
 }
 
 type PricedOrder = { id: number; customer: string; price?: string; cds: string };

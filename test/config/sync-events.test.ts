@@ -3,34 +3,13 @@ import YAML from 'yaml';
 import { parseConfig } from '../../config/load';
 import { exportKey, exportSettingsHash } from '../../config/sync-events';
 import { ConfigError } from '../../connectors/errors';
+import { shopConfigDoc } from '../support/shop-config';
 
 const FILE = '/etc/braid/braid.yaml';
 
 /** Customers linked to orders, synced with the exports a test gives. */
 function config(events: unknown[]): Record<string, any> {
-  const sftp = { type: 'sftp', host: '127.0.0.1', username: 'b', password: { env: 'P' } };
-  return {
-    database: { client: 'sqlite', filename: 'braid.db' },
-    sources: {
-      crm: { ...sftp, pattern: '^c.*$', recordKey: 'id' },
-      shop: { ...sftp, pattern: '^o.*$', recordKey: 'order_id' },
-    },
-    datasets: {
-      customers: {
-        sources: ['crm'],
-        keys: [{ name: 'email', columns: ['email'] }],
-        links: { orders: { dataset: 'orders', field: 'customer_id' } },
-      },
-      orders: {
-        kind: 'events',
-        sources: ['shop'],
-        fields: { amount: 'number', cds: 'number' },
-        events: { customer: 'customer_id', date: 'date', amount: 'amount', orderId: 'order_id' },
-      },
-    },
-    destinations: { braze: { type: 'braze', endpoint: 'http://127.0.0.1:4010', apiKey: { env: 'K' } } },
-    syncs: { s: { dataset: 'customers', destination: 'braze', mapping: { email: 'email' }, events } },
-  };
+  return shopConfigDoc({ events });
 }
 
 function parse(events: unknown[]) {
