@@ -114,15 +114,16 @@ export async function planEvents(
         recordCount: dropped,
       });
     }
-    // Exports of the same link share the targets; another link field needs them rebuilt.
-    if (targetsFor !== link.field) {
+    // Exports of the same link share the targets; another link needs them rebuilt.
+    if (targetsFor !== exp.link) {
       await rebuildEventTargets(deps.db, {
         syncId: input.syncId,
         dataset: sync.dataset,
+        link: exp.link,
         linkField: link.field,
         identifier: sync.identifier,
       });
-      targetsFor = link.field;
+      targetsFor = exp.link;
     }
     const limit = exp.as === 'event' ? MAX_EVENTS_PER_REQUEST : MAX_PURCHASES_PER_REQUEST;
     const size = Math.min(limit, destination.batchSize);

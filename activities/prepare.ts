@@ -16,10 +16,12 @@ import { parseIsoDay } from '../domain/rfm/days';
 import { isBlank } from '../domain/normalize';
 import { isPostgres } from '../store/db';
 import { changeSeqMark, loadGoldenRecords, pageLiveRecordIds, type ChangesSince } from '../store/identity';
+import * as links from '../store/link-keys';
 import * as store from '../store/prepared';
 import { getRun } from '../store/runs';
 import { clock, type ActivityDeps } from './deps';
 import { withFailures } from './failure';
+import { collectMultiKeys, sameKeys } from './prepare-links';
 
 /** Records read, recipes applied and written per step. */
 const BATCH_RECORDS = 5000;
@@ -131,7 +133,11 @@ async function prepareIn(
   const previous = await store.getPreparedState(trx, input.dataset);
   const full = previous?.configHash !== configHash || previous.asOfDay === null;
 
-  const perLink = new Map<string, Map<string, store.AggregateValues>>();
+  const goldens = await preparedGoldens(trx, input.dataset, dataset, result);
+  const multiKeys = await collectMultiKeys(trx, input.dataset, dataset, new Set(goldens.map((g) => g.masterId)));
+  beat('goldens');
+
+  const perLink = new Map<string, LinkValues>();
   for (const [linkName, link] of Object.entries(dataset.links)) {
     const fields = Object.entries(dataset.computed).filter(([, f]) => f.link === linkName);
     const linkRfm = rfm?.link === linkName ? rfm : undefined;
@@ -144,18 +150,88 @@ async function prepareIn(
       keys = [...new Set([...changedKeys, ...crossing])];
     }
     const shape = eventsShape(deps, link);
-    const values = await aggregateLink(trx, shape, fields, linkRfm, asOfDay, keys);
+    const values = await aggregateLink(trx, shape, fields, linkRfm, asOfDay, { keys });
     await store.replaceAggregates(trx, input.dataset, linkName, keys, values);
     if (keys === null) result.customersRecomputed = -1;
     else if (result.customersRecomputed >= 0) result.customersRecomputed += keys.length;
-    perLink.set(linkName, await store.loadAggregates(trx, input.dataset, linkName));
+
+    // Golden records holding several keys: recomputed when their keys changed or any of their
+    // keys was recomputed above; the others keep their stored values.
+    const multi = multiKeys.get(linkName)!;
+    const before = await links.loadLinkKeys(trx, input.dataset, linkName);
+    await links.replaceLinkKeys(trx, input.dataset, linkName, multi);
+    const recomputed = keys === null ? null : new Set(keys);
+    const masters =
+      recomputed === null
+        ? null
+        : [...multi]
+            .filter(([id, list]) => !sameKeys(before.get(id), list) || list.some((key) => recomputed.has(key)))
+            .map(([id]) => id);
+    const pairs = (masters ?? [...multi.keys()]).flatMap((id) =>
+      multi.get(id)!.map((key): [string, string] => [id, key]),
+    );
+    const removed = [...before.keys()].filter((id) => !multi.has(id));
+    const masterValues = pairs.length > 0 ? await aggregateLink(trx, shape, fields, linkRfm, asOfDay, { groups: pairs }) : new Map();
+    await links.replaceMasterAggregates(trx, input.dataset, linkName, masters, masterValues, removed);
+    if (masters !== null && result.customersRecomputed >= 0) result.customersRecomputed += masters.length;
+
+    perLink.set(linkName, {
+      byKey: await store.loadAggregates(trx, input.dataset, linkName),
+      byMaster: await links.loadMasterAggregates(trx, input.dataset, linkName),
+      multi,
+    });
   }
   beat('aggregates');
 
-  const scores = rfm && grid ? scoreLink(perLink.get(rfm.link)!, rfm, grid.grid, asOfDay) : undefined;
-  await writePreparedRecords(trx, input.dataset, dataset, perLink, scores, result, nowMs);
+  const scores = rfm && grid ? scoreLink(perLink.get(rfm.link)!, goldens, dataset, grid.grid, asOfDay) : undefined;
+  await writePreparedRecords(trx, input.dataset, dataset, goldens, perLink, scores, result, nowMs);
   await store.setPreparedState(trx, input.dataset, { configHash, asOfDay }, nowMs);
   return result;
+}
+
+/**
+ * One link's stored aggregates: per customer key, and per golden record holding several keys
+ * (`multi`, master id → keys), whose values cover the events of all its keys.
+ */
+interface LinkValues {
+  byKey: Map<string, store.AggregateValues>;
+  byMaster: Map<string, store.AggregateValues>;
+  multi: Map<string, string[]>;
+}
+
+/** A golden record after golden-level recipes. */
+interface PreparedGolden {
+  masterId: string;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Every active golden record through the golden-level recipes. A record a recipe drops, or one
+ * left with no value at all (every member dropped at source level), is left out, so plan does
+ * not send it and its keys do not count.
+ */
+async function preparedGoldens(
+  trx: Knex.Transaction,
+  name: string,
+  dataset: DatasetConfig,
+  result: PrepareDatasetResult,
+): Promise<PreparedGolden[]> {
+  const recipes = compileGoldenRecipes(dataset, name);
+  const goldens = await store.guarded('loadGoldenRecords', 'golden_records', () => loadGoldenRecords(trx, name));
+  const out: PreparedGolden[] = [];
+  for (const golden of goldens) {
+    const attributes = recipes(golden.attributes);
+    if (attributes === null || Object.values(attributes).every((v) => isBlank(v))) result.recordsLeftOut += 1;
+    else out.push({ masterId: golden.masterId, attributes });
+  }
+  return out;
+}
+
+/** Where a golden record's linked values are: its own master's, or its one key's. */
+function linkedUnit(golden: PreparedGolden, field: string, values: LinkValues): string | undefined {
+  if (values.multi.has(golden.masterId)) return `m:${golden.masterId}`;
+  const key = golden.attributes[field]?.trim() ?? '';
+  return key === '' ? undefined : `k:${key}`;
 }
 
 /**
@@ -168,7 +244,7 @@ async function aggregateLink(
   fields: Array<[string, ComputedField]>,
   rfm: NonNullable<DatasetConfig['scores']>['rfm'],
   asOfDay: number,
-  keys: string[] | null,
+  scope: store.AggregateScope,
 ): Promise<Map<string, store.AggregateValues>> {
   let rfmSpec: Parameters<typeof store.aggregateLinkRows>[3];
   const points = [0, ...(rfm?.history?.lookbackDays ?? [])];
@@ -184,7 +260,7 @@ async function aggregateLink(
     };
   }
   const values = new Map<string, store.AggregateValues>();
-  for (const [key, got] of await store.aggregateLinkRows(trx, shape, fields, rfmSpec, asOfDay, keys)) {
+  for (const [key, got] of await store.aggregateLinkRows(trx, shape, fields, rfmSpec, asOfDay, scope)) {
     const computed: Record<string, string | null> = {};
     for (const [name, value] of Object.entries(got.computed)) computed[name] = formatValue(value);
     const entry: store.AggregateValues = { computed };
@@ -196,67 +272,79 @@ async function aggregateLink(
   return values;
 }
 
-/** RFM fields per customer key, scored over every customer with orders (the whole base). */
+/**
+ * RFM fields per unit (`k:<customer key>` or `m:<master id>`, see {@link linkedUnit}), scored
+ * over the whole base: every customer key with orders, as one customer, except keys that only
+ * golden records holding several keys hold; each of those records counts once instead, with
+ * the orders of all its keys.
+ */
 function scoreLink(
-  aggregates: Map<string, store.AggregateValues>,
-  rfm: NonNullable<NonNullable<DatasetConfig['scores']>['rfm']>,
+  values: LinkValues,
+  goldens: PreparedGolden[],
+  dataset: DatasetConfig,
   grid: ReturnType<typeof rfmGrid>['grid'],
   asOfDay: number,
 ): Map<string, Record<string, string>> {
+  const rfm = dataset.scores!.rfm!;
+  const field = dataset.links[rfm.link]!.field;
+  const heldAlone = new Set<string>();
+  for (const golden of goldens) {
+    const unit = linkedUnit(golden, field, values);
+    if (unit?.startsWith('k:')) heldAlone.add(unit.slice(2));
+  }
+  const merged = new Set([...values.multi.values()].flat().filter((key) => !heldAlone.has(key)));
   const lookbackDays = rfm.history?.lookbackDays ?? [];
   const byPoint = new Map<number, RfmAggregate[]>();
   for (const point of [0, ...lookbackDays]) byPoint.set(point, []);
-  for (const [customerKey, values] of aggregates) {
-    for (const [point, agg] of Object.entries(values.rfm ?? {})) byPoint.get(Number(point))?.push({ customerKey, ...agg });
-  }
+  const add = (unit: string, aggregates: store.AggregateValues) => {
+    for (const [point, agg] of Object.entries(aggregates.rfm ?? {})) {
+      byPoint.get(Number(point))?.push({ customerKey: unit, ...agg });
+    }
+  };
+  for (const [key, aggregates] of values.byKey) if (!merged.has(key)) add(`k:${key}`, aggregates);
+  for (const [masterId, aggregates] of values.byMaster) add(`m:${masterId}`, aggregates);
   return rfmFields(byPoint, { asOfDay, bins: rfm.bins, grid, lookbackDays, prefix: rfm.prefix });
 }
 
 /**
- * Golden attributes → recipes → computed fields and scores of the linked customer, hashed; only
- * rows whose hash changed are written. A record a recipe drops, or one left with no value at
- * all (every member dropped at source level), is left out, so plan does not send it.
+ * Prepared golden records with the computed fields and scores of their linked customer,
+ * hashed; only rows whose hash changed are written.
  */
 async function writePreparedRecords(
   trx: Knex.Transaction,
   name: string,
   dataset: DatasetConfig,
-  perLink: Map<string, Map<string, store.AggregateValues>>,
+  goldens: PreparedGolden[],
+  perLink: Map<string, LinkValues>,
   scores: Map<string, Record<string, string>> | undefined,
   result: PrepareDatasetResult,
   nowMs: number,
 ): Promise<void> {
-  const recipes = compileGoldenRecipes(dataset, name);
   const before = await store.loadPreparedHashes(trx, name);
   const rfm = dataset.scores?.rfm;
   const layout = attributeLayout(dataset);
   const changed: store.PreparedRow[] = [];
   const kept = new Set<string>();
 
-  const goldens = await store.guarded('loadGoldenRecords', 'golden_records', () =>
-    loadGoldenRecords(trx, name),
-  );
   const added: Array<string | undefined> = new Array(layout.names.length);
   for (const golden of goldens) {
-    const prepared = recipes(golden.attributes);
-    if (prepared === null || Object.values(prepared).every((v) => isBlank(v))) {
-      result.recordsLeftOut += 1;
-      continue;
-    }
     added.fill(undefined);
     for (const [linkName, link] of Object.entries(dataset.links)) {
-      const key = prepared[link.field]?.trim() ?? '';
-      const values = key === '' ? undefined : perLink.get(linkName)!.get(key);
+      const linked = perLink.get(linkName)!;
+      const unit = linkedUnit(golden, link.field, linked);
+      const values = unit === undefined
+        ? undefined
+        : unit.startsWith('m:') ? linked.byMaster.get(unit.slice(2)) : linked.byKey.get(unit.slice(2));
       for (const { field, slot, none } of layout.computed.get(linkName) ?? []) {
         added[slot] = values?.computed[field] ?? none;
       }
       if (rfm?.link === linkName) {
         for (const slot of layout.rfmSlots) added[slot] = '';
-        const fields = key ? scores!.get(key) : undefined;
+        const fields = unit === undefined ? undefined : scores!.get(unit);
         if (fields) for (const field in fields) added[layout.slots.get(field)!] = fields[field];
       }
     }
-    const attributes = attributesJson(prepared, layout, added);
+    const attributes = attributesJson(golden.attributes, layout, added);
     const hash = createHash('sha256').update(attributes).digest('hex');
     kept.add(golden.masterId);
     result.recordsPrepared += 1;

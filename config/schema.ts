@@ -223,11 +223,14 @@ export const DatasetConfig = z
       key.blocked.forEach((entry, j) => checkBlockedEntry(entry, ['keys', i, 'blocked', j], ctx));
     });
     dataset.blockedValues.forEach((entry, j) => checkBlockedEntry(entry, ['blockedValues', j], ctx));
-    // A link joins on the golden field's one surviving value; `union` turns it into a list,
-    // which matches no event, and every computed field and export of the link would go empty.
+    // A link joins on the golden field's value (and, for a record with several, on every
+    // member's); `union` turns the field into a JSON list, which matches no event. It is not
+    // needed: the events of every member's value count already.
     for (const [name, link] of Object.entries(dataset.links)) {
       if (dataset.survivorship.columns[link.field] === 'union') {
-        const message = `links.${name} joins on "${link.field}": give it a single-value rule, not union`;
+        const message =
+          `links.${name} joins on "${link.field}": give it a single-value rule, not union ` +
+          `(every member's "${link.field}" links its events already)`;
         ctx.addIssue({ code: 'custom', path: ['survivorship', 'columns', link.field], message });
       }
     }

@@ -40,7 +40,8 @@ export interface TargetSpec {
   syncId: string;
   /** The profiles dataset of the sync. */
   dataset: string;
-  /** Golden field holding the events' customer key (the link's `field`). */
+  /** The link's name and its golden field holding the events' customer key. */
+  link: string;
   linkField: string;
   /** The sync's identifier: `master_id` or a golden field. */
   identifier: string;
@@ -48,7 +49,8 @@ export interface TargetSpec {
 
 /**
  * Rebuilds the sync's `event_targets` for one link: each customer key of an active prepared
- * golden record that has the sync identifier, with that record's master and external id. A key
+ * golden record that has the sync identifier (its link field, and every key of a record that
+ * holds several, from `link_keys`), with that record's master and external id. A key
  * several golden records share goes to the oldest of them (lowest id), so an event is never
  * sent to two profiles. One INSERT … SELECT: golden records never travel through memory.
  */
@@ -67,9 +69,18 @@ export async function rebuildEventTargets(db: Db, spec: TargetSpec): Promise<num
                 g.id AS gid
          FROM prepared_records p JOIN golden_records g ON g.master_id = p.master_id
          WHERE p.dataset = ? AND g.status = 'active'
+         UNION ALL
+         SELECT lk.customer_key, p.master_id, TRIM(${external.sql}), g.id
+         FROM link_keys lk
+         JOIN prepared_records p ON p.dataset = lk.dataset AND p.master_id = lk.master_id
+         JOIN golden_records g ON g.master_id = p.master_id
+         WHERE lk.dataset = ? AND lk.link = ? AND g.status = 'active'
        ) a WHERE k IS NOT NULL AND k <> '' AND ext IS NOT NULL AND ext <> ''
      ) b WHERE rn = 1`,
-    [spec.syncId, ...key.bindings, ...external.bindings, spec.dataset],
+    [
+      spec.syncId, ...key.bindings, ...external.bindings, spec.dataset,
+      ...external.bindings, spec.dataset, spec.link,
+    ],
   );
   // Both tables change wholesale between plans; without fresh statistics PostgreSQL took them
   // for tiny and scanned the ledger once per event (seconds for a few thousand events).

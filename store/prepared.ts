@@ -279,7 +279,7 @@ export async function aggregateLinkRows(
   fields: ReadonlyArray<[string, ComputedField]>,
   rfm: { columns: { amount: string; orderId?: string }; points: RfmPoint[] } | undefined,
   asOfDay: number,
-  keys: string[] | null,
+  scope: AggregateScope,
 ): Promise<Map<string, LinkAggregates>> {
   return guarded('aggregateLinkRows', 'prepared_events', async () => {
     const out = new Map<string, LinkAggregates>();
@@ -294,16 +294,14 @@ export async function aggregateLinkRows(
     grouped.forEach(([, field], i) => select.push(groupedExpr(db, shape, field, asOfDay, `c${i}`)));
     for (const [i, point] of (rfm?.points ?? []).entries()) select.push(...rfmExprs(db, shape, rfm!.columns, point, i));
 
-    for (const part of keys === null ? [null] : chunk(keys, KEY_CHUNK)) {
-      if (part !== null && part.length === 0) continue;
+    for (const part of scopeParts(scope)) {
       if (select.length > 0) {
-        const query = usableEvents(db, shape.dataset).where('day', '<=', asOfDay);
-        if (part !== null) query.where(inValues(db, 'customer_key', part));
+        const { query, unit } = scopedEvents(db, shape.dataset, asOfDay, part);
         const rows = await query
-          .groupBy('customer_key')
-          .select('customer_key', ...select.map((e) => db.raw(e.sql, e.bindings)));
+          .groupBy(unit)
+          .select(db.raw(`${unit} AS unit_key`), ...select.map((e) => db.raw(e.sql, e.bindings)));
         for (const row of rows) {
-          const target = entry(row.customer_key as string);
+          const target = entry(row.unit_key as string);
           grouped.forEach(([name, field], i) => {
             const value = row[`c${i}`];
             // COUNT over no matching event is 0; a query of its own would have given no row.
@@ -322,7 +320,7 @@ export async function aggregateLinkRows(
       }
       for (const [name, field] of ranked) {
         for (const row of await computedQuery(db, shape, field, asOfDay, part)) {
-          entry(row.customer_key).computed[name] = row.val;
+          entry(row.unit_key).computed[name] = row.val;
         }
       }
     }
@@ -331,9 +329,8 @@ export async function aggregateLinkRows(
 }
 
 /** A first/last field per customer: the value of its first or last matching event. */
-function computedQuery(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number, keys: string[] | null) {
-  const base = usableEvents(db, shape.dataset).where('day', '<=', asOfDay);
-  if (keys !== null) base.where(inValues(db, 'customer_key', keys));
+function computedQuery(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number, part: ScopePart) {
+  const { query: base, unit } = scopedEvents(db, shape.dataset, asOfDay, part);
   const cond = fieldCondition(db, shape, field, asOfDay);
   if (cond !== null) base.whereRaw(cond.sql, cond.bindings);
   const text = textExpr(db, shape, field.column ?? shape.columns.customer);
@@ -342,18 +339,52 @@ function computedQuery(db: Db, shape: EventsShape, field: ComputedField, asOfDay
   const order: SqlPart = by === shape.columns.date ? { sql: 'day, at', bindings: [] } : textExpr(db, shape, by);
   const orderSql = order.sql.split(', ').map((part) => `${part} ${direction}`).join(', ');
   const ranked = base.select(
-    'customer_key',
+    db.raw(`${unit} AS unit_key`),
     db.raw(`${text.sql} AS val`, text.bindings),
     db.raw(
-      `ROW_NUMBER() OVER (PARTITION BY customer_key ORDER BY ${orderSql}, record_id ${direction}) AS rn`,
+      `ROW_NUMBER() OVER (PARTITION BY ${unit} ORDER BY ${orderSql}, record_id ${direction}) AS rn`,
       order.bindings,
     ),
   );
-  return db.from(ranked.as('ranked')).where('rn', 1).select('customer_key', 'val');
+  return db.from(ranked.as('ranked')).where('rn', 1).select('unit_key', 'val');
 }
 
 /** Customer keys per statement when only some customers are recomputed (one bound array). */
 const KEY_CHUNK = 20_000;
+
+/**
+ * Whose aggregates to compute: customer keys (every customer's when null), or golden records
+ * holding several keys, as (master id, key) pairs: those group the events of all their keys,
+ * so an order is counted once per golden record whichever of its ids it was placed under.
+ */
+export type AggregateScope = { keys: string[] | null } | { groups: Array<[masterId: string, key: string]> };
+
+type ScopePart = { keys: string[] | null } | { groups: Array<[string, string]> };
+
+function scopeParts(scope: AggregateScope): ScopePart[] {
+  if ('groups' in scope) return chunk(scope.groups, KEY_CHUNK).map((groups) => ({ groups }));
+  if (scope.keys === null) return [{ keys: null }];
+  return chunk(scope.keys, KEY_CHUNK).map((keys) => ({ keys }));
+}
+
+/**
+ * The usable events up to `asOfDay` of one scope part, with the SQL naming each row's unit:
+ * the customer key, or the master id of a (master, key) pair joined on the key.
+ */
+function scopedEvents(db: Db, dataset: string, asOfDay: number, part: ScopePart) {
+  const query = usableEvents(db, dataset).where('day', '<=', asOfDay);
+  if (!('groups' in part)) {
+    if (part.keys !== null) query.where(inValues(db, 'customer_key', part.keys));
+    return { query, unit: 'customer_key' };
+  }
+  const pairs = part.groups.map(([unit, key]) => ({ grp_unit: unit, grp_key: key }));
+  const table = isPostgres(db)
+    ? 'json_to_recordset(?::json) AS grp(grp_unit text, grp_key text)'
+    : `(SELECT json_extract(value, '$.grp_unit') AS grp_unit, json_extract(value, '$.grp_key') AS grp_key
+        FROM json_each(?)) AS grp`;
+  query.joinRaw(`JOIN ${table} ON grp.grp_key = prepared_events.customer_key`, [JSON.stringify(pairs)]);
+  return { query, unit: 'grp.grp_unit' };
+}
 
 /** The condition of a field's window and filter, or null when it counts every event. */
 function fieldCondition(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number): SqlPart | null {

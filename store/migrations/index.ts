@@ -11,6 +11,7 @@ import * as eventDelivery from './009-event-delivery';
 import * as identityChanges from './010-identity-changes';
 import * as preparedChangeSeq from './011-prepared-change-seq';
 import * as eventExportSettings from './012-event-export-settings';
+import * as linkKeys from './013-link-keys';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '010-identity-changes': identityChanges,
   '011-prepared-change-seq': preparedChangeSeq,
   '012-event-export-settings': eventExportSettings,
+  '013-link-keys': linkKeys,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -245,7 +245,7 @@ describe('parseConfig', () => {
         };
       },
       'datasets.customers.survivorship.columns.customer_id: links.orders joins on "customer_id": ' +
-        'give it a single-value rule, not union',
+        'give it a single-value rule, not union (every member\'s "customer_id" links its events already)',
     ],
     [
       'a rule naming an unknown key',

@@ -21,6 +21,8 @@ const PURCHASES_SINCE = '1998-04-01';
 const SYNC = 'cdnow-to-braze';
 /** A customer the CRM adds in the second drop, with a first order. */
 const NEW_CUSTOMER = '90001';
+/** A second id the CRM gives customer 00021 in the third drop. */
+const SECOND_ID = '90002';
 const NEW_ORDERS = [
   { orderId: 'n1', customer: '00005', day: '1998-06-30', dollars: '40.00', cds: 2 },
   { orderId: 'n2', customer: '00017', day: '1998-06-20', dollars: '300.00', cds: 9 },
@@ -345,5 +347,36 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     const touched = ['00005', '00017', NEW_CUSTOMER];
     const now = expectedPurchases([...orders, ...more]).byCustomer;
     expect(await exportedPurchases(e2e, touched)).toEqual(new Map(touched.map((c) => [c, now.get(c)!])));
+    orders.push(...more);
+    customerIds.push(NEW_CUSTOMER);
+  });
+
+  test("a customer given a second id gets that id's orders and purchases on its one profile", async () => {
+    // The CRM lists customer 00021 again under a new id, and the shop has an order under it.
+    const second = { orderId: 'm1', customer: SECOND_ID, day: '1998-06-25', dollars: '77.00', cds: 3 };
+    writeFileSync(
+      path.join(e2e.dropDir, 'customers_19980703.csv'),
+      `row_id,customer_id,email,first_name,country\nc${SECOND_ID},${SECOND_ID},customer21@cdnow.example,,\n`,
+    );
+    writeFileSync(
+      path.join(e2e.dropDir, 'orders_19980703.csv'),
+      `order_id,customer_id,date,amount,cds\n${[second.orderId, SECOND_ID, second.day, second.dollars, second.cds].join(',')}\n`,
+    );
+    const recorded = e2e.braze.stats().purchasesRecorded;
+    const asTheirs = (o: Order) => (o.customer === SECOND_ID ? { ...o, customer: '00021' } : o);
+    const all = [...orders, { ...second, cents: 7700 }].map(asTheirs);
+
+    const report: RunReport = await e2e.runSync();
+
+    expect(report).toMatchObject({ status: 'succeeded', recordsRead: 2, goldenRecords: customerIds.length });
+    expect(report).toMatchObject({ purchasesSent: 1, purchasesDeferred: 0, purchasesUnmatched: 0 });
+    expect(e2e.braze.stats().purchasesRecorded).toBe(recorded + 1);
+    const profiles = await brazeProfiles(e2e);
+    expect(profiles.has(SECOND_ID)).toBe(false);
+    expectProfiles(profiles, expectedAttributes(all, customerIds));
+    const theirs = orders.filter((o) => o.customer === '00021');
+    expect(profiles.get('00021')).toMatchObject({ order_count: theirs.length + 1 });
+    const purchases = expectedPurchases(all).byCustomer.get('00021');
+    expect(await exportedPurchases(e2e, ['00021'])).toEqual(new Map([['00021', purchases]]));
   });
 });
