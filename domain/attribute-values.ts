@@ -1,6 +1,6 @@
 import type { BrazeAttribute } from '../config/schema';
 import type { AttributeValue } from './diff';
-import { isBlank, normalizeDate } from './normalize';
+import { isBlank, normalizeDate, parseDecimal } from './normalize';
 
 export type TypedAttributes =
   | { ok: true; attributes: Record<string, AttributeValue> }
@@ -35,10 +35,8 @@ function convert(raw: string, type: BrazeAttribute['type']): AttributeValue | un
   switch (type) {
     case 'string':
       return raw;
-    case 'number': {
-      const n = Number(raw);
-      return Number.isFinite(n) ? n : undefined;
-    }
+    case 'number':
+      return parseDecimal(raw);
     case 'boolean': {
       const lower = raw.toLowerCase();
       if (['true', '1', 'yes', 'y'].includes(lower)) return true;

@@ -7,6 +7,22 @@ export function isBlank(value: string | null | undefined): boolean {
   return value === null || value === undefined || value.trim() === '';
 }
 
+/** A decimal number as people write one: sign, digits, a point, an exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * The number a text field holds, or undefined. Stricter than Number(), which reads `0x1F` as
+ * 31, `0b11` as 3 and a blank as 0: an amount column holding such text is a mistake to report,
+ * not a value to send. Surrounding spaces are allowed; thousands separators and decimal commas
+ * are not (use a recipe to rewrite them).
+ */
+export function parseDecimal(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!DECIMAL.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined;
+}
+
 /**
  * Accepts an address with one @, a non-empty local part without spaces and a dotted domain of
  * letters, digits and hyphens. Deliberately not the full RFC 5322 grammar: Braze rejects

@@ -1,5 +1,5 @@
 import type { FieldType } from '../config/schema';
-import { isBlank, isValidEmail, normalizeDate, parseTimestampMs } from './normalize';
+import { isBlank, isValidEmail, normalizeDate, parseDecimal, parseTimestampMs } from './normalize';
 
 export type RowCheck =
   | { ok: true; values: Record<string, string> }
@@ -31,7 +31,7 @@ export function validateRow(values: Record<string, string>, fields: Record<strin
         break;
       }
       case 'number':
-        if (!Number.isFinite(Number(value))) return { ok: false, field, reason: `not a number: "${value}"` };
+        if (parseDecimal(value) === undefined) return { ok: false, field, reason: `not a number: "${value}"` };
         break;
       case 'boolean':
         if (!/^(true|false|1|0|yes|no|y|n)$/i.test(value)) {

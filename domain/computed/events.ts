@@ -1,5 +1,5 @@
 import type { EventColumns } from '../../config/datasets/links';
-import { isBlank } from '../normalize';
+import { isBlank, parseDecimal } from '../normalize';
 import { toUtcDay } from '../rfm/days';
 
 /** One event as the events table keeps it. */
@@ -31,8 +31,9 @@ export function toEvent(values: Record<string, string>, columns: EventColumns): 
 
   let amount: number | null = null;
   if (columns.amount !== undefined && !isBlank(values[columns.amount])) {
-    amount = Number(values[columns.amount]!.trim());
-    if (!Number.isFinite(amount)) return { ok: false, field: columns.amount, reason: 'amount is not a number' };
+    const parsed = parseDecimal(values[columns.amount]!);
+    if (parsed === undefined) return { ok: false, field: columns.amount, reason: 'amount is not a number' };
+    amount = parsed;
   }
   const rawOrder = columns.orderId === undefined ? undefined : values[columns.orderId];
   const orderId = rawOrder === undefined || isBlank(rawOrder) ? null : rawOrder.trim();

@@ -7,7 +7,6 @@ import type { ZendeskEmulator, ZendeskRecord } from '../../emulators/zendesk';
 const EMAIL = 'admin@example.org';
 const TOKEN = 'zd-token-orgs';
 const START = 1767225600;
-const ORGS_PATH = '/api/v2/incremental/organizations.json';
 
 function org(id: number, second: number, deletedAt: string | null = null): ZendeskRecord {
   return {

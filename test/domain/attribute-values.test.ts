@@ -76,6 +76,7 @@ describe('toDestinationAttributes', () => {
   it.each([
     ['orders', 'twelve', 'orders: "twelve" is not a number'],
     ['orders', 'Infinity', 'orders: "Infinity" is not a number'],
+    ['orders', '0b11', 'orders: "0b11" is not a number'],
     ['vip', 'maybe', 'vip: "maybe" is not a boolean'],
     ['dob', '2015-02-30', 'dob: "2015-02-30" is not a date'],
     ['dob', 'hello 1', 'dob: "hello 1" is not a date'],

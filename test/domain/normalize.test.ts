@@ -1,4 +1,25 @@
-import { isBlank, isValidEmail, normalizeDate, parseTimestampMs } from '../../domain/normalize';
+import { isBlank, isValidEmail, normalizeDate, parseDecimal, parseTimestampMs } from '../../domain/normalize';
+
+describe('parseDecimal', () => {
+  it.each([
+    ['12', 12],
+    [' 12.50 ', 12.5],
+    ['-3', -3],
+    ['+4.', 4],
+    ['.5', 0.5],
+    ['1e3', 1000],
+    ['2.5E-2', 0.025],
+  ])('reads %p as %p', (text, expected) => {
+    expect(parseDecimal(text)).toBe(expected);
+  });
+
+  it.each(['', ' ', '0x1F', '0b11', '0o7', 'Infinity', '-Infinity', 'NaN', '1_000', '12,50', '1 000', '1.2.3', 'e3', '+'])(
+    'refuses %p, which Number() would read or read as 0',
+    (text) => {
+      expect(parseDecimal(text)).toBeUndefined();
+    },
+  );
+});
 
 describe('isBlank', () => {
   it.each([

@@ -71,6 +71,7 @@ describe('validateRow', () => {
     ['dob', '2015-10-29T25:00:00', 'not a date'],
     ['dob', '10/29/2015', 'not a date'],
     ['orders', 'three', 'not a number: "three"'],
+    ['orders', '0x1F', 'not a number: "0x1F"'],
     ['vip', 'maybe', 'not a boolean: "maybe"'],
     ['phone', '12-34', 'malformed phone'],
   ])('rejects the %s value %p', (field, value, reason) => {
