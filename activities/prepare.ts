@@ -175,9 +175,11 @@ async function prepareIn(
     await links.replaceMasterAggregates(trx, input.dataset, linkName, masters, masterValues, removed);
     if (masters !== null && result.customersRecomputed >= 0) result.customersRecomputed += masters.length;
 
+    // After a full recompute the values just written are all there is: reading them back
+    // would hold a second copy of every customer's aggregates (gigabytes at 10M orders).
     perLink.set(linkName, {
-      byKey: await store.loadAggregates(trx, input.dataset, linkName),
-      byMaster: await links.loadMasterAggregates(trx, input.dataset, linkName),
+      byKey: keys === null ? values : await store.loadAggregates(trx, input.dataset, linkName),
+      byMaster: masters === null ? masterValues : await links.loadMasterAggregates(trx, input.dataset, linkName),
       multi,
     });
   }
