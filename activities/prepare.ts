@@ -21,7 +21,15 @@ import * as store from '../store/prepared';
 import { getRun } from '../store/runs';
 import { clock, type ActivityDeps } from './deps';
 import { withFailures } from './failure';
-import { collectMultiKeys, sameKeys } from './prepare-links';
+import {
+  assignLinkKeys,
+  collectMemberKeys,
+  linkedUnit,
+  listedKeys,
+  sameKeys,
+  type LinkOwnership,
+  type PreparedGolden,
+} from './prepare-links';
 
 /** Records read, recipes applied and written per step. */
 const BATCH_RECORDS = 5000;
@@ -134,7 +142,7 @@ async function prepareIn(
   const full = previous?.configHash !== configHash || previous.asOfDay === null;
 
   const goldens = await preparedGoldens(trx, input.dataset, dataset, result);
-  const multiKeys = await collectMultiKeys(trx, input.dataset, dataset, new Set(goldens.map((g) => g.masterId)));
+  const memberKeys = await collectMemberKeys(trx, input.dataset, dataset, new Set(goldens.map((g) => g.masterId)));
   beat('goldens');
 
   const perLink = new Map<string, LinkValues>();
@@ -155,11 +163,13 @@ async function prepareIn(
     if (keys === null) result.customersRecomputed = -1;
     else if (result.customersRecomputed >= 0) result.customersRecomputed += keys.length;
 
-    // Golden records holding several keys: recomputed when their keys changed or any of their
+    // Golden records owning several keys: recomputed when their keys changed or any of their
     // keys was recomputed above; the others keep their stored values.
-    const multi = multiKeys.get(linkName)!;
-    const before = await links.loadLinkKeys(trx, input.dataset, linkName);
-    await links.replaceLinkKeys(trx, input.dataset, linkName, multi);
+    const ownership = assignLinkKeys(goldens, link.field, memberKeys.get(linkName)!);
+    const multi = ownership.multi;
+    const listed = await links.loadLinkKeys(trx, input.dataset, linkName);
+    const before = new Map([...listed].filter(([, list]) => list.length > 1));
+    await links.replaceLinkKeys(trx, input.dataset, linkName, listedKeys(ownership));
     const recomputed = keys === null ? null : new Set(keys);
     const masters =
       recomputed === null
@@ -180,7 +190,7 @@ async function prepareIn(
     perLink.set(linkName, {
       byKey: keys === null ? values : await store.loadAggregates(trx, input.dataset, linkName),
       byMaster: masters === null ? masterValues : await links.loadMasterAggregates(trx, input.dataset, linkName),
-      multi,
+      ownership,
     });
   }
   beat('aggregates');
@@ -192,19 +202,13 @@ async function prepareIn(
 }
 
 /**
- * One link's stored aggregates: per customer key, and per golden record holding several keys
- * (`multi`, master id → keys), whose values cover the events of all its keys.
+ * One link's stored aggregates: per customer key, and per golden record owning several keys,
+ * whose values cover the events of all of them; and which record owns which key.
  */
 interface LinkValues {
   byKey: Map<string, store.AggregateValues>;
   byMaster: Map<string, store.AggregateValues>;
-  multi: Map<string, string[]>;
-}
-
-/** A golden record after golden-level recipes. */
-interface PreparedGolden {
-  masterId: string;
-  attributes: Record<string, string>;
+  ownership: LinkOwnership;
 }
 
 /**
@@ -227,13 +231,6 @@ async function preparedGoldens(
     else out.push({ masterId: golden.masterId, attributes });
   }
   return out;
-}
-
-/** Where a golden record's linked values are: its own master's, or its one key's. */
-function linkedUnit(golden: PreparedGolden, field: string, values: LinkValues): string | undefined {
-  if (values.multi.has(golden.masterId)) return `m:${golden.masterId}`;
-  const key = golden.attributes[field]?.trim() ?? '';
-  return key === '' ? undefined : `k:${key}`;
 }
 
 /**
@@ -275,10 +272,10 @@ async function aggregateLink(
 }
 
 /**
- * RFM fields per unit (`k:<customer key>` or `m:<master id>`, see {@link linkedUnit}), scored
- * over the whole base: every customer key with orders, as one customer, except keys that only
- * golden records holding several keys hold; each of those records counts once instead, with
- * the orders of all its keys.
+ * RFM fields per unit (`k:<customer key>` or `m:<master id>`, see linkedUnit), scored over the
+ * base of the dataset's prepared golden records with orders: each counts once, with the orders
+ * of every key it owns. Orders of customers without a profile stay out of the base: they would
+ * move every profile's sextiles without ever being sent.
  */
 function scoreLink(
   values: LinkValues,
@@ -289,22 +286,17 @@ function scoreLink(
 ): Map<string, Record<string, string>> {
   const rfm = dataset.scores!.rfm!;
   const field = dataset.links[rfm.link]!.field;
-  const heldAlone = new Set<string>();
-  for (const golden of goldens) {
-    const unit = linkedUnit(golden, field, values);
-    if (unit?.startsWith('k:')) heldAlone.add(unit.slice(2));
-  }
-  const merged = new Set([...values.multi.values()].flat().filter((key) => !heldAlone.has(key)));
   const lookbackDays = rfm.history?.lookbackDays ?? [];
   const byPoint = new Map<number, RfmAggregate[]>();
   for (const point of [0, ...lookbackDays]) byPoint.set(point, []);
-  const add = (unit: string, aggregates: store.AggregateValues) => {
-    for (const [point, agg] of Object.entries(aggregates.rfm ?? {})) {
+  for (const golden of goldens) {
+    const unit = linkedUnit(golden, field, values.ownership);
+    if (unit === undefined) continue;
+    const aggregates = unit.startsWith('m:') ? values.byMaster.get(unit.slice(2)) : values.byKey.get(unit.slice(2));
+    for (const [point, agg] of Object.entries(aggregates?.rfm ?? {})) {
       byPoint.get(Number(point))?.push({ customerKey: unit, ...agg });
     }
-  };
-  for (const [key, aggregates] of values.byKey) if (!merged.has(key)) add(`k:${key}`, aggregates);
-  for (const [masterId, aggregates] of values.byMaster) add(`m:${masterId}`, aggregates);
+  }
   return rfmFields(byPoint, { asOfDay, bins: rfm.bins, grid, lookbackDays, prefix: rfm.prefix });
 }
 
@@ -333,7 +325,7 @@ async function writePreparedRecords(
     added.fill(undefined);
     for (const [linkName, link] of Object.entries(dataset.links)) {
       const linked = perLink.get(linkName)!;
-      const unit = linkedUnit(golden, link.field, linked);
+      const unit = linkedUnit(golden, link.field, linked.ownership);
       const values = unit === undefined
         ? undefined
         : unit.startsWith('m:') ? linked.byMaster.get(unit.slice(2)) : linked.byKey.get(unit.slice(2));

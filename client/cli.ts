@@ -240,6 +240,12 @@ function parsePositive(value: string): number {
 // Command groups that live in their own modules (client/commands/*), one line each.
 for (const register of COMMAND_GROUPS) register(program);
 
+// `braid … | head` closes the pipe early: the reader has what it wanted, which is no failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof SyncError || error instanceof TemporalCliMissingError) {
     process.stderr.write(`braid: ${error.message}\n`);

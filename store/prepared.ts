@@ -451,24 +451,31 @@ function rfmExprs(
       ? { sql: 'day <= ?', bindings: [point.upToDay] }
       : { sql: 'day <= ? AND day > ?', bindings: [point.upToDay, point.afterDay] };
   const amount = numberExpr(db, shape, columns.amount);
+  // A negative amount is a refund: it counts in money, not as an order or as activity
+  // (domain/rfm/aggregate.ts reads lines the same way).
+  const bought: SqlPart = { sql: `COALESCE(${amount.sql}, 0) >= 0`, bindings: amount.bindings };
   const order: SqlPart = columns.orderId
     ? (() => {
         const text = textExpr(db, shape, columns.orderId!);
         return { sql: `NULLIF(TRIM(${text.sql}), '')`, bindings: text.bindings };
       })()
     : { sql: 'NULL', bindings: [] };
-  const agg = (fn: string, inner: SqlPart, alias: string): SqlPart => {
-    const body = when(range, inner);
+  const purchase: SqlPart = {
+    sql: `${range.sql} AND ${bought.sql}`,
+    bindings: [...range.bindings, ...bought.bindings],
+  };
+  const agg = (fn: string, inner: SqlPart, alias: string, cond: SqlPart = purchase): SqlPart => {
+    const body = when(cond, inner);
     return { sql: `${fn}(${body.sql}) AS r${i}_${alias}`, bindings: body.bindings };
   };
-  const distinct = when(range, order);
+  const distinct = when(purchase, order);
   return [
     agg('COUNT', { sql: '1', bindings: [] }, 'n'),
     agg('MIN', { sql: 'day', bindings: [] }, 'first'),
     agg('MAX', { sql: 'day', bindings: [] }, 'last'),
     { sql: `COUNT(DISTINCT ${distinct.sql}) AS r${i}_orders`, bindings: distinct.bindings },
     agg('COUNT', { sql: `CASE WHEN ${order.sql} IS NULL THEN 1 END`, bindings: order.bindings }, 'lines'),
-    agg('SUM', { sql: `COALESCE(${amount.sql}, 0)`, bindings: amount.bindings }, 'money'),
+    agg('SUM', { sql: `COALESCE(${amount.sql}, 0)`, bindings: amount.bindings }, 'money', range),
   ];
 }
 

@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import YAML from 'yaml';
 
 import { ConfigError } from '../../connectors/errors';
 import type {
@@ -21,11 +20,11 @@ import type {
 } from '../../domain/rfm';
 import {
   DEFAULT_SEGMENT_GRID,
-  SegmentRulesSpec,
   buildSegmentGrid,
   countSegments,
   isoDay,
   parseIsoDay,
+  parseSegmentsFile,
   roundCents,
   scoreAggregates,
   scoreHistory,
@@ -248,16 +247,7 @@ function loadSegments(file: string, bins: number): SegmentGrid {
   } catch (error) {
     throw new ConfigError(`Cannot read segments file ${file}`, error);
   }
-  const doc = YAML.parseDocument(text);
-  if (doc.errors.length > 0) {
-    throw new ConfigError(`${file}: invalid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? ''}`);
-  }
-  const parsed = SegmentRulesSpec.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`${file}: ${issues.join('; ')}`);
-  }
-  return buildSegmentGrid(parsed.data.segments, bins, `${file}: segments`);
+  return buildSegmentGrid(parseSegmentsFile(text, file), bins, `${file}: segments`);
 }
 
 function readerOptions(input: ScoreInput) {

@@ -1,8 +1,6 @@
-import YAML from 'yaml';
-
 import type { RfmScoreConfig } from '../../config/datasets/scores';
 import { ConfigError } from '../../connectors/errors';
-import { buildSegmentGrid, DEFAULT_SEGMENT_GRID, SegmentRulesSpec, type SegmentGrid } from '../rfm/segments';
+import { buildSegmentGrid, DEFAULT_SEGMENT_GRID, parseSegmentsFile, type SegmentGrid } from '../rfm/segments';
 
 /**
  * The segment grid of a dataset's RFM settings: inline rules, a YAML file of rules (read with
@@ -30,10 +28,5 @@ export function rfmGrid(
   } catch (error) {
     throw new ConfigError(`${where}.segments: cannot read ${rfm.segments}`, error);
   }
-  const parsed = SegmentRulesSpec.safeParse(YAML.parse(text));
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new ConfigError(`${rfm.segments}: ${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`);
-  }
-  return { grid: buildSegmentGrid(parsed.data.segments, rfm.bins, rfm.segments), source: text };
+  return { grid: buildSegmentGrid(parseSegmentsFile(text, rfm.segments), rfm.bins, rfm.segments), source: text };
 }

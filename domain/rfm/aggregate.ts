@@ -12,7 +12,11 @@ export interface Order {
   customerId: string;
   /** A `YYYY-MM-DD` UTC day, an ISO 8601 date-time (UTC when it has no zone) or a Date. */
   date: string | Date;
-  /** Money spent on the line; any currency, as long as one file uses one. */
+  /**
+   * Money spent on the line; any currency, as long as one file uses one. A negative amount is
+   * a refund: it lowers the customer's monetary value but is not an order (no frequency) and
+   * not activity (no recency).
+   */
   amount: number;
 }
 
@@ -30,9 +34,10 @@ export interface DatedOrder {
  */
 export interface CustomerAggregate {
   readonly customerId: string;
+  /** Days of the first and last purchase; Infinity and -Infinity while there is none. */
   readonly firstOrderDay: number;
   readonly lastOrderDay: number;
-  /** Distinct order ids plus lines without an id. */
+  /** Distinct order ids plus lines without an id, refunds left out; 0: refunds only. */
   readonly frequency: number;
   /** Sum of amounts, unrounded; rounded to cents only for output. */
   readonly monetary: number;
@@ -128,8 +133,8 @@ function startFrom(prev: CustomerAggregate | undefined, order: DatedOrder): Muta
   if (prev === undefined) {
     return {
       customerId: order.customerId,
-      firstOrderDay: order.day,
-      lastOrderDay: order.day,
+      firstOrderDay: Infinity,
+      lastOrderDay: -Infinity,
       linesWithoutId: 0,
       monetary: 0,
       orderIds: undefined,
@@ -146,9 +151,10 @@ function startFrom(prev: CustomerAggregate | undefined, order: DatedOrder): Muta
 }
 
 function addLine(agg: MutableAggregate, order: DatedOrder): void {
+  agg.monetary += order.amount;
+  if (order.amount < 0) return;
   agg.firstOrderDay = Math.min(agg.firstOrderDay, order.day);
   agg.lastOrderDay = Math.max(agg.lastOrderDay, order.day);
-  agg.monetary += order.amount;
   if (order.orderId === undefined) agg.linesWithoutId++;
   else (agg.orderIds ??= new Set()).add(order.orderId);
 }

@@ -88,7 +88,8 @@ export function scoreAggregates(
     const what = `a ${opts.grid.bins}-bin segment grid cannot map ${opts.bins}-bin scores`;
     throw new ConfigError(`RFM: ${what}; give segments for ${opts.bins} bins`);
   }
-  const base = [...aggregates].sort((a, b) => compareIds(a.customerId, b.customerId));
+  // A customer whose lines are all refunds bought nothing: not part of the base.
+  const base = [...aggregates].filter((a) => a.frequency > 0).sort((a, b) => compareIds(a.customerId, b.customerId));
   for (const agg of base) {
     if (agg.lastOrderDay > asOfDay) {
       const late = `an order on ${isoDay(agg.lastOrderDay)}`;

@@ -1,3 +1,4 @@
+import YAML from 'yaml';
 import { z } from 'zod';
 
 import { ConfigError } from '../../connectors/errors';
@@ -61,17 +62,43 @@ const scoreRange = z.union([
  * are a score (`1`), a range (`"5-6"`) or a pair (`[5, 6]`). A name may appear in several rules
  * when a segment is not a rectangle.
  */
-export const SegmentRulesSpec = z.object({
-  segments: z
-    .array(
-      z.object({
-        name: z.string().regex(SEGMENT_NAME, 'use letters, digits and underscores'),
-        r: scoreRange,
-        fm: scoreRange,
-      }),
-    )
-    .min(1),
-});
+export const SegmentRulesSpec = z
+  .object({
+    segments: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(SEGMENT_NAME, 'use letters, digits and underscores'),
+            r: scoreRange,
+            fm: scoreRange,
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
+
+/**
+ * Reads a segments file: `segments:` with its list, or the list alone (the shape written inline
+ * in a dataset's settings). Unknown keys are refused rather than ignored: a `bins: 5` there does
+ * nothing, and silence would let the user think it did. Errors name the file and the path.
+ */
+export function parseSegmentsFile(text: string, file: string): z.infer<typeof SegmentRulesSpec>['segments'] {
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`${file}: invalid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? ''}`);
+  }
+  const value: unknown = doc.toJS();
+  const parsed = SegmentRulesSpec.safeParse(Array.isArray(value) ? { segments: value } : value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => {
+      const where = i.path.length > 0 ? `${i.path.join('.')}: ` : '';
+      return `${where}${i.message}`;
+    });
+    throw new ConfigError(`${file}: ${issues.join('; ')}`);
+  }
+  return parsed.data.segments;
+}
 
 /**
  * Checks that the rules give every cell of the `bins` × `bins` grid exactly one segment and

@@ -6,6 +6,7 @@ import {
   DEFAULT_SEGMENT_RULES,
   SegmentRulesSpec,
   buildSegmentGrid,
+  parseSegmentsFile,
   segmentOf,
 } from '../../domain/rfm';
 
@@ -103,5 +104,28 @@ describe('SegmentRulesSpec', () => {
     const parsed = SegmentRulesSpec.safeParse({ segments: [{ name: 'a, b', r: 1, fm: 1 }] });
 
     expect(parsed.success).toBe(false);
+  });
+});
+
+describe('parseSegmentsFile', () => {
+  const rules = [
+    { name: 'best', r: [4, 6], fm: [4, 6] },
+    { name: 'rest', r: [1, 6], fm: [1, 3] },
+  ];
+
+  it('reads the rules under `segments:` or as a list alone', () => {
+    const listed = parseSegmentsFile('segments:\n  - { name: best, r: 4-6, fm: 4-6 }\n  - { name: rest, r: 1-6, fm: 1-3 }\n', 'a.yaml');
+    const bare = parseSegmentsFile('- { name: best, r: [4, 6], fm: [4, 6] }\n- { name: rest, r: [1, 6], fm: [1, 3] }\n', 'b.yaml');
+
+    expect(listed).toEqual(rules);
+    expect(bare).toEqual(rules);
+  });
+
+  it.each([
+    ['bins: 5\nsegments:\n  - { name: all, r: 1-6, fm: 1-6 }\n', 'c.yaml: Unrecognized key: "bins"'],
+    ['segments:\n  - { name: all, r: 1-6, fm: 1-6, colour: red }\n', 'c.yaml: segments.0: Unrecognized key: "colour"'],
+    ['segments: [\n', 'c.yaml: invalid YAML'],
+  ])('refuses %p, naming the file and where', (text, message) => {
+    expect(() => parseSegmentsFile(text, 'c.yaml')).toThrow(message);
   });
 });
