@@ -45,6 +45,8 @@ export interface ScoreInput {
   format?: 'csv' | 'cdnow';
   delimiter?: string;
   bins?: number;
+  /** CSV amounts written as in this locale (`de-DE`: `1.234,50`). */
+  numberLocale?: string;
   /** A YAML file of segment rules (see SegmentRulesSpec); the default grid otherwise. */
   segments?: string;
   /** Only orders within this many days up to each scoring day count. */
@@ -213,6 +215,7 @@ function withInputOptions(command: Command): Command {
     .option('--order-col <name>', 'CSV column of an order id grouping lines into one order')
     .addOption(new Option('--format <format>', 'file layout (detected)').choices(FORMATS))
     .option('--delimiter <char>', 'CSV delimiter (detected when absent)')
+    .option('--number-locale <locale>', 'amounts written as in this locale, e.g. de-DE for 1.234,50', parseLocale)
     .option('--bins <n>', 'number of score bins', parseBins, 6)
     .option('--segments <yaml>', 'segment rules over the (R, FxM) grid (default: built-in 6x6)')
     .option('--window-days <n>', 'count only the last n days of orders to each as-of', parseWhole);
@@ -254,6 +257,7 @@ function readerOptions(input: ScoreInput) {
   return {
     format: input.format,
     delimiter: input.delimiter,
+    numberLocale: input.numberLocale,
     columns: {
       customer: input.customerCol,
       date: input.dateCol,
@@ -371,4 +375,14 @@ function parseWhole(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a number of days');
   return n;
+}
+
+/** A BCP 47 tag such as de-DE; `de_DE` is refused here rather than mid-file. */
+function parseLocale(value: string): string {
+  try {
+    new Intl.NumberFormat(value);
+    return value;
+  } catch {
+    throw new InvalidArgumentError('not a locale (try de-DE or fr-FR)');
+  }
 }

@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 
 import { ConfigError } from '../errors';
 import { DELIMITER_CANDIDATES, readCsv } from './csv-reader';
+import { hasDecimalComma, parseLocaleNumber } from './number-locale';
 
 /** Layouts an orders file can have. */
 export type OrdersFormat = 'csv' | 'cdnow';
@@ -42,6 +43,8 @@ export interface ReadOrdersOptions {
   /** CSV only; detected from the header when absent. */
   delimiter?: string;
   encoding?: BufferEncoding;
+  /** CSV only: amounts are written as in this locale (`de-DE`: `1.234,50`). */
+  numberLocale?: string;
 }
 
 /** One good order line; `date` is the UTC day `YYYY-MM-DD`. */
@@ -206,7 +209,7 @@ async function* readOrdersCsv(
       yield { kind: 'reject', line: item.line, reason: item.reason };
       continue;
     }
-    yield csvItem(item.values, item.line, columns);
+    yield csvItem(item.values, item.line, columns, opts.numberLocale);
   }
 }
 
@@ -214,15 +217,17 @@ function csvItem(
   values: Record<string, string>,
   line: number,
   columns: OrderColumns,
+  numberLocale: string | undefined,
 ): OrderLine | OrderReject {
   const customerId = (values[columns.customer] ?? '').trim();
   if (customerId === '') return reject(line, columns.customer, 'missing');
   const date = toDay((values[columns.date] ?? '').trim());
   if (date === undefined) return reject(line, columns.date, DATE_FORMATS);
   const amountText = (values[columns.amount] ?? '').trim();
-  if (!AMOUNT.test(amountText)) return reject(line, columns.amount, 'not a number');
+  const amount = amountOf(amountText, numberLocale);
+  if (typeof amount === 'string') return reject(line, columns.amount, amount);
 
-  const order: OrderLine = { kind: 'order', line, customerId, date, amount: Number(amountText) };
+  const order: OrderLine = { kind: 'order', line, customerId, date, amount };
   const orderId = columns.order === undefined ? '' : (values[columns.order] ?? '').trim();
   if (orderId !== '') order.orderId = orderId;
   return order;
@@ -299,4 +304,14 @@ async function* replayed(
     if (next.done === true) return;
     yield next.value;
   }
+}
+
+/** The amount of a CSV line, or why it is not one. */
+function amountOf(text: string, numberLocale: string | undefined): number | string {
+  if (numberLocale !== undefined) {
+    const plain = parseLocaleNumber(text, numberLocale);
+    return plain === undefined ? `not a number as written in ${numberLocale}` : Number(plain);
+  }
+  if (AMOUNT.test(text)) return Number(text);
+  return hasDecimalComma(text) ? 'not a number (a decimal comma? give --number-locale, e.g. de-DE)' : 'not a number';
 }

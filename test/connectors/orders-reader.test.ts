@@ -151,7 +151,12 @@ describe('readOrders (CSV)', () => {
       { kind: 'order', line: 3, customerId: 'K-1', orderId: 'B-10', date: '2026-03-02', amount: 5 },
       { kind: 'order', line: 4, customerId: 'K-2', date: '2026-03-02', amount: -3.5 },
       { kind: 'reject', line: 5, field: 'Kunde', reason: 'missing' },
-      { kind: 'reject', line: 6, field: 'Betrag', reason: 'not a number' },
+      {
+        kind: 'reject',
+        line: 6,
+        field: 'Betrag',
+        reason: 'not a number (a decimal comma? give --number-locale, e.g. de-DE)',
+      },
       {
         kind: 'reject',
         line: 7,
@@ -159,6 +164,20 @@ describe('readOrders (CSV)', () => {
         reason: 'not a date (YYYY-MM-DD, yyyymmdd or ISO 8601)',
       },
       { kind: 'reject', line: 8, reason: 'expected 4 columns, found 3' },
+    ]);
+  });
+
+  it('reads amounts written as in a locale when given one', async () => {
+    const csv = ['customer;date;amount', 'K-1;2026-03-02;1.234,50', 'K-1;2026-03-03;-3,5', 'K-2;2026-03-04;89.90'].join('\n');
+
+    const items = await collect(csv, { columns: { customer: 'customer' }, numberLocale: 'de-DE' });
+
+    expect(items).toEqual([
+      { kind: 'format', format: 'csv' },
+      { kind: 'order', line: 2, customerId: 'K-1', date: '2026-03-02', amount: 1234.5 },
+      { kind: 'order', line: 3, customerId: 'K-1', date: '2026-03-03', amount: -3.5 },
+      // Not a de-DE number: groups of three digits only, so 89.90 is not read as 8990.
+      { kind: 'reject', line: 4, field: 'amount', reason: 'not a number as written in de-DE' },
     ]);
   });
 
