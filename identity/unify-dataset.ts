@@ -194,7 +194,7 @@ async function reindexAll(
     after = page[page.length - 1]!.id;
     beat({ phase: 'indexing', done: count });
   }
-  await store.moveLoadedKeys(trx);
+  await store.moveLoadedKeys(trx, name);
   return ids.slice(0, count);
 }
 
@@ -339,6 +339,7 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   };
   const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [], joinsPerRule: new Map() };
   const formerGolden = new Set<number>(removedGolden);
+  const restoreIndexes = input.emptyTarget ? await store.setGoldenIndexesAside(trx, name, affected.length) : null;
   let done = 0;
   for (let start = 0; start < unitCount; ) {
     let end = start;
@@ -357,6 +358,7 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
     done += size;
     ctx.beat({ phase: 'writing', done });
   }
+  if (restoreIndexes) await restoreIndexes();
 
   // After a rebuild PostgreSQL's statistics still describe the tables as they were (the key
   // index is analyzed when it is moved into place). Statistics of nearly empty tables turned

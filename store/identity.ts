@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { chunk } from '../domain/diff';
 import { bulkInsert, bulkUpdate, inIds, inValues } from './bulk';
 import { isPostgres } from './db';
+import { directInsert } from './sqlite-direct';
 
 type Db = Knex | Knex.Transaction;
 
@@ -308,20 +309,85 @@ export async function beginKeyLoad(db: Db): Promise<void> {
  * rebuild once that index outgrew the page cache. The database sorts (SQLite spills to disk),
  * so memory stays bounded.
  */
-export async function moveLoadedKeys(db: Db): Promise<void> {
+export async function moveLoadedKeys(db: Db, dataset: string): Promise<void> {
   const list = Object.keys(KEY_COLUMNS).map((name) => `"${name}"`).join(', ');
+  const restore = await setRecordIndexAside(db, dataset);
   await db.raw(
     `INSERT INTO identity_keys (${list}) SELECT ${list} FROM "${LOAD_KEYS}" ` +
       'ORDER BY dataset, key_name, value, record_id',
   );
+  if (restore) await restore();
   await db.raw(`DROP TABLE "${LOAD_KEYS}"`);
   // The rebuild then walks the new index page by page (scanKeys); statistics that still
   // describe the table as it was made PostgreSQL sort the dataset's keys for every page.
   if (isPostgres(db)) await db.raw('ANALYZE identity_keys');
 }
 
+/**
+ * SQLite: drops the named secondary indexes of `table` and returns a routine that re-creates
+ * them exactly as the schema has them (null on PostgreSQL, or when an index is missing, and
+ * nothing is dropped). For a rebuild that writes most of a table's rows in an order that
+ * reaches those indexes at random: building an index afresh is one sort. It all happens
+ * inside the rebuild's transaction: an interrupted rebuild rolls the drop back with
+ * everything else, other connections keep reading the committed schema meanwhile, SQLite lets
+ * no other writer in until the commit, and a UNIQUE index re-created over duplicates fails
+ * the transaction as the insert would have. PostgreSQL keeps its indexes: dropping one would
+ * lock the table against every other dataset's unify until the commit.
+ */
+export async function setIndexesAside(
+  db: Db,
+  table: string,
+  names: readonly string[],
+): Promise<(() => Promise<void>) | null> {
+  if (isPostgres(db)) return null;
+  const rows = await db('sqlite_master').where({ type: 'index', tbl_name: table }).whereIn('name', [...names]).select('name', 'sql');
+  if (rows.length !== names.length || rows.some((r) => !r.sql)) return null;
+  for (const name of names) await db.raw(`DROP INDEX "${name}"`);
+  return async () => {
+    for (const row of rows) await db.raw(row.sql as string);
+  };
+}
+
+/** Rows of `table` outside the dataset. */
+async function rowsOfOthers(db: Db, table: string, dataset: string): Promise<number> {
+  const row = await db(table).whereNot({ dataset }).count({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Sets aside the index of identity_keys by record when the rebuilt dataset brings at least as
+ * many index rows as all other datasets hold: rows moved in value order reach it at random.
+ */
+async function setRecordIndexAside(db: Db, dataset: string): Promise<(() => Promise<void>) | null> {
+  if (isPostgres(db)) return null;
+  const loaded = await db(LOAD_KEYS).count({ n: '*' }).first();
+  if ((await rowsOfOthers(db, 'identity_keys', dataset)) > Number(loaded?.n ?? 0)) return null;
+  return setIndexesAside(db, 'identity_keys', ['identity_keys_record']);
+}
+
+/**
+ * A rebuild into a dataset that has no golden record yet, on SQLite: sets aside the master id
+ * and status indexes of golden_records while its rows go in, when the dataset will hold at
+ * least as many as all others (`upTo`: its record count, the most golden records it can get).
+ * Derived master ids are hashes, so each insert reached a random page of the unique index.
+ * Nothing reads golden_records by those indexes until the returned routine restores them.
+ */
+export async function setGoldenIndexesAside(
+  db: Db,
+  dataset: string,
+  upTo: number,
+): Promise<(() => Promise<void>) | null> {
+  if (isPostgres(db) || (await rowsOfOthers(db, 'golden_records', dataset)) > upTo / 2) return null;
+  return setIndexesAside(db, 'golden_records', ['golden_records_master_id_unique', 'golden_records_dataset_status_index']);
+}
+
 export async function insertKeys(db: Db, dataset: string, rows: KeyRow[], into: WriteTarget = 'index'): Promise<void> {
   const table = into === 'index' ? 'identity_keys' : LOAD_KEYS;
+  const direct = await directInsert(db, table, Object.keys(KEY_COLUMNS));
+  if (direct) {
+    for (const r of rows) direct([dataset, r.key, r.value, r.recordId, r.kind]);
+    return;
+  }
   for (const part of chunk(rows, INSERT_ROWS)) {
     await bulkInsert(
       db,
@@ -447,6 +513,16 @@ export async function insertGolden(db: Db, dataset: string, rows: GoldenRow[], n
     attributes: 'text', source_keys: 'text', linked_by: 'text', member_count: 'integer',
     created_at_ms: 'bigint', updated_at_ms: 'bigint',
   } as const;
+  const direct = await directInsert(db, 'golden_records', Object.keys(columns));
+  if (direct) {
+    for (const g of rows) {
+      direct([
+        g.id, g.masterId, dataset, 'active', null, g.attributes, g.sourceKeys, g.linkedBy, g.memberCount,
+        nowMs, nowMs,
+      ]);
+    }
+    return;
+  }
   for (const part of chunk(rows, 2000)) {
     await bulkInsert(
       db,
@@ -519,6 +595,13 @@ export async function replaceMembers(
     for (const part of chunk(Array.from(recordIds), IN_CHUNK)) {
       await db('identity_members').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
     }
+  }
+  const direct = await directInsert(db, 'identity_members', Object.keys(MEMBER_COLUMNS));
+  if (direct) {
+    for (const m of rows) {
+      direct([dataset, m.recordId, m.goldenId, m.goldenId === null ? 'ambiguous' : 'linked', m.contentHash]);
+    }
+    return;
   }
   for (const part of chunk(rows, INSERT_ROWS)) {
     await bulkInsert(

@@ -29,6 +29,7 @@ import {
 } from '../../store/staging';
 import { migrationSource } from '../../store/migrations';
 import { bulkInsert } from '../../store/bulk';
+import { insertGolden, insertKeys, replaceMembers } from '../../store/identity';
 
 
 /** Children before parents, so foreign keys allow the delete. */
@@ -462,6 +463,63 @@ describe.each(BACKENDS)('store on $name', (backend) => {
         [null, 'h'],
         [2_000_000_000, 'NULL'],
       ]);
+    });
+  });
+
+  describe('identity bulk writes', () => {
+    // In a transaction SQLite takes store/sqlite-direct.ts (prepared statements on the
+    // transaction's own connection); PostgreSQL its unnest arrays. Both must store the same.
+    const awkward = ['5', '5.0', 'a"b', 'back\\slash', 'NULL', '', 'é日本', 'line\nbreak'];
+
+    it('writes index rows, memberships and golden records exactly, inside the transaction', async () => {
+      await db.transaction(async (trx) => {
+        await insertKeys(trx, 'd', awkward.map((value, i) => ({ recordId: i + 1, key: 'k', value, kind: 'link' })));
+        await replaceMembers(trx, 'd', 'all', [
+          { recordId: 1, goldenId: null, contentHash: '7' },
+          { recordId: 2, goldenId: 2_000_000_000, contentHash: 'NULL' },
+        ]);
+        await insertGolden(
+          trx,
+          'd',
+          awkward.map((text, i) => ({
+            id: i + 1, masterId: `m${text}${i}`, attributes: text, sourceKeys: '[]', linkedBy: '["email"]', memberCount: i,
+          })),
+          T0,
+        );
+      });
+      const keys = await db('identity_keys').orderBy('record_id').select('value', 'record_id', 'kind', 'dataset');
+      expect(keys.map((r) => r.value)).toEqual(awkward);
+      expect(keys.map((r) => r.record_id)).toEqual(awkward.map((_, i) => i + 1));
+      expect(new Set(keys.map((r) => `${r.dataset}/${r.kind}`))).toEqual(new Set(['d/link']));
+      const members = await db('identity_members').orderBy('record_id').select('golden_id', 'state', 'content_hash');
+      expect(members).toEqual([
+        { golden_id: null, state: 'ambiguous', content_hash: '7' },
+        { golden_id: 2_000_000_000, state: 'linked', content_hash: 'NULL' },
+      ]);
+      const golden = await db('golden_records').orderBy('id').select('id', 'attributes', 'member_count', 'created_at_ms', 'status');
+      expect(golden.map((g) => g.attributes)).toEqual(awkward);
+      expect(golden.map((g) => [g.id, g.member_count, Number(g.created_at_ms), g.status])).toEqual(
+        awkward.map((_, i) => [i + 1, i, T0, 'active']),
+      );
+      // Integer columns hold integers, not REAL values a text comparison would print as `1.0`.
+      if (db.client.config.client !== 'pg') {
+        const types = await db.raw("SELECT DISTINCT typeof(record_id) AS t FROM identity_keys UNION ALL SELECT DISTINCT typeof(created_at_ms) FROM golden_records");
+        expect(types.map((r: { t: string }) => r.t)).toEqual(['integer', 'integer']);
+      }
+    });
+
+    it('writes nothing when the transaction rolls back', async () => {
+      await expect(
+        db.transaction(async (trx) => {
+          await insertKeys(trx, 'd', [{ recordId: 1, key: 'k', value: 'v', kind: 'link' }]);
+          await replaceMembers(trx, 'd', 'all', [{ recordId: 1, goldenId: 1, contentHash: 'h' }]);
+          await insertGolden(trx, 'd', [{ id: 1, masterId: 'm', attributes: '{}', sourceKeys: '[]', linkedBy: '[]', memberCount: 1 }], T0);
+          throw new Error('stop');
+        }),
+      ).rejects.toThrow('stop');
+      for (const table of ['identity_keys', 'identity_members', 'golden_records']) {
+        expect(Number((await db(table).count({ n: '*' }).first())?.n)).toBe(0);
+      }
     });
   });
 
