@@ -2,12 +2,13 @@ import { Context, log } from '@temporalio/activity';
 import { BrazeClient } from '../connectors/braze/client';
 import { toAttributeObject, toEventObject, toPurchaseObject } from '../connectors/braze/mapping';
 import type { MergePair, RateLimitInfo } from '../connectors/braze/types';
-import { BadInputError, RateLimitError, UpstreamError } from '../connectors/errors';
+import { AuthError, BadInputError, RateLimitError, UpstreamError } from '../connectors/errors';
 import { resolveSecret, resolveSync } from '../config/load';
 import {
   completeBatch,
   completeDeleteBatch,
   completeMergeBatch,
+  completeRenameBatch,
   externalIdsHeldByOthers,
   failBatch,
   loadSentExternalIds,
@@ -17,6 +18,8 @@ import {
   type MergeItem,
   type OutboxBatch,
   type OutboxItem,
+  type RenameItem,
+  type SentItem,
 } from '../store/delivery';
 import { completeEventBatch, type EventItem, type RejectedEvent } from '../store/event-delivery';
 import { clock, type ActivityDeps } from './deps';
@@ -48,8 +51,9 @@ type Send = {
 };
 
 /**
- * Sends up to one window of the run's pending batches, in order: attribute updates, then
- * custom events and purchases, then merges, then deletes. Each batch is marked in the outbox before and after it is sent, and the
+ * Sends up to one window of the run's pending batches, in order: renames, attribute updates,
+ * then custom events and purchases, then merges, then deletes. Each batch is marked in the
+ * outbox before and after it is sent, and the
  * activity heartbeats after each one, so a crashed or timed-out attempt resumes at the batch
  * that was in flight: at most that batch is sent twice, which merges and deletes tolerate (a
  * profile already merged or deleted is ignored). A merge or delete whose work is already
@@ -112,27 +116,146 @@ export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInpu
 }
 
 function sendBatch(send: Send, batch: OutboxBatch): Promise<BatchOutcome> {
+  if (batch.kind === 'rename') return sendRenames(send, batch.batchNo, batch.items, batch.attempts);
   if (batch.kind === 'merge') return sendMerges(send, batch.batchNo, batch.items);
   if (batch.kind === 'delete') return sendDeletes(send, batch.batchNo, batch.items);
   if (batch.kind === 'events') return sendEvents(send, batch.batchNo, batch.items);
   return sendTrack(send, batch.batchNo, batch.items);
 }
 
+/**
+ * Sends a batch of attribute updates. An item planned with `full` (its master's external id
+ * changed) goes as the planned diff only when the destination state shows the profile under
+ * the new id, which a rename earlier in the run recorded; otherwise (rename refused, failed or
+ * not planned) it goes with every attribute and replaces the state. A diff left empty by a
+ * rename needs no object.
+ */
 async function sendTrack(send: Send, batchNo: number, items: OutboxItem[]): Promise<BatchOutcome> {
   const { deps, input } = send;
+  const moved = items.filter((item) => item.full !== undefined).map((item) => item.masterId);
+  const held =
+    moved.length > 0 ? await loadSentExternalIds(deps.db, input.syncId, moved) : new Map();
+  const outgoing: SentItem[] = items.map((item) =>
+    item.full === undefined || held.get(item.masterId) === item.externalId
+      ? item
+      : { ...item, attributes: item.full, replace: true },
+  );
+  const sending = outgoing.filter(
+    (item) => item.replace || Object.keys(item.attributes).length > 0,
+  );
+  const attributeCount = sending.reduce((n, item) => n + Object.keys(item.attributes).length, 0);
+  if (sending.length === 0) {
+    const ids = batchIds(send, batchNo);
+    await completeBatch(deps.db, { ...ids, accepted: [], rejected: [], attributeCount });
+    return { requests: 0, rejectedCount: 0 };
+  }
+
   await markSending(deps.db, input.runId, batchNo);
-  const objects = items.map((item) => toAttributeObject(item.externalId, item.attributes));
+  const objects = sending.map((item) => toAttributeObject(item.externalId, item.attributes));
   const result = await send.client.trackAttributes(objects, { signal: send.signal });
   const failed = new Map(result.itemErrors.map((e) => [e.index, e.reason]));
   await completeBatch(deps.db, {
-    runId: input.runId,
-    syncId: input.syncId,
-    batchNo,
-    accepted: items.filter((_, i) => !failed.has(i)),
-    rejected: items.flatMap((item, i) => (failed.has(i) ? [{ item, reason: failed.get(i)! }] : [])),
-    nowMs: clock(deps),
+    ...batchIds(send, batchNo),
+    accepted: sending.filter((_, i) => !failed.has(i)),
+    rejected: sending.flatMap((item, i) =>
+      failed.has(i) ? [{ item, reason: failed.get(i)! }] : [],
+    ),
+    attributeCount,
   });
   return { requests: 1, rejectedCount: failed.size, rateLimit: result.rateLimit };
+}
+
+function batchIds(send: Send, batchNo: number) {
+  return { runId: send.input.runId, syncId: send.input.syncId, batchNo, nowMs: clock(send.deps) };
+}
+
+/**
+ * Renames the profiles of masters whose external id changed, from the id Braze holds them
+ * under to the planned one. A master whose state already shows the new id needs nothing; one
+ * whose state shows neither id (it changed since planning) is not renamed. A rename Braze
+ * refuses resets the master's state, so its attribute update goes in full to the new id. A
+ * batch sent before (a retry after a crash or a timeout) may have been done already, and Braze
+ * refuses a rename whose current id is deprecated: its refusals are checked with
+ * `/users/export/ids`, and an old id that now names a profile whose primary id is the new one
+ * counts as renamed.
+ */
+async function sendRenames(
+  send: Send,
+  batchNo: number,
+  items: RenameItem[],
+  attempts: number,
+): Promise<BatchOutcome> {
+  const { deps, input } = send;
+  const held = await loadSentExternalIds(deps.db, input.syncId, items.map((item) => item.masterId));
+  const renamed = items.filter((item) => held.get(item.masterId) === item.to);
+  const ready = items.filter((item) => held.get(item.masterId) === item.from);
+  const refused = items
+    .filter((item) => held.get(item.masterId) !== item.to && held.get(item.masterId) !== item.from)
+    .map((item) => ({ item, reason: 'external id rename skipped: its profile is not in Braze' }));
+
+  let outcome: BatchOutcome = { requests: 0, rejectedCount: 0 };
+  if (ready.length > 0) {
+    await markSending(deps.db, input.runId, batchNo);
+    const pairs = ready.map((item) => ({ currentExternalId: item.from, newExternalId: item.to }));
+    const result = await send.client.renameExternalIds(pairs, { signal: send.signal });
+    outcome = { requests: 1, rejectedCount: 0, rateLimit: result.rateLimit };
+    const errors = new Map(result.itemErrors.map((e) => [e.index, e.reason]));
+    renamed.push(...ready.filter((_, i) => !errors.has(i)));
+    let denied = ready.flatMap((item, i) =>
+      errors.has(i) ? [{ item, reason: errors.get(i)! }] : [],
+    );
+    if (denied.length > 0 && attempts > 0) {
+      const done = await alreadyRenamed(send, denied.map((d) => d.item));
+      const requests = outcome.requests + done.requests;
+      outcome = { ...outcome, requests, rateLimit: done.rateLimit };
+      renamed.push(...denied.filter((d) => done.items.has(d.item)).map((d) => d.item));
+      denied = denied.filter((d) => !done.items.has(d.item));
+    }
+    for (const { item, reason } of denied) refused.push({ item, reason: refusalReason(item, reason) });
+  }
+  await completeRenameBatch(deps.db, { ...batchIds(send, batchNo), renamed, refused });
+  return { ...outcome, rejectedCount: refused.length };
+}
+
+/**
+ * Which of these renames Braze has already done: their old id names a profile whose primary id
+ * is the new one. Without the `users.export.ids` permission nothing can be confirmed, and the
+ * refusals stand (the new id then gets every attribute, which is also right for a done rename).
+ */
+async function alreadyRenamed(
+  send: Send,
+  items: RenameItem[],
+): Promise<{ items: Set<RenameItem>; requests: number; rateLimit?: RateLimitInfo }> {
+  try {
+    const olds = items.map((item) => item.from);
+    const found = await send.client.primaryIds(olds, { signal: send.signal });
+    const done = items.filter(
+      (item) => !found.unknownIds.has(item.from) && found.primaryIds.has(item.to),
+    );
+    return { items: new Set(done), requests: 1, rateLimit: found.rateLimit };
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    log.warn('Resent renames not confirmed: the key cannot use /users/export/ids', {
+      syncId: send.input.syncId,
+      renameCount: items.length,
+    });
+    return { items: new Set(), requests: 1 };
+  }
+}
+
+/**
+ * The row error of a refused rename. External ids may be emails or phone numbers, so Braze's
+ * reason has them replaced by the field names before it is stored.
+ */
+function refusalReason(item: RenameItem, brazeReason: string): string {
+  // One pass, longest id first, so an id inside the other or inside a field name is not hit.
+  const ids = [item.from, item.to].sort((a, b) => b.length - a.length);
+  const escaped = ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const pattern = new RegExp(escaped.join('|'), 'g');
+  const masked = brazeReason.replace(pattern, (id) =>
+    id === item.from ? 'current_external_id' : 'new_external_id',
+  );
+  return `external id rename refused by Braze (${masked}); every attribute goes to the new id`;
 }
 
 /**

@@ -2,8 +2,15 @@ import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { resolveSync } from '../config/load';
 import { MAX_DELETE_IDS_PER_REQUEST, MAX_MERGES_PER_REQUEST } from '../connectors/braze/limits';
-import { chunk } from '../domain/diff';
-import { writeIdentityOutbox, type DeleteItem, type MergeItem } from '../store/delivery';
+import { changedAttributes, chunk, type AttributeValue } from '../domain/diff';
+import {
+  writeIdentityOutbox,
+  type DeleteItem,
+  type DestinationRow,
+  type MergeItem,
+  type OutboxItem,
+  type RenameItem,
+} from '../store/delivery';
 import type { ActivityDeps } from './deps';
 
 export interface PlanIdentityInput {
@@ -174,4 +181,72 @@ async function keptExternalIds(
     }
   }
   return out;
+}
+
+/** A golden record as planning sends it: under `externalId`, with every attribute typed. */
+export interface PlannedRecord {
+  masterId: string;
+  externalId: string;
+  attributes: Record<string, AttributeValue>;
+}
+
+/** What `planUpdates` decided: attribute updates, and the renames to send before them. */
+export interface PlannedUpdates {
+  items: OutboxItem[];
+  renames: RenameItem[];
+}
+
+/**
+ * Diffs each active golden record against what Braze last accepted for it, and plans a rename
+ * for a master whose external id changed (an identifier other than `master_id` whose value
+ * survivorship, an edit or a recipe changed). The renamed profile keeps its history and gets
+ * only the changed attributes, sent after the rename. No rename is planned, and the new id gets
+ * every attribute while the old profile is left as it is, when: `onRename` is `keep`; another
+ * master holds the new id in the destination state (a shared profile: a diff against this
+ * master's state would be wrong for it), or an earlier rename of this run takes it; or another
+ * active master shares the old id (renaming would take its profile away). Masters that are
+ * merged or retired are leaving, so their holding an old id does not block a rename.
+ */
+export function planUpdates(
+  records: PlannedRecord[],
+  state: ReadonlyMap<string, DestinationRow>,
+  onRename: 'rename' | 'keep',
+): PlannedUpdates {
+  const active = new Set(records.map((r) => r.masterId));
+  const holders = new Map<string, string[]>();
+  for (const [masterId, row] of state) {
+    holders.set(row.externalId, [...(holders.get(row.externalId) ?? []), masterId]);
+  }
+  const heldByAnother = (externalId: string, masterId: string, activeOnly: boolean) =>
+    (holders.get(externalId) ?? []).some((m) => m !== masterId && (!activeOnly || active.has(m)));
+
+  const items: OutboxItem[] = [];
+  const renames: RenameItem[] = [];
+  const claimed = new Set<string>();
+  for (const record of records) {
+    const sent = state.get(record.masterId);
+    if (sent === undefined || sent.externalId === record.externalId) {
+      const changed = changedAttributes(record.attributes, sent?.attributes);
+      if (Object.keys(changed).length > 0) items.push({ ...record, attributes: changed });
+      continue;
+    }
+    const from = sent.externalId;
+    const to = record.externalId;
+    const full = changedAttributes(record.attributes, undefined);
+    const renaming =
+      onRename === 'rename' &&
+      !claimed.has(to) &&
+      !heldByAnother(to, record.masterId, false) &&
+      !heldByAnother(from, record.masterId, true);
+    if (renaming) {
+      claimed.add(to);
+      renames.push({ masterId: record.masterId, from, to });
+      // Kept even when nothing else changed: if Braze refuses the rename, it sends `full`.
+      const changed = changedAttributes(record.attributes, sent.attributes);
+      items.push({ masterId: record.masterId, externalId: to, attributes: changed, full });
+    } else {
+      items.push({ masterId: record.masterId, externalId: to, attributes: full, full });
+    }
+  }
+  return { items, renames };
 }

@@ -1,13 +1,14 @@
 import { log } from '@temporalio/activity';
 import { resolveSync } from '../config/load';
 import { toDestinationAttributes } from '../domain/attribute-values';
-import { changedAttributes, chunk } from '../domain/diff';
+import { chunk } from '../domain/diff';
+import { MAX_RENAMES_PER_REQUEST } from '../connectors/braze/limits';
 import { loadPreparedRecords } from '../store/prepared';
-import { loadDestinationState, writeOutbox, type OutboxItem } from '../store/delivery';
+import { loadDestinationRows, writeOutbox } from '../store/delivery';
 import { recordRowErrors, setCounts, type RowError } from '../store/runs';
 import type { ActivityDeps } from './deps';
 import { planEvents } from './plan-events';
-import { planIdentityChanges } from './plan-identity';
+import { planIdentityChanges, planUpdates, type PlannedRecord } from './plan-identity';
 import { withFailures } from './failure';
 
 export interface PlanDeliveryInput {
@@ -24,16 +25,18 @@ export interface PlanDeliveryResult {
 /**
  * Compares every golden record with what the destination last accepted and writes the changed
  * attributes, in batches, to the run's outbox. Records with nothing new are left out, so an
- * unchanged dataset plans zero requests. Planning a run twice keeps the first plan.
+ * unchanged dataset plans zero requests. A record whose external id changed gets a rename,
+ * in batches numbered before the attribute updates (see planUpdates). Planning a run twice
+ * keeps the first plan.
  */
 export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput): Promise<PlanDeliveryResult> {
   return withFailures(async () => {
     const { sync, destination } = resolveSync(deps.config, input.syncId);
     // Golden attributes after recipes, with computed fields and scores (activities/prepare.ts).
     const golden = await loadPreparedRecords(deps.db, sync.dataset);
-    const lastSent = await loadDestinationState(deps.db, input.syncId);
+    const lastSent = await loadDestinationRows(deps.db, input.syncId);
 
-    const items: OutboxItem[] = [];
+    const records: PlannedRecord[] = [];
     const skipped: RowError[] = [];
     for (const record of golden) {
       const fields: Record<string, string> = { ...record.attributes, master_id: record.masterId };
@@ -47,11 +50,17 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
         skipped.push({ stage: 'plan', recordKey: record.masterId, reason: typed.reason });
         continue;
       }
-      const changed = changedAttributes(typed.attributes, lastSent.get(record.masterId));
-      if (Object.keys(changed).length > 0) items.push({ masterId: record.masterId, externalId, attributes: changed });
+      records.push({ masterId: record.masterId, externalId, attributes: typed.attributes });
     }
 
-    const tracked = await writeOutbox(deps.db, input.runId, input.syncId, chunk(items, destination.batchSize));
+    const { items, renames } = planUpdates(records, lastSent, destination.onRename);
+    const tracked = await writeOutbox(
+      deps.db,
+      input.runId,
+      input.syncId,
+      chunk(items, destination.batchSize),
+      chunk(renames, Math.min(MAX_RENAMES_PER_REQUEST, destination.batchSize)),
+    );
     // Events after the attribute updates, which create the profiles they go to; before merges
     // and deletes, so no request of this run removes a profile between planning and sending.
     const events = await planEvents(deps, input);
@@ -75,7 +84,12 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
         eventsPlanned: events.eventsPlanned,
       });
     });
-    log.info('Delivery planned', { syncId: input.syncId, recordCount: items.length, batchCount: batches });
+    log.info('Delivery planned', {
+      syncId: input.syncId,
+      recordCount: items.length,
+      renameCount: renames.length,
+      batchCount: batches,
+    });
     return { recordsPlanned: items.length, recordsSkipped: skipped.length, batches };
   });
 }

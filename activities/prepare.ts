@@ -18,7 +18,7 @@ import { isPostgres } from '../store/db';
 import { changeSeqMark, loadGoldenRecords, pageLiveRecordIds, type ChangesSince } from '../store/identity';
 import * as links from '../store/link-keys';
 import * as store from '../store/prepared';
-import { getRun } from '../store/runs';
+import { getRun, setCounts } from '../store/runs';
 import { clock, type ActivityDeps } from './deps';
 import { withFailures } from './failure';
 import {
@@ -73,6 +73,14 @@ export interface PrepareDatasetResult {
 export async function prepareDataset(deps: ActivityDeps, input: PrepareDatasetInput): Promise<PrepareDatasetResult> {
   return withFailures(async () => {
     const result = await prepareDatasetNow(deps, input);
+    await store.guarded('setCounts', 'runs', () =>
+      setCounts(deps.db, input.runId, {
+        recordsPrepared: result.recordsPrepared,
+        preparedChanged: result.recordsChanged,
+        customersRecomputed: result.customersRecomputed,
+        eventsUnusable: result.eventsUnusable,
+      }),
+    );
     log.info('Dataset prepared', { dataset: input.dataset, ...result });
     return result;
   });

@@ -77,6 +77,17 @@ export interface RunReport {
   recordsAmbiguous: number;
   /** Merges refused by a key limit or by a locked cluster. */
   mergesRefused: number;
+  /** How the unify ran (`full`: every record re-clustered), null when it did not run. */
+  unifyMode: 'full' | 'incremental' | 'unchanged' | null;
+  /** Source records re-clustered. */
+  recordsUnified: number;
+  /** Golden records prepared, and how many of them changed (or were removed) this run. */
+  recordsPrepared: number;
+  preparedChanged: number;
+  /** Customers whose computed fields were recomputed; -1: all (the settings changed). */
+  customersRecomputed: number;
+  /** Events found unusable this run (no customer, no readable date); listed in rejections. */
+  eventsUnusable: number;
   recordsPlanned: number;
   recordsSkipped: number;
   requestsSent: number;
@@ -88,6 +99,8 @@ export interface RunReport {
   profilesMerged: number;
   /** Braze profiles of retired golden records deleted (`/users/delete`). */
   profilesDeleted: number;
+  /** Braze profiles renamed to a master's new external id (`/users/external_ids/rename`). */
+  profilesRenamed: number;
   /** Custom events Braze accepted; each is in the sync's ledger and never sent again. */
   eventsSent: number;
   /** Custom events refused as invalid, at planning or by Braze; resent only once they change. */
@@ -150,6 +163,12 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       goldenRetired: counts.goldenRetired ?? 0,
       recordsAmbiguous: counts.recordsAmbiguous ?? 0,
       mergesRefused: counts.mergesRefused ?? 0,
+      unifyMode: counts.unifyMode ?? null,
+      recordsUnified: counts.recordsUnified ?? 0,
+      recordsPrepared: counts.recordsPrepared ?? 0,
+      preparedChanged: counts.preparedChanged ?? 0,
+      customersRecomputed: counts.customersRecomputed ?? 0,
+      eventsUnusable: counts.eventsUnusable ?? 0,
       recordsPlanned: counts.recordsPlanned,
       recordsSkipped: counts.recordsSkipped,
       requestsSent: outbox.requestsSent,
@@ -159,6 +178,7 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       batchesFailed: outbox.failed,
       profilesMerged: identity.profilesMerged,
       profilesDeleted: identity.profilesDeleted,
+      profilesRenamed: identity.profilesRenamed,
       ...events,
       eventsUnmatched: counts.eventsUnmatched ?? 0,
       purchasesUnmatched: counts.purchasesUnmatched ?? 0,

@@ -53,6 +53,8 @@ export async function unifyDataset(deps: ActivityDeps, input: UnifyDatasetInput)
       goldenRetired: summary.retired,
       recordsAmbiguous: summary.ambiguous,
       mergesRefused: summary.limitRefused + summary.lockRefused,
+      unifyMode: summary.mode,
+      recordsUnified: summary.recordsUnified,
     });
     for (const warning of summary.warnings) log.warn('Identity rules', { dataset: input.dataset, warning });
     log.info('Dataset unified', { dataset: input.dataset, ...countsOf(summary) });

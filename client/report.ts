@@ -1,8 +1,11 @@
 import type { RunReport } from '../activities';
 
-/** Prints a run report for people, then (with --json) the report as one JSON line, last. */
+/**
+ * Prints a run report for people, then (with --json) the report as one JSON line, last.
+ * `profilesRenamed` is optional here for reports kept from before renames existed.
+ */
 export function printReport(
-  report: RunReport,
+  report: RunReport & { profilesRenamed?: number },
   opts: { json: boolean; uiUrl?: string; namespace?: string },
 ): void {
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -18,11 +21,19 @@ export function printReport(
     for (const a of report.ambiguous.slice(0, 10)) out(`    ${a.record}: ${a.reason}`);
   }
   if (report.mergesRefused > 0) out(`  merges refused      ${report.mergesRefused} (key limits, locked clusters)`);
+  if (report.unifyMode === 'full') out(`  identity rebuilt    ${report.recordsUnified} records re-clustered (first run, or rules changed)`);
+  if ((report.recordsPrepared ?? 0) > 0) {
+    const recomputed = report.customersRecomputed < 0 ? 'all' : String(report.customersRecomputed);
+    out(`  prepared records    ${report.recordsPrepared} (${report.preparedChanged} changed, customers recomputed: ${recomputed})`);
+  }
   out(`  profiles to update  ${report.recordsPlanned}`);
   out(`  requests sent       ${report.requestsSent}`);
   out(`  attributes sent     ${report.attributesSent}`);
   if (report.profilesMerged + report.profilesDeleted > 0) {
     out(`  profiles merged     ${report.profilesMerged}, deleted ${report.profilesDeleted}`);
+  }
+  if ((report.profilesRenamed ?? 0) > 0) {
+    out(`  profiles renamed    ${report.profilesRenamed} (external id changed, history kept)`);
   }
   const purchases = [
     report.purchasesSent,

@@ -271,6 +271,12 @@ export const BrazeDestinationConfig = z
     onDelete: z.enum(['delete', 'keep']).default('delete'),
     /** A merged-away golden record's profile: merged into the kept one (/users/merge), or left. */
     onMerge: z.enum(['merge', 'keep']).default('merge'),
+    /**
+     * A profile whose golden record's external id changed: renamed to the new id
+     * (/users/external_ids/rename), or left under the old id while the new id gets every
+     * attribute.
+     */
+    onRename: z.enum(['rename', 'keep']).default('rename'),
   })
   .strict();
 export type BrazeDestinationConfig = z.infer<typeof BrazeDestinationConfig>;

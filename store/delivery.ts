@@ -8,6 +8,20 @@ export interface OutboxItem {
   masterId: string;
   externalId: string;
   attributes: Record<string, AttributeValue>;
+  /**
+   * Set when the master's external id changed: every attribute it has. Delivery sends
+   * `attributes` (a diff) only if the destination state shows the profile under `externalId`
+   * by then (a rename went through); otherwise it sends `full` and the state is replaced, so a
+   * new profile never gets a diff made against another one.
+   */
+  full?: Record<string, AttributeValue>;
+}
+
+/** A profile to rename from the external id Braze holds it under to the one planned now. */
+export interface RenameItem {
+  masterId: string;
+  from: string;
+  to: string;
 }
 
 /** A merged-away master's profile to merge into the kept master's profile. */
@@ -25,7 +39,10 @@ export interface DeleteItem {
   externalId: string;
 }
 
-/** Identity changes planned as outbox batches of their own, after the attribute updates. */
+/**
+ * Identity changes planned as outbox batches of their own: merges and deletes after the
+ * attribute updates (writeIdentityOutbox), renames before them (writeOutbox).
+ */
 export type IdentityKind = 'merge' | 'delete';
 
 /**
@@ -36,6 +53,7 @@ export type OutboxBatch =
   | { kind?: undefined; batchNo: number; items: OutboxItem[]; attempts: number }
   | { kind: 'merge'; batchNo: number; items: MergeItem[]; attempts: number }
   | { kind: 'delete'; batchNo: number; items: DeleteItem[]; attempts: number }
+  | { kind: 'rename'; batchNo: number; items: RenameItem[]; attempts: number }
   | { kind: 'events'; batchNo: number; items: EventItem[]; attempts: number };
 
 /** What the destination last accepted, per golden record, for one sync. */
@@ -45,6 +63,28 @@ export async function loadDestinationState(
 ): Promise<Map<string, Record<string, AttributeValue>>> {
   const rows = await db('destination_state').where({ sync_id: syncId }).select('master_id', 'attributes');
   return new Map(rows.map((r) => [r.master_id as string, JSON.parse(r.attributes)]));
+}
+
+/** What the destination last accepted per golden record: its external id and attributes. */
+export interface DestinationRow {
+  externalId: string;
+  attributes: Record<string, AttributeValue>;
+}
+
+/** Every destination-state row of one sync, by master id. */
+export async function loadDestinationRows(
+  db: Knex,
+  syncId: string,
+): Promise<Map<string, DestinationRow>> {
+  const rows = await db('destination_state')
+    .where({ sync_id: syncId })
+    .select('master_id', 'external_id', 'attributes');
+  return new Map(
+    rows.map((r) => [
+      r.master_id as string,
+      { externalId: r.external_id as string, attributes: JSON.parse(r.attributes) },
+    ]),
+  );
 }
 
 /**
@@ -93,32 +133,42 @@ export async function externalIdsHeldByOthers(
 }
 
 /**
- * Stores a run's planned batches, numbered from 1. Planning twice for the same run (a retried
- * activity) keeps the first plan, so batches are never doubled.
+ * Stores a run's rename batches, numbered from 1, then its attribute batches after them, so
+ * each profile is renamed before its attribute update is sent to the new id. Planning twice for
+ * the same run (a retried activity) keeps the first plan, so batches are never doubled.
+ * Returns the number of rename and attribute batches the run has.
  */
 export async function writeOutbox(
   db: Knex,
   runId: string,
   syncId: string,
   batches: OutboxItem[][],
+  renames: RenameItem[][] = [],
 ): Promise<number> {
   return db.transaction(async (trx) => {
-    // Any batch of the run means it was planned; identity batches are not attribute batches.
+    // Any batch of the run means it was planned; merges, deletes and events are counted apart.
     const existing = await trx('outbox')
       .where({ run_id: runId })
-      .select(trx.raw("sum(case when kind = 'track' then 1 else 0 end) as track"))
-      .count<{ n: number; track: number | null }[]>({ n: '*' });
-    if (Number(existing[0]?.n ?? 0) > 0) return Number(existing[0]?.track ?? 0);
-    const rows = batches.map((items, i) => ({
-      run_id: runId,
-      batch_no: i + 1,
-      sync_id: syncId,
-      status: 'planned',
-      items: JSON.stringify(items),
-      item_count: items.length,
-      attribute_count: items.reduce((n, item) => n + Object.keys(item.attributes).length, 0),
-      attempts: 0,
-    }));
+      .select(trx.raw("sum(case when kind in ('track', 'rename') then 1 else 0 end) as planned"))
+      .count<{ n: number; planned: number | null }[]>({ n: '*' });
+    if (Number(existing[0]?.n ?? 0) > 0) return Number(existing[0]?.planned ?? 0);
+    const common = { run_id: runId, sync_id: syncId, status: 'planned', attempts: 0 };
+    const rows = [
+      ...renames.map((items) => ({
+        ...common,
+        kind: 'rename',
+        items: JSON.stringify(items),
+        item_count: items.length,
+        attribute_count: 0,
+      })),
+      ...batches.map((items) => ({
+        ...common,
+        kind: 'track',
+        items: JSON.stringify(items),
+        item_count: items.length,
+        attribute_count: items.reduce((n, item) => n + Object.keys(item.attributes).length, 0),
+      })),
+    ].map((row, i) => ({ ...row, batch_no: i + 1 }));
     for (let i = 0; i < rows.length; i += 200) await trx('outbox').insert(rows.slice(i, i + 200));
     return rows.length;
   });
@@ -185,7 +235,7 @@ export async function nextPendingBatch(db: Knex, runId: string): Promise<OutboxB
     .first('batch_no', 'items', 'attempts', 'kind');
   if (!row) return undefined;
   const common = { batchNo: Number(row.batch_no), attempts: Number(row.attempts) };
-  if (row.kind === 'merge' || row.kind === 'delete' || row.kind === 'events') {
+  if (['merge', 'delete', 'events', 'rename'].includes(row.kind)) {
     return { kind: row.kind, ...common, items: JSON.parse(row.items) };
   }
   return { batchNo: common.batchNo, items: JSON.parse(row.items), attempts: common.attempts };
@@ -198,10 +248,15 @@ export async function markSending(db: Knex, runId: string, batchNo: number): Pro
     .update({ status: 'sending', attempts: db.raw('attempts + 1') });
 }
 
+/** An attribute update as sent; `replace` when it carried every attribute of a new profile. */
+export type SentItem = OutboxItem & { replace?: boolean };
+
 /**
  * Records Braze's answer to a batch in one transaction: the batch is done, accepted items move
- * the last-sent state forward (a null removes the attribute from it), rejected items become
- * row errors and leave the state alone so the next run tries them again.
+ * the last-sent state forward (a null removes the attribute from it; a `replace` item's
+ * attributes become the whole state), rejected items become row errors and leave the state
+ * alone so the next run tries them again. `attributeCount`, when given, is what was sent (it
+ * differs from the plan when a failed rename turned a diff into a full send).
  */
 export async function completeBatch(
   db: Knex,
@@ -209,9 +264,10 @@ export async function completeBatch(
     runId: string;
     syncId: string;
     batchNo: number;
-    accepted: OutboxItem[];
+    accepted: SentItem[];
     rejected: Array<{ item: OutboxItem; reason: string }>;
     nowMs: number;
+    attributeCount?: number;
   },
 ): Promise<void> {
   await db.transaction(async (trx) => {
@@ -226,7 +282,7 @@ export async function completeBatch(
     }
 
     const rows = input.accepted.map((item) => {
-      const state = { ...(current.get(item.masterId) ?? {}) };
+      const state = item.replace ? {} : { ...(current.get(item.masterId) ?? {}) };
       for (const [name, value] of Object.entries(item.attributes)) {
         if (value === null) delete state[name];
         else state[name] = value;
@@ -253,9 +309,16 @@ export async function completeBatch(
       reason,
     }));
     await recordRowErrors(trx, input.runId, errors);
+    const counted =
+      input.attributeCount === undefined ? {} : { attribute_count: input.attributeCount };
     await trx('outbox')
       .where({ run_id: input.runId, batch_no: input.batchNo })
-      .update({ status: 'sent', sent_at_ms: input.nowMs, rejected_count: input.rejected.length });
+      .update({
+        status: 'sent',
+        sent_at_ms: input.nowMs,
+        rejected_count: input.rejected.length,
+        ...counted,
+      });
   });
 }
 
@@ -315,11 +378,46 @@ export async function completeDeleteBatch(
   });
 }
 
+/**
+ * Records Braze's answer to a rename batch in one transaction: a renamed master's state row
+ * now carries the new external id (its attributes are the renamed profile's, so the following
+ * attribute update stays a diff); a refused master's row is removed, so that update sends
+ * every attribute to the new id and the old profile is left as it is. Refusals become row
+ * errors naming the master.
+ */
+export async function completeRenameBatch(
+  db: Knex,
+  input: {
+    runId: string;
+    syncId: string;
+    batchNo: number;
+    renamed: RenameItem[];
+    refused: Array<{ item: RenameItem; reason: string }>;
+    nowMs: number;
+  },
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    for (const item of input.renamed) {
+      await trx('destination_state')
+        .where({ sync_id: input.syncId, master_id: item.masterId })
+        .update({ external_id: item.to, last_sent_at_ms: input.nowMs });
+    }
+    const reset = input.refused.map(({ item }) => item.masterId);
+    for (let i = 0; i < reset.length; i += 500) {
+      await trx('destination_state')
+        .where({ sync_id: input.syncId })
+        .whereIn('master_id', reset.slice(i, i + 500))
+        .delete();
+    }
+    await finishIdentityBatch(trx, input.runId, input.batchNo, input.refused, input.nowMs);
+  });
+}
+
 async function finishIdentityBatch(
   trx: Knex.Transaction,
   runId: string,
   batchNo: number,
-  deferred: Array<{ item: MergeItem | DeleteItem; reason: string }>,
+  deferred: Array<{ item: MergeItem | DeleteItem | RenameItem; reason: string }>,
   nowMs: number,
 ): Promise<void> {
   const errors: RowError[] = deferred.map(({ item, reason }) => ({
@@ -399,10 +497,14 @@ export async function summarizeOutbox(db: Knex, runId: string): Promise<OutboxSu
   return summary;
 }
 
-/** Profiles a run merged away and deleted in Braze: items of merge and delete batches sent. */
+/**
+ * Profiles a run merged away, deleted and renamed in Braze: items of merge, delete and rename
+ * batches sent, less those not done.
+ */
 export interface IdentityChangesSummary {
   profilesMerged: number;
   profilesDeleted: number;
+  profilesRenamed: number;
 }
 
 export async function summarizeIdentityChanges(
@@ -411,13 +513,18 @@ export async function summarizeIdentityChanges(
 ): Promise<IdentityChangesSummary> {
   const rows = await db('outbox')
     .where({ run_id: runId, status: 'sent' })
-    .whereIn('kind', ['merge', 'delete'])
+    .whereIn('kind', ['merge', 'delete', 'rename'])
     .select('kind', 'item_count', 'rejected_count');
-  const summary: IdentityChangesSummary = { profilesMerged: 0, profilesDeleted: 0 };
+  const summary: IdentityChangesSummary = {
+    profilesMerged: 0,
+    profilesDeleted: 0,
+    profilesRenamed: 0,
+  };
   for (const row of rows) {
     const done = Number(row.item_count) - Number(row.rejected_count);
     if (row.kind === 'merge') summary.profilesMerged += done;
-    else summary.profilesDeleted += done;
+    else if (row.kind === 'delete') summary.profilesDeleted += done;
+    else summary.profilesRenamed += done;
   }
   return summary;
 }

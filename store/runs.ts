@@ -28,6 +28,18 @@ export interface RunCounts {
   eventsUnmatched: number;
   /** The same for purchases. */
   purchasesUnmatched: number;
+  /** How the unify ran: `full` (rules changed, or first run), `incremental` or `unchanged`. */
+  unifyMode?: 'full' | 'incremental' | 'unchanged';
+  /** Source records the unify re-clustered (every record on a full rebuild). */
+  recordsUnified: number;
+  /** Golden records prepared (golden-level recipes, computed fields, scores). */
+  recordsPrepared: number;
+  /** Prepared records whose attributes changed (or were removed) this run. */
+  preparedChanged: number;
+  /** Customers whose computed fields were recomputed; -1 when all were (settings changed). */
+  customersRecomputed: number;
+  /** Events that cannot be used (no customer, no readable date), found this run. */
+  eventsUnusable: number;
 }
 
 export const EMPTY_COUNTS: RunCounts = {
@@ -48,6 +60,11 @@ export const EMPTY_COUNTS: RunCounts = {
   eventsPlanned: 0,
   eventsUnmatched: 0,
   purchasesUnmatched: 0,
+  recordsUnified: 0,
+  recordsPrepared: 0,
+  preparedChanged: 0,
+  customersRecomputed: 0,
+  eventsUnusable: 0,
 };
 
 export interface RowError {

@@ -10,17 +10,23 @@ import {
   MAX_ATTRIBUTES_PER_REQUEST,
   MAX_DELETE_IDS_PER_REQUEST,
   MAX_EVENTS_PER_REQUEST,
+  MAX_EXPORT_IDS_PER_REQUEST,
   MAX_MERGES_PER_REQUEST,
   MAX_PAYLOAD_BYTES,
   MAX_PURCHASES_PER_REQUEST,
+  MAX_RENAMES_PER_REQUEST,
 } from './limits';
 import {
   mapItemErrors,
+  mapRenameErrors,
   readAttributesProcessed,
   readEventsProcessed,
   readDeletedCount,
+  readPrimaryIds,
   toDeleteBody,
   toMergeBody,
+  toPrimaryIdsBody,
+  toRenameBody,
 } from './mapping';
 import type {
   AttributeObject,
@@ -31,7 +37,10 @@ import type {
   PurchaseObject,
   MergePair,
   MergeResult,
+  PrimaryIdsResult,
   RateLimitInfo,
+  RenamePair,
+  RenameResult,
   TrackResult,
 } from './types';
 
@@ -45,8 +54,9 @@ export type BrazeClientOptions = {
   /** REST endpoint of the Braze instance, e.g. `https://rest.iad-01.braze.com`. */
   endpoint: string;
   /**
-   * REST API key with the `users.track` permission, plus `users.merge` and `users.delete` for
-   * identity changes. Never logged or put in an error.
+   * REST API key with the `users.track` permission, plus `users.merge`, `users.delete` and
+   * `users.external_ids.rename` for identity changes (and `users.export.ids` to check a resent
+   * rename). Never logged or put in an error.
    */
   apiKey: string;
   /** Time allowed for one request including its response body; default 30 s. */
@@ -65,7 +75,7 @@ const EVENT_LIMITS: Record<EventArray, number> = {
 /**
  * Minimal Braze client for attribute updates, custom events and purchases (`/users/track`)
  * and identity changes
- * (`/users/merge`, `/users/delete`).
+ * (`/users/merge`, `/users/delete`, `/users/external_ids/rename`).
  *
  * One call is one HTTP request: the client never retries, sleeps or splits a batch, because the
  * activity retry policy is the single retry layer and pacing belongs to the workflow. Failures
@@ -214,6 +224,62 @@ export class BrazeClient {
       return { status: response.status, rateLimit, ...(deleted === undefined ? {} : { deleted }) };
     }
     throw this.statusError('/users/delete', response.status, response.headers, rateLimit);
+  }
+
+  /**
+   * Renames up to 50 profiles' external ids in one `/users/external_ids/rename` request: each
+   * `currentExternalId` (which must be a profile's primary id) becomes deprecated and
+   * `newExternalId` (which must be in use nowhere) its primary id. The deprecated id still
+   * names the same profile in later requests. Braze answers 201 for a valid request and lists
+   * the renames it refused in `rename_errors`, returned here as `itemErrors`. A rename resent
+   * after it was done is refused (its current id is deprecated by then): check with
+   * `primaryIds`.
+   * @throws BadInputError before any request when the list is empty, has more than 50 pairs,
+   *   an empty id, or a pair whose ids are the same.
+   * @throws AuthError, RateLimitError, UpstreamError as for `trackAttributes`.
+   */
+  async renameExternalIds(
+    pairs: RenamePair[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<RenameResult> {
+    const path = '/users/external_ids/rename';
+    checkCount(path, 'renames', pairs.length, MAX_RENAMES_PER_REQUEST);
+    for (const pair of pairs) {
+      if (!pair.currentExternalId || !pair.newExternalId) {
+        throw new BadInputError(`Braze ${path} pair has an empty external id`);
+      }
+      if (pair.currentExternalId === pair.newExternalId) {
+        throw new BadInputError(`Braze ${path} pair renames an external id to itself`);
+      }
+    }
+    const response = await this.post(path, toRenameBody(pairs), opts.signal);
+    const rateLimit = readRateLimit(response.headers);
+    if (response.status >= 200 && response.status < 300) {
+      const itemErrors = mapRenameErrors(parseJson(response.text), pairs);
+      return { status: response.status, itemErrors, rateLimit };
+    }
+    throw this.statusError(path, response.status, response.headers, rateLimit);
+  }
+
+  /**
+   * Asks `/users/export/ids` for the primary external id of the profiles these ids name (at
+   * most 50), exporting nothing else. Braze resolves deprecated ids, so this tells whether a
+   * profile was already renamed. Needs the `users.export.ids` permission.
+   * @throws BadInputError before any request when the list is empty or has more than 50 ids.
+   * @throws AuthError, RateLimitError, UpstreamError as for `trackAttributes`.
+   */
+  async primaryIds(
+    externalIds: string[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<PrimaryIdsResult> {
+    const path = '/users/export/ids';
+    checkCount(path, 'external ids', externalIds.length, MAX_EXPORT_IDS_PER_REQUEST);
+    const response = await this.post(path, toPrimaryIdsBody(externalIds), opts.signal);
+    const rateLimit = readRateLimit(response.headers);
+    if (response.status >= 200 && response.status < 300) {
+      return { status: response.status, ...readPrimaryIds(parseJson(response.text)), rateLimit };
+    }
+    throw this.statusError(path, response.status, response.headers, rateLimit);
   }
 
   private async post(

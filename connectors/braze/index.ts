@@ -7,13 +7,18 @@ export {
   MAX_ATTRIBUTES_PER_REQUEST,
   MAX_DELETE_IDS_PER_REQUEST,
   MAX_EVENTS_PER_REQUEST,
+  MAX_EXPORT_IDS_PER_REQUEST,
   MAX_MERGES_PER_REQUEST,
   MAX_PAYLOAD_BYTES,
   MAX_PURCHASE_QUANTITY,
   MAX_PURCHASES_PER_REQUEST,
+  MAX_RENAMES_PER_REQUEST,
+  RENAME_RATE_LIMIT_REQUESTS,
+  RENAME_RATE_LIMIT_WINDOW_MS,
 } from './limits';
 export {
   mapItemErrors,
+  mapRenameErrors,
   readAttributesProcessed,
   readDeletedCount,
   readEventsProcessed,
@@ -22,6 +27,7 @@ export {
   toPurchaseObject,
   toDeleteBody,
   toMergeBody,
+  toRenameBody,
 } from './mapping';
 export type {
   AttributeObject,
@@ -34,6 +40,9 @@ export type {
   TrackedEvent,
   TrackedPurchase,
   MergeResult,
+  PrimaryIdsResult,
   RateLimitInfo,
+  RenamePair,
+  RenameResult,
   TrackResult,
 } from './types';

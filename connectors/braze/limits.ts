@@ -52,3 +52,25 @@ export const MAX_MERGES_PER_REQUEST = 50;
  * Source: https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/
  */
 export const MAX_DELETE_IDS_PER_REQUEST = 50;
+
+/**
+ * Rename objects (`external_id_renames`) accepted in one `/users/external_ids/rename` request.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/external_id_migration/post_external_ids_rename/
+ */
+export const MAX_RENAMES_PER_REQUEST = 50;
+
+/**
+ * Braze's limit on `/users/external_ids/rename`: 1,000 requests a minute, apart from the
+ * `/users/track` and `/users/merge`/`/users/delete` limits. Renames are rare next to attribute
+ * updates, so syncs pace them with their `requestVolume` window and Braze's 429s.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/external_id_migration/post_external_ids_rename/
+ */
+export const RENAME_RATE_LIMIT_REQUESTS = 1000;
+export const RENAME_RATE_LIMIT_WINDOW_MS = 60_000;
+
+/**
+ * External ids per `/users/export/ids` request; used to check, after a resent rename, which id
+ * is now a profile's primary one.
+ * Source: https://www.braze.com/docs/api/endpoints/export/user_data/post_users_identifier/
+ */
+export const MAX_EXPORT_IDS_PER_REQUEST = 50;

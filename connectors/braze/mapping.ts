@@ -5,6 +5,8 @@ import type {
   EventObject,
   MergePair,
   PurchaseObject,
+  RenamePair,
+  RenameResult,
   TrackedEvent,
   TrackedPurchase,
   TrackResult,
@@ -133,4 +135,76 @@ export function readDeletedCount(body: unknown): number | undefined {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The `/users/external_ids/rename` body for pairs of external ids. */
+export function toRenameBody(pairs: RenamePair[]): string {
+  return JSON.stringify({
+    external_id_renames: pairs.map((pair) => ({
+      current_external_id: pair.currentExternalId,
+      new_external_id: pair.newExternalId,
+    })),
+  });
+}
+
+const RENAME_REFUSED = 'rename refused by Braze';
+
+/**
+ * Reads the refused renames of a `/users/external_ids/rename` answer of `pairs`. Braze lists
+ * them in `rename_errors`, an array of arrays that reference the index of the object in the
+ * request along with a message (`[0, "new_external_id is already in use"]`); the successful
+ * ones are in `external_ids`. An error whose index cannot be read makes every pair that
+ * `external_ids` does not name count as refused: a rename wrongly taken as refused only costs a
+ * full attribute send to the new id, while one wrongly taken as done would leave a diff on a
+ * profile that does not exist.
+ */
+export function mapRenameErrors(body: unknown, pairs: RenamePair[]): RenameResult['itemErrors'] {
+  const errors = isRecord(body) && Array.isArray(body.rename_errors) ? body.rename_errors : [];
+  const byIndex = new Map<number, string>();
+  let unplaced: string | undefined;
+  for (const error of errors) {
+    const parts: unknown[] = Array.isArray(error)
+      ? error
+      : isRecord(error)
+        ? [error.index, error.message ?? error.type ?? error.error]
+        : [error];
+    const index = parts.map(readIndex).find((n) => n !== undefined && n < pairs.length);
+    const reason = parts.find(
+      (p): p is string => typeof p === 'string' && readIndex(p) === undefined,
+    );
+    if (index === undefined) unplaced ??= reason ?? RENAME_REFUSED;
+    else if (!byIndex.has(index)) byIndex.set(index, reason ?? RENAME_REFUSED);
+  }
+  if (unplaced !== undefined) {
+    const listed = isRecord(body) && Array.isArray(body.external_ids) ? body.external_ids : [];
+    const done = new Set(listed.filter((id): id is string => typeof id === 'string'));
+    pairs.forEach((pair, index) => {
+      const renamed = done.has(pair.newExternalId) || done.has(pair.currentExternalId);
+      if (!renamed && !byIndex.has(index)) byIndex.set(index, unplaced!);
+    });
+  }
+  return [...byIndex]
+    .map(([index, reason]) => ({ index, reason }))
+    .sort((a, b) => a.index - b.index);
+}
+
+function readIndex(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The `/users/export/ids` body that asks only for the profiles' primary external ids. */
+export function toPrimaryIdsBody(externalIds: string[]): string {
+  return JSON.stringify({ external_ids: externalIds, fields_to_export: ['external_id'] });
+}
+
+/** Reads the primary ids of the users found and the `invalid_user_ids` of an export answer. */
+export function readPrimaryIds(body: unknown): {
+  primaryIds: Set<string>;
+  unknownIds: Set<string>;
+} {
+  const list = (key: string) => (isRecord(body) && Array.isArray(body[key]) ? body[key] : []);
+  const strings = (values: unknown[]) => values.filter((v): v is string => typeof v === 'string');
+  const ids = list('users').map((user: unknown) => (isRecord(user) ? user.external_id : undefined));
+  return { primaryIds: new Set(strings(ids)), unknownIds: new Set(strings(list('invalid_user_ids'))) };
 }

@@ -76,3 +76,30 @@ export type EventTrackResult = {
   itemErrors: Array<{ index: number; reason: string }>;
   rateLimit: RateLimitInfo;
 };
+
+/** One profile's external id renamed: `from` becomes deprecated, `to` its primary id. */
+export type RenamePair = { currentExternalId: string; newExternalId: string };
+
+/**
+ * Outcome of one accepted `/users/external_ids/rename` request. `itemErrors` holds the renames
+ * Braze refused (index into the pairs sent) with its reason; every other pair was renamed.
+ */
+export type RenameResult = {
+  status: number;
+  itemErrors: Array<{ index: number; reason: string }>;
+  rateLimit: RateLimitInfo;
+};
+
+/**
+ * What `/users/export/ids` answered for some external ids, with only `external_id` exported.
+ * Braze resolves a deprecated id to its profile and returns the profile's primary id, so a
+ * renamed profile asked for by its old id comes back under its new one.
+ */
+export type PrimaryIdsResult = {
+  status: number;
+  /** The primary external ids of the profiles found. */
+  primaryIds: Set<string>;
+  /** Asked-for ids that name no profile (`invalid_user_ids`). */
+  unknownIds: Set<string>;
+  rateLimit: RateLimitInfo;
+};

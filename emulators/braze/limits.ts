@@ -121,3 +121,12 @@ export const MAX_DELETE_IDS = 50;
  */
 export const DEFAULT_IDENTITY_REQUEST_VOLUME = 20_000;
 export const DEFAULT_IDENTITY_TIME_WINDOW_MS = 60_000;
+
+/**
+ * Rename objects per `/users/external_ids/rename` request, and that endpoint's own rate limit
+ * of 1,000 requests a minute.
+ * Source: https://www.braze.com/docs/api/endpoints/user_data/external_id_migration/post_external_ids_rename/
+ */
+export const MAX_RENAMES = 50;
+export const DEFAULT_RENAME_REQUEST_VOLUME = 1000;
+export const DEFAULT_RENAME_TIME_WINDOW_MS = 60_000;

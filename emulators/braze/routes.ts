@@ -4,7 +4,10 @@ import { MAX_BODY_BYTES, MAX_EXPORT_IDS } from './limits';
 import type { FixedRateWindow, RateWindowState } from './rate-window';
 import { isPlainObject, toExportUser, type ProfileStore } from './store';
 import { externalIdsOf, handleTrack } from './track';
-import { handleDelete, handleMerge, type UserOpOutcome } from './user-ops';
+import { handleDelete, handleMerge, handleRename, type UserOpOutcome } from './user-ops';
+
+/** The user endpoints other than `/users/track`, by what they do. */
+export type UserOp = 'merge' | 'delete' | 'rename';
 
 /** Counters kept by the emulator; see `BrazeEmulator.stats`. */
 export type EmulatorCounters = {
@@ -21,6 +24,10 @@ export type EmulatorCounters = {
   deleteRequests: number;
   /** Profiles removed by accepted `/users/delete` requests. */
   usersDeleted: number;
+  /** Every `/users/external_ids/rename` request, whatever its answer. */
+  renameRequests: number;
+  /** Profiles whose external id accepted `/users/external_ids/rename` requests renamed. */
+  usersRenamed: number;
   /** Custom event objects stored by accepted `/users/track` requests. */
   eventsRecorded: number;
   /** Purchase objects stored by accepted `/users/track` requests (whatever their quantity). */
@@ -42,6 +49,8 @@ export type EmulatorState = {
   limiter: FixedRateWindow;
   /** The limit `/users/merge` and `/users/delete` share, apart from `/users/track`'s. */
   identityLimiter: FixedRateWindow;
+  /** `/users/external_ids/rename`'s own limit. */
+  renameLimiter: FixedRateWindow;
   counters: EmulatorCounters;
   log: BrazeRequestLogEntry[];
   failures: { remaining: number; status: number };
@@ -151,43 +160,45 @@ export async function exportRoute(
 }
 
 /**
- * Answers `POST /users/merge` and `POST /users/delete` with the same order of checks as
- * `/users/track` (injected failure, auth, the shared identity rate limit, size, JSON), then
- * applies the body to the profile store. Counted in `mergeRequests`/`deleteRequests`.
+ * Answers `POST /users/merge`, `/users/delete` and `/users/external_ids/rename` with the same
+ * order of checks as `/users/track` (injected failure, auth, the endpoint's rate limit, size,
+ * JSON), then applies the body to the profile store. Merge and delete share one limit, rename
+ * has its own. Counted in `mergeRequests`, `deleteRequests` and `renameRequests`.
  */
 export async function userOpRoute(
-  kind: 'merge' | 'delete',
+  kind: UserOp,
   req: IncomingMessage,
   res: ServerResponse,
   state: EmulatorState,
 ): Promise<void> {
   const { text, tooLarge } = await readBody(req, MAX_BODY_BYTES);
-  if (kind === 'merge') state.counters.mergeRequests += 1;
-  else state.counters.deleteRequests += 1;
+  state.counters[`${kind}Requests`] += 1;
+  const limiter = kind === 'rename' ? state.renameLimiter : state.identityLimiter;
 
   let rate: RateWindowState;
   let outcome: UserOpOutcome;
   if (state.failures.remaining > 0) {
     state.failures.remaining -= 1;
-    rate = state.identityLimiter.peek();
+    rate = limiter.peek();
     outcome = { status: state.failures.status, body: errorBody(state.failures.status), removed: 0 };
   } else if (!isKnownKey(req, state)) {
-    rate = state.identityLimiter.peek();
+    rate = limiter.peek();
     outcome = { status: 401, body: errorBody(401), removed: 0 };
   } else {
-    rate = state.identityLimiter.take();
+    rate = limiter.take();
     outcome = acceptedUserOp(kind, rate, tooLarge, text, state);
   }
 
   if (outcome.status === 429) state.counters.rateLimited += 1;
   if (kind === 'merge') state.counters.usersMerged += outcome.removed;
-  else state.counters.usersDeleted += outcome.removed;
+  else if (kind === 'delete') state.counters.usersDeleted += outcome.removed;
+  else state.counters.usersRenamed += outcome.removed;
   await delay(state.responseDelayMs, state.timers);
   sendJson(res, outcome.status, outcome.body, rateHeaders(rate));
 }
 
 function acceptedUserOp(
-  kind: 'merge' | 'delete',
+  kind: UserOp,
   rate: RateWindowState,
   tooLarge: boolean,
   text: string,
@@ -199,9 +210,9 @@ function acceptedUserOp(
   if (parsed === undefined) {
     return { status: 400, body: { message: 'Invalid JSON in body' }, removed: 0 };
   }
-  return kind === 'merge'
-    ? handleMerge(parsed.value, state.store)
-    : handleDelete(parsed.value, state.store);
+  if (kind === 'merge') return handleMerge(parsed.value, state.store);
+  if (kind === 'delete') return handleDelete(parsed.value, state.store);
+  return handleRename(parsed.value, state.store);
 }
 
 /**

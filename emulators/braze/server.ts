@@ -4,6 +4,8 @@ import { errorBody, sendJson } from './http-io';
 import {
   DEFAULT_IDENTITY_REQUEST_VOLUME,
   DEFAULT_IDENTITY_TIME_WINDOW_MS,
+  DEFAULT_RENAME_REQUEST_VOLUME,
+  DEFAULT_RENAME_TIME_WINDOW_MS,
   DEFAULT_REQUEST_VOLUME,
   DEFAULT_TIME_WINDOW_MS,
 } from './limits';
@@ -36,9 +38,13 @@ export type BrazeEmulatorOptions = {
   identityRequestVolume?: number;
   /** Window length in milliseconds for the merge/delete limit; default 60,000. */
   identityTimeWindowMs?: number;
+  /** Requests allowed per window on `/users/external_ids/rename`; default 1,000. */
+  renameRequestVolume?: number;
+  /** Window length in milliseconds for the rename limit; default 60,000. */
+  renameTimeWindowMs?: number;
   /**
-   * Delay before every `/users/track`, `/users/merge` and `/users/delete` answer, applied after
-   * the data is stored; default 0.
+   * Delay before every `/users/track`, `/users/merge`, `/users/delete` and
+   * `/users/external_ids/rename` answer, applied after the data is stored; default 0.
    */
   responseDelayMs?: number;
 };
@@ -58,23 +64,30 @@ export type BrazeEmulator = {
    * `rateLimited`: those answered 429; `attributesReceived`: attribute objects examined one by
    * one (requests refused whole do not count); `dataPointsWritten`: billable attribute writes.
    * `mergeRequests`/`deleteRequests`: every `/users/merge` and `/users/delete` request;
-   * `usersMerged`/`usersDeleted`: profiles they removed. `rateLimited` counts 429s on all three.
+   * `usersMerged`/`usersDeleted`: profiles they removed. `renameRequests`: every
+   * `/users/external_ids/rename` request; `usersRenamed`: profiles it renamed. `rateLimited`
+   * counts 429s on all four.
    * `eventsRecorded`/`purchasesRecorded`: event and purchase objects stored on profiles.
    */
   stats(): BrazeEmulatorStats;
   /** The custom events and purchases of a profile, as `/users/export/ids` lists them. */
   activity(externalId: string): ReturnType<ProfileStore['activity']>;
-  /** A copy of the profile with this external id (attributes plus `external_id`). */
+  /**
+   * A copy of the profile this external id names (attributes plus its primary `external_id`);
+   * a deprecated id names the profile it was renamed from, as in Braze.
+   */
   profile(externalId: string): Profile | undefined;
+  /** The deprecated external ids of the profile this id names, oldest first. */
+  deprecatedIds(externalId: string): string[];
   /** Copies of all profiles; email-only profiles carry `email` instead of `external_id`. */
   profiles(): Profile[];
-  /** Every answered `/users/track` request, oldest first (merges and deletes are not logged). */
+  /** Every answered `/users/track` request, oldest first (other endpoints are not logged). */
   requestLog(): BrazeRequestLogEntry[];
   /** Forgets profiles, counters, the log, the rate window and pending injected failures. */
   reset(): void;
   /**
-   * Answers the next `count` requests to `/users/track`, `/users/merge` or `/users/delete` with
-   * `status`, before any checks.
+   * Answers the next `count` requests to `/users/track`, `/users/merge`, `/users/delete` or
+   * `/users/external_ids/rename` with `status`, before any checks.
    */
   failNext(count: number, status: number): void;
   setResponseDelay(ms: number): void;
@@ -82,7 +95,8 @@ export type BrazeEmulator = {
 
 /**
  * Starts a local stand-in for Braze's REST API: `POST /users/track`, `/users/merge`,
- * `/users/delete` and `/users/export/ids` with Braze's limits, validation and response shapes,
+ * `/users/delete`, `/users/external_ids/rename` and `/users/export/ids` with Braze's limits,
+ * validation and response shapes,
  * plus admin endpoints under `/_emulator/`
  * (`GET stats`, `GET users`, `GET users/<external_id>`, `POST reset`) for other processes.
  * It keeps everything in memory and writes nothing to the console.
@@ -103,6 +117,16 @@ export async function startBrazeEmulator(opts: BrazeEmulatorOptions): Promise<Br
       positiveInteger(
         opts.identityTimeWindowMs ?? DEFAULT_IDENTITY_TIME_WINDOW_MS,
         'identityTimeWindowMs',
+      ),
+    ),
+    renameLimiter: new FixedRateWindow(
+      positiveInteger(
+        opts.renameRequestVolume ?? DEFAULT_RENAME_REQUEST_VOLUME,
+        'renameRequestVolume',
+      ),
+      positiveInteger(
+        opts.renameTimeWindowMs ?? DEFAULT_RENAME_TIME_WINDOW_MS,
+        'renameTimeWindowMs',
       ),
     ),
     counters: emptyCounters(),
@@ -137,6 +161,7 @@ export async function startBrazeEmulator(opts: BrazeEmulatorOptions): Promise<Br
     },
     stats: () => ({ ...state.counters, profiles: state.store.size }),
     profile: (externalId) => state.store.get(externalId),
+    deprecatedIds: (externalId) => state.store.deprecatedIds(externalId),
     activity: (externalId) => state.store.activity(externalId),
     profiles: () => state.store.all(),
     requestLog: () => state.log.map((entry) => ({ ...entry, externalIds: [...entry.externalIds] })),
@@ -164,6 +189,9 @@ async function route(
   if (method === 'POST' && path === '/users/export/ids') return exportRoute(req, res, state);
   if (method === 'POST' && path === '/users/merge') return userOpRoute('merge', req, res, state);
   if (method === 'POST' && path === '/users/delete') return userOpRoute('delete', req, res, state);
+  if (method === 'POST' && path === '/users/external_ids/rename') {
+    return userOpRoute('rename', req, res, state);
+  }
 
   // Admin endpoints are unauthenticated: the emulator only ever holds test data.
   if (method === 'GET' && path === '/_emulator/stats') {
@@ -192,6 +220,7 @@ function resetState(state: EmulatorState): void {
   state.store.clear();
   state.limiter.reset();
   state.identityLimiter.reset();
+  state.renameLimiter.reset();
   state.counters = emptyCounters();
   state.log = [];
   state.failures = { remaining: 0, status: 500 };
@@ -216,6 +245,8 @@ function emptyCounters(): EmulatorCounters {
     usersMerged: 0,
     deleteRequests: 0,
     usersDeleted: 0,
+    renameRequests: 0,
+    usersRenamed: 0,
     eventsRecorded: 0,
     purchasesRecorded: 0,
   };

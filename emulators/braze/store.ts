@@ -8,7 +8,20 @@ export type ActivitySummary = { name: string; first: string; last: string; count
 
 type Activity = Map<string, { first: string; last: string; count: number }>;
 
-type Stored = { attributes: Profile; updatedSeq: number; events: Activity; purchases: Activity };
+type Stored = {
+  attributes: Profile;
+  updatedSeq: number;
+  events: Activity;
+  purchases: Activity;
+  /** External ids this profile had before renames; they still name it, as in Braze. */
+  deprecatedIds: string[];
+};
+
+/** Why `rename` refused a pair, in Braze's wording where its docs quote one. */
+export type RenameRefusal =
+  | 'current_external_id and new_external_id cannot be the same'
+  | 'current_external_id is not the primary external_id of a user'
+  | 'new_external_id is already in use';
 
 const IDENTIFIER_KEYS: ReadonlySet<string> = new Set(['external_id', 'user_alias', 'braze_id']);
 
@@ -20,6 +33,8 @@ const IDENTIFIER_KEYS: ReadonlySet<string> = new Set(['external_id', 'user_alias
 export class ProfileStore {
   private readonly byExternalId = new Map<string, Stored>();
   private readonly byEmail = new Map<string, Stored>();
+  /** Deprecated external id → the profile it names since a rename. */
+  private readonly byDeprecatedId = new Map<string, Stored>();
   // A sequence rather than the clock, so "most recently updated" is exact within a millisecond.
   private seq = 0;
 
@@ -72,7 +87,7 @@ export class ProfileStore {
    * `/users/export/ids` lists them (`custom_events`, `purchases`), sorted by name.
    */
   activity(externalId: string): { custom_events: ActivitySummary[]; purchases: ActivitySummary[] } {
-    const stored = this.byExternalId.get(externalId);
+    const stored = this.resolve(externalId);
     return {
       custom_events: summaries(stored?.events),
       purchases: summaries(stored?.purchases),
@@ -86,9 +101,9 @@ export class ProfileStore {
    * changes nothing when either profile is missing or both ids are the same.
    */
   merge(mergeId: string, keepId: string): boolean {
-    const merged = this.byExternalId.get(mergeId);
-    const kept = this.byExternalId.get(keepId);
-    if (merged === undefined || kept === undefined || mergeId === keepId) return false;
+    const merged = this.resolve(mergeId);
+    const kept = this.resolve(keepId);
+    if (merged === undefined || kept === undefined || merged === kept) return false;
     for (const [key, value] of Object.entries(merged.attributes)) {
       if (IDENTIFIER_KEYS.has(key) || Object.hasOwn(kept.attributes, key)) continue;
       kept.attributes[key] = structuredClone(value);
@@ -96,19 +111,50 @@ export class ProfileStore {
     addActivity(kept.events, merged.events);
     addActivity(kept.purchases, merged.purchases);
     kept.updatedSeq = ++this.seq;
-    this.byExternalId.delete(mergeId);
+    this.forget(merged);
     return true;
   }
 
-  /** Removes the profile with this external id; false when there was none. */
+  /**
+   * Removes the profile this external id names (its primary or a deprecated id), with all its
+   * ids; false when there was none.
+   */
   delete(externalId: string): boolean {
-    return this.byExternalId.delete(externalId);
+    const stored = this.resolve(externalId);
+    if (stored === undefined) return false;
+    this.forget(stored);
+    return true;
   }
 
-  /** A copy of the profile with this external id, if any. */
+  /**
+   * Renames a profile's external id as `/users/external_ids/rename` does: `currentId` must be
+   * a profile's primary id and `newId` must name no profile, as primary or deprecated id. The
+   * old id becomes deprecated and keeps naming the profile. Returns why it refused, or
+   * undefined when the profile was renamed.
+   */
+  rename(currentId: string, newId: string): RenameRefusal | undefined {
+    if (currentId === newId) return 'current_external_id and new_external_id cannot be the same';
+    const stored = this.byExternalId.get(currentId);
+    if (stored === undefined) return 'current_external_id is not the primary external_id of a user';
+    if (this.resolve(newId) !== undefined) return 'new_external_id is already in use';
+    this.byExternalId.delete(currentId);
+    this.byExternalId.set(newId, stored);
+    this.byDeprecatedId.set(currentId, stored);
+    stored.deprecatedIds.push(currentId);
+    stored.attributes.external_id = newId;
+    stored.updatedSeq = ++this.seq;
+    return undefined;
+  }
+
+  /** A copy of the profile this external id names (primary or deprecated), if any. */
   get(externalId: string): Profile | undefined {
-    const stored = this.byExternalId.get(externalId);
+    const stored = this.resolve(externalId);
     return stored === undefined ? undefined : structuredClone(stored.attributes);
+  }
+
+  /** The deprecated external ids of the profile this id names, oldest first. */
+  deprecatedIds(externalId: string): string[] {
+    return [...(this.resolve(externalId)?.deprecatedIds ?? [])];
   }
 
   /** Copies of every profile: external-id profiles first, then email-only ones. */
@@ -130,14 +176,30 @@ export class ProfileStore {
   clear(): void {
     this.byExternalId.clear();
     this.byEmail.clear();
+    this.byDeprecatedId.clear();
     this.seq = 0;
+  }
+
+  /** The profile an external id names: by its primary id, else by a deprecated one. */
+  private resolve(externalId: string): Stored | undefined {
+    return this.byExternalId.get(externalId) ?? this.byDeprecatedId.get(externalId);
+  }
+
+  /** Drops a profile under every id it has. */
+  private forget(stored: Stored): void {
+    const primary = stored.attributes.external_id;
+    if (typeof primary === 'string' && this.byExternalId.get(primary) === stored) {
+      this.byExternalId.delete(primary);
+    }
+    for (const id of stored.deprecatedIds) this.byDeprecatedId.delete(id);
   }
 
   private findOrCreate(item: Record<string, unknown>): Stored | undefined {
     // Braze creates a missing profile unless the object asks for update-only mode.
     const updateOnly = item._update_existing_only === true;
     if (typeof item.external_id === 'string') {
-      const existing = this.byExternalId.get(item.external_id);
+      // A deprecated id still names its renamed profile.
+      const existing = this.resolve(item.external_id);
       if (existing !== undefined || updateOnly) return existing;
       const created = newStored({ external_id: item.external_id });
       this.byExternalId.set(item.external_id, created);
@@ -175,7 +237,7 @@ export class ProfileStore {
 }
 
 function newStored(attributes: Profile): Stored {
-  return { attributes, updatedSeq: 0, events: new Map(), purchases: new Map() };
+  return { attributes, updatedSeq: 0, events: new Map(), purchases: new Map(), deprecatedIds: [] };
 }
 
 function summaries(activity: Activity | undefined): ActivitySummary[] {

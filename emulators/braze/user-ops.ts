@@ -1,11 +1,14 @@
-import { MAX_DELETE_IDS, MAX_MERGE_UPDATES } from './limits';
+import { MAX_DELETE_IDS, MAX_MERGE_UPDATES, MAX_RENAMES } from './limits';
 import { isPlainObject, type ProfileStore } from './store';
 
-/** What `/users/merge` or `/users/delete` answers for a parsed body, and what it changed. */
+/**
+ * What `/users/merge`, `/users/delete` or `/users/external_ids/rename` answers for a parsed
+ * body, and what it changed.
+ */
 export type UserOpOutcome = {
   status: number;
   body: Record<string, unknown>;
-  /** Profiles removed from the store (merged away or deleted). */
+  /** Profiles removed from the store (merged away or deleted), or renamed. */
   removed: number;
 };
 
@@ -93,4 +96,40 @@ function externalIdOf(identifier: unknown): string | undefined {
   if (!isPlainObject(identifier)) return undefined;
   const id = identifier.external_id;
   return typeof id === 'string' && id.length > 0 ? id : undefined;
+}
+
+/**
+ * Handles a parsed `/users/external_ids/rename` body. The request is refused whole (400) when
+ * `external_id_renames` is missing, empty or longer than 50, as Braze's `message` answers
+ * those. Otherwise each object is applied in order, on its own: a refused one is listed in
+ * `rename_errors` as `[index, message]` and does not stop the others; `external_ids` lists the
+ * new ids of the renamed profiles. Renaming an id that is already renamed is refused (it is
+ * deprecated by then), as in Braze.
+ */
+export function handleRename(parsed: unknown, store: ProfileStore): UserOpOutcome {
+  if (!isPlainObject(parsed)) return refused('Request body must be a JSON object');
+  const renames = parsed.external_id_renames;
+  if (!Array.isArray(renames) || renames.length === 0) {
+    return refused("'external_id_renames' must be a non-empty array");
+  }
+  if (renames.length > MAX_RENAMES) return refused(TOO_MANY_IDS);
+
+  const renamed: string[] = [];
+  const errors: Array<[number, string]> = [];
+  for (const [index, rename] of renames.entries()) {
+    const current = isPlainObject(rename) ? rename.current_external_id : undefined;
+    const next = isPlainObject(rename) ? rename.new_external_id : undefined;
+    if (typeof current !== 'string' || current === '' || typeof next !== 'string' || next === '') {
+      errors.push([index, 'current_external_id and new_external_id must be non-empty strings']);
+      continue;
+    }
+    const refusal = store.rename(current, next);
+    if (refusal === undefined) renamed.push(next);
+    else errors.push([index, refusal]);
+  }
+  return {
+    status: 201,
+    body: { message: 'success', external_ids: renamed, rename_errors: errors },
+    removed: renamed.length,
+  };
 }

@@ -224,6 +224,8 @@ describe('BrazeClient against the emulator', () => {
       usersMerged: 0,
       deleteRequests: 0,
       usersDeleted: 0,
+      renameRequests: 0,
+      usersRenamed: 0,
     });
   });
 

@@ -262,6 +262,12 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
       goldenRecords: customerIds.length,
       recordsPlanned: customerIds.length,
       recordsDelivered: customerIds.length,
+      unifyMode: 'full',
+      recordsUnified: drop.rows,
+      recordsPrepared: customerIds.length,
+      preparedChanged: customerIds.length,
+      customersRecomputed: -1,
+      eventsUnusable: 0,
     });
     const batchSize = e2e.config.destinations.braze!.batchSize;
     const purchases = expectedPurchases(orders);
@@ -307,6 +313,7 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     const report = await e2e.runSync();
 
     expect(report).toMatchObject({ status: 'succeeded', recordsPlanned: 0, requestsSent: 0 });
+    expect(report).toMatchObject({ unifyMode: 'unchanged', preparedChanged: 0, customersRecomputed: 0 });
     expect(report).toMatchObject({ purchasesSent: 0, purchasesDeferred: 0, eventsSent: 0 });
     expect(e2e.braze.stats().requests).toBe(before);
   });

@@ -203,7 +203,7 @@ syncs:
     expect(await loadDestinationState(db, 's')).toEqual(
       new Map([['c', { email: 'c@example.org', home: 'Leeds' }]]),
     );
-    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({ profilesMerged: 2, profilesDeleted: 0 });
+    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({ profilesMerged: 2, profilesDeleted: 0, profilesRenamed: 0 });
 
     const next = await runDelivery('', 'run-2');
     expect(next.plan.batches).toBe(1);
@@ -249,7 +249,7 @@ syncs:
     expect((await loadDestinationState(db, 's')).has('dup')).toBe(true);
     const errors = await db('row_errors').where({ run_id: 'run-1', record_key: 'dup' }).select('reason');
     expect(errors).toEqual([{ reason: 'merge into keep deferred: its profile is not in Braze yet' }]);
-    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({ profilesMerged: 0, profilesDeleted: 0 });
+    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({ profilesMerged: 0, profilesDeleted: 0, profilesRenamed: 0 });
   });
 
   it('plans nothing for onMerge: keep and onDelete: keep', async () => {

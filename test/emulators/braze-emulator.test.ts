@@ -323,6 +323,8 @@ describe('Braze emulator read-back and admin endpoints', () => {
       usersMerged: 0,
       deleteRequests: 0,
       usersDeleted: 0,
+      renameRequests: 0,
+      usersRenamed: 0,
     });
     expect(users.body).toHaveLength(2);
     expect(one.body).toEqual({ external_id: 'u/2', plan: 'free' });
@@ -346,6 +348,8 @@ describe('Braze emulator read-back and admin endpoints', () => {
       usersMerged: 0,
       deleteRequests: 0,
       usersDeleted: 0,
+      renameRequests: 0,
+      usersRenamed: 0,
     });
   });
 });
