@@ -325,8 +325,15 @@ async function writePreparedRecords(
   const before = await store.loadPreparedHashes(trx, name);
   const rfm = dataset.scores?.rfm;
   const layout = attributeLayout(dataset);
-  const changed: store.PreparedRow[] = [];
-  const kept = new Set<string>();
+  // Nothing stored yet (a first prepare): plain inserts, no row to replace.
+  const fresh = before.size === 0;
+  // Written a batch at a time: a million prepared rows held until the end cost gigabytes.
+  let changed: store.PreparedRow[] = [];
+  const flush = async () => {
+    await store.writePrepared(trx, name, changed, [], nowMs, { fresh });
+    result.recordsChanged += changed.length;
+    changed = [];
+  };
 
   const added: Array<string | undefined> = new Array(layout.names.length);
   for (const golden of goldens) {
@@ -348,14 +355,17 @@ async function writePreparedRecords(
     }
     const attributes = attributesJson(golden.attributes, layout, added);
     const hash = createHash('sha256').update(attributes).digest('hex');
-    kept.add(golden.masterId);
     result.recordsPrepared += 1;
-    if (before.get(golden.masterId) !== hash) changed.push({ masterId: golden.masterId, attributes, hash });
+    const previous = before.get(golden.masterId);
+    // What is left in `before` afterwards are the rows of records no longer prepared.
+    before.delete(golden.masterId);
+    if (previous !== hash) changed.push({ masterId: golden.masterId, attributes, hash });
+    if (changed.length >= BATCH_RECORDS) await flush();
   }
-  const removed = [...before.keys()].filter((id) => !kept.has(id));
-  // Nothing stored yet (a first prepare): no row to delete before the inserts.
-  await store.writePrepared(trx, name, changed, removed, nowMs, { fresh: before.size === 0 });
-  result.recordsChanged = changed.length + removed.length;
+  await flush();
+  const removed = [...before.keys()];
+  await store.writePrepared(trx, name, [], removed, nowMs, { fresh });
+  result.recordsChanged += removed.length;
 }
 
 /**
