@@ -9,6 +9,7 @@ import { startBrazeEmulator } from '../emulators/braze';
 import { startSftpServer } from '../emulators/sftp/server';
 import { ensureTemporalCli, TemporalCliMissingError } from '../local/temporal-cli';
 import { startTemporalDevServer } from '../local/temporal-dev-server';
+import { untilStopped } from '../local/until-stopped';
 import { migrate, openDatabase } from '../store/db';
 import { createBraidWorker } from '../worker/create-worker';
 import { installLogger } from '../worker/logger';
@@ -183,7 +184,7 @@ program
       timeWindowMs: opts.timeWindowSeconds * 1000,
     });
     say(`Braze emulator listening on ${emulator.url}. Ctrl-C stops it.`);
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    await untilStopped();
     await emulator.stop();
   });
 
@@ -198,7 +199,7 @@ program
     if (!password) throw new InvalidArgumentError('set BRAID_SFTP_PASSWORD');
     const server = await startSftpServer({ root: opts.root, username: opts.user, password, port: opts.port });
     say(`SFTP server on ${server.host}:${server.port} serving ${opts.root}. Ctrl-C stops it.`);
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    await untilStopped();
     await server.stop();
   });
 
@@ -221,7 +222,7 @@ temporal
       log: say,
     });
     say(`Temporal on ${server.address}, UI at ${server.uiUrl}. Ctrl-C stops it.`);
-    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    await untilStopped();
     await server.stop();
   });
 

@@ -8,6 +8,7 @@ import { installLogger } from '../worker/logger';
 import type { LocalStack } from './local-stack';
 import { printReport } from './report';
 import { requestSyncRun, waitForRun } from './sync-control';
+import { untilStopped } from '../local/until-stopped';
 
 export interface DemoSync {
   stack: LocalStack;
@@ -49,7 +50,7 @@ export async function runDemoSync(demo: DemoSync): Promise<number> {
     printReport(report, { json: demo.json, uiUrl: demo.stack.temporalUiUrl, namespace });
     if (demo.keepRunning) {
       say('Everything is still running. Press Ctrl-C to stop.');
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await untilStopped();
     }
     return report.status === 'succeeded' ? 0 : 1;
   } finally {

@@ -9,6 +9,7 @@ import { ConfigError } from '../../connectors/errors';
 import { startWebhookServer, type WebhookLogger } from '../../connectors/webhook';
 import { migrate, openDatabase } from '../../store/db';
 import { listWebhookRequests, type WebhookRequestEntry } from '../../store/webhook';
+import { untilStopped } from '../../local/until-stopped';
 import type { CommandGroup } from './index';
 
 const DEFAULT_CONFIG = process.env.BRAID_CONFIG ?? 'braid.yaml';
@@ -85,10 +86,7 @@ export const webhookCommands: CommandGroup = (program: Command) => {
           resolveMaster: (source, id) => resolveMasterId(db, config, source, id, Date.now()),
         });
         say(`Webhook server on ${server.url} for ${names.join(', ')}. Ctrl-C stops it.`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve());
-          process.once('SIGTERM', () => resolve());
-        });
+        await untilStopped();
         await server.stop();
       } finally {
         // A start that fails (a secret not set) must end the process, not leave it hanging.

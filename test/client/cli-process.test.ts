@@ -7,7 +7,7 @@ import path from 'node:path';
 const CLI = path.resolve(__dirname, '../../dist/client/cli.js');
 const CDNOW = path.resolve(__dirname, '../../examples/data/cdnow/CDNOW_master.txt');
 
-describe('braid output into a pipe closed early', () => {
+describe('the braid command line, as a process', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'braid-cli-pipe-'));
@@ -27,5 +27,22 @@ describe('braid output into a pipe closed early', () => {
     expect(first).toMatch(/^Scored 23570 customers as of 1998-07-01/);
     expect(stderr).toBe('');
     expect(code).toBe(0);
+  });
+
+  it('stops a server command on SIGTERM as on Ctrl-C: it closes what it started and exits 0', async () => {
+    const args = [CLI, 'emulator', '--port', '0', '--api-key', 'cli-test-key'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const said = await new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
+    const url = /listening on (http:\/\/\S+)\./.exec(said)![1]!;
+    expect((await fetch(`${url}/_emulator/stats`)).status).toBe(200);
+
+    child.kill('SIGTERM');
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+
+    // Killed outright, the process would end by the signal (code null) without stopping.
+    expect([code, signal]).toEqual([0, null]);
+    await expect(fetch(`${url}/_emulator/stats`)).rejects.toThrow();
   });
 });
