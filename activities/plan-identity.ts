@@ -190,63 +190,86 @@ export interface PlannedRecord {
   attributes: Record<string, AttributeValue>;
 }
 
-/** What `planUpdates` decided: attribute updates, and the renames to send before them. */
+/** What `planUpdates` decided: attribute updates, the renames to send before them, and who waits. */
 export interface PlannedUpdates {
   items: OutboxItem[];
   renames: RenameItem[];
+  /** Records not sent: their external id is another master's Braze profile (`holder`). */
+  blocked: Array<{ masterId: string; holder: string }>;
 }
 
 /**
  * Diffs each active golden record against what Braze last accepted for it, and plans a rename
  * for a master whose external id changed (an identifier other than `master_id` whose value
  * survivorship, an edit or a recipe changed). The renamed profile keeps its history and gets
- * only the changed attributes, sent after the rename. No rename is planned, and the new id gets
- * every attribute while the old profile is left as it is, when: `onRename` is `keep`; another
- * master holds the new id in the destination state (a shared profile: a diff against this
- * master's state would be wrong for it), or an earlier rename of this run takes it; or another
- * active master shares the old id (renaming would take its profile away). Masters that are
- * merged or retired are leaving, so their holding an old id does not block a rename.
+ * only the changed attributes, sent after the rename.
+ *
+ * One external id is one Braze profile, so one master sends to it: the master Braze already
+ * holds under it, else the first (oldest) that plans it. Another master that plans the same id,
+ * or an id another master's profile has (in the state, or as the deprecated id a rename left,
+ * `aliases`), is not sent at all: sending it would mix two people's values on one profile, and
+ * the state could no longer say what Braze holds. It waits, reported, until its id is its own.
+ *
+ * No rename is planned, and the new id gets every attribute while the old profile is left as
+ * it is, when `onRename` is `keep`, or another active master shares the old id (renaming would
+ * take its profile away). Masters that are merged or retired are leaving, so their holding an
+ * old id does not block a rename.
  */
 export function planUpdates(
   records: PlannedRecord[],
   state: ReadonlyMap<string, DestinationRow>,
   onRename: 'rename' | 'keep',
+  aliases: ReadonlyMap<string, string> = new Map(),
 ): PlannedUpdates {
   const active = new Set(records.map((r) => r.masterId));
   const holders = new Map<string, string[]>();
   for (const [masterId, row] of state) {
     holders.set(row.externalId, [...(holders.get(row.externalId) ?? []), masterId]);
   }
-  const heldByAnother = (externalId: string, masterId: string, activeOnly: boolean) =>
-    (holders.get(externalId) ?? []).some((m) => m !== masterId && (!activeOnly || active.has(m)));
+  const heldByAnother = (externalId: string, masterId: string) =>
+    (holders.get(externalId) ?? []).some((m) => m !== masterId && active.has(m));
+  // Another master whose Braze profile answers to the id: holding it, or having renamed away
+  // from it while its profile still exists (it has a state row).
+  const profileOf = (externalId: string, masterId: string): string | undefined => {
+    const holder = (holders.get(externalId) ?? []).find((m) => m !== masterId);
+    if (holder !== undefined) return holder;
+    const renamed = aliases.get(externalId);
+    return renamed !== undefined && renamed !== masterId && state.has(renamed) ? renamed : undefined;
+  };
 
-  const items: OutboxItem[] = [];
-  const renames: RenameItem[] = [];
-  const claimed = new Set<string>();
+  // The incumbents first: a master Braze holds under an id it still plans keeps that id.
+  const sender = new Map<string, string>();
   for (const record of records) {
+    if (state.get(record.masterId)?.externalId === record.externalId && !sender.has(record.externalId)) {
+      sender.set(record.externalId, record.masterId);
+    }
+  }
+
+  const out: PlannedUpdates = { items: [], renames: [], blocked: [] };
+  for (const record of records) {
+    const to = record.externalId;
     const sent = state.get(record.masterId);
-    if (sent === undefined || sent.externalId === record.externalId) {
+    const owner = sender.get(to) ?? profileOf(to, record.masterId);
+    if (owner !== undefined && owner !== record.masterId) {
+      out.blocked.push({ masterId: record.masterId, holder: owner });
+      continue;
+    }
+    sender.set(to, record.masterId);
+    if (sent === undefined || sent.externalId === to) {
       const changed = changedAttributes(record.attributes, sent?.attributes);
-      if (Object.keys(changed).length > 0) items.push({ ...record, attributes: changed });
+      if (Object.keys(changed).length > 0) out.items.push({ ...record, attributes: changed });
       continue;
     }
     const from = sent.externalId;
-    const to = record.externalId;
     const full = changedAttributes(record.attributes, undefined);
-    const renaming =
-      onRename === 'rename' &&
-      !claimed.has(to) &&
-      !heldByAnother(to, record.masterId, false) &&
-      !heldByAnother(from, record.masterId, true);
-    if (renaming) {
-      claimed.add(to);
-      renames.push({ masterId: record.masterId, from, to });
+    if (onRename === 'rename' && !heldByAnother(from, record.masterId)) {
+      out.renames.push({ masterId: record.masterId, from, to });
       // Kept even when nothing else changed: if Braze refuses the rename, it sends `full`.
       const changed = changedAttributes(record.attributes, sent.attributes);
-      items.push({ masterId: record.masterId, externalId: to, attributes: changed, full });
+      out.items.push({ masterId: record.masterId, externalId: to, attributes: changed, full });
     } else {
-      items.push({ masterId: record.masterId, externalId: to, attributes: full, full });
+      out.items.push({ masterId: record.masterId, externalId: to, attributes: full, full });
     }
   }
-  return { items, renames };
+  return out;
 }

@@ -4,7 +4,7 @@ import { toDestinationAttributes } from '../domain/attribute-values';
 import { chunk } from '../domain/diff';
 import { MAX_RENAMES_PER_REQUEST } from '../connectors/braze/limits';
 import { loadPreparedRecords } from '../store/prepared';
-import { loadDestinationRows, writeOutbox } from '../store/delivery';
+import { loadDestinationAliases, loadDestinationRows, writeOutbox } from '../store/delivery';
 import { recordRowErrors, setCounts, type RowError } from '../store/runs';
 import type { ActivityDeps } from './deps';
 import { planEvents } from './plan-events';
@@ -53,7 +53,16 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
       records.push({ masterId: record.masterId, externalId, attributes: typed.attributes });
     }
 
-    const { items, renames } = planUpdates(records, lastSent, destination.onRename);
+    const aliases = await loadDestinationAliases(deps.db, input.syncId);
+    const { items, renames, blocked } = planUpdates(records, lastSent, destination.onRename, aliases);
+    for (const { masterId, holder } of blocked) {
+      skipped.push({
+        stage: 'plan',
+        recordKey: masterId,
+        field: sync.identifier,
+        reason: `not sent: its ${sync.identifier} is the Braze profile of golden record ${holder}`,
+      });
+    }
     const tracked = await writeOutbox(
       deps.db,
       input.runId,

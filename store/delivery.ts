@@ -87,6 +87,12 @@ export async function loadDestinationRows(
   );
 }
 
+/** External ids renamed away from, per sync: id → the master whose profile still answers to it. */
+export async function loadDestinationAliases(db: Knex, syncId: string): Promise<Map<string, string>> {
+  const rows = await db('destination_aliases').where({ sync_id: syncId }).select('external_id', 'master_id');
+  return new Map(rows.map((r) => [r.external_id as string, r.master_id as string]));
+}
+
 /**
  * The external id each of these masters was last accepted under by the destination, for the
  * masters that have a destination-state row (Braze holds their profile).
@@ -401,6 +407,11 @@ export async function completeRenameBatch(
       await trx('destination_state')
         .where({ sync_id: input.syncId, master_id: item.masterId })
         .update({ external_id: item.to, last_sent_at_ms: input.nowMs });
+      // Braze still resolves the old id to this profile (see migration 014).
+      await trx('destination_aliases')
+        .insert({ sync_id: input.syncId, external_id: item.from, master_id: item.masterId, renamed_at_ms: input.nowMs })
+        .onConflict(['sync_id', 'external_id'])
+        .merge(['master_id', 'renamed_at_ms']);
     }
     const reset = input.refused.map(({ item }) => item.masterId);
     for (let i = 0; i < reset.length; i += 500) {

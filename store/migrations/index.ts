@@ -12,6 +12,7 @@ import * as identityChanges from './010-identity-changes';
 import * as preparedChangeSeq from './011-prepared-change-seq';
 import * as eventExportSettings from './012-event-export-settings';
 import * as linkKeys from './013-link-keys';
+import * as destinationAliases from './014-destination-aliases';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '011-prepared-change-seq': preparedChangeSeq,
   '012-event-export-settings': eventExportSettings,
   '013-link-keys': linkKeys,
+  '014-destination-aliases': destinationAliases,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -319,7 +319,7 @@ describe('planUpdates', () => {
     attributes: { email: 'a@x.org' },
   });
 
-  it('renames only when the new id is free and the old one is not shared with an active master', () => {
+  it('renames when the new id is no other profile\'s and the old one no other active master\'s', () => {
     const state = new Map([
       ['a', row('A')],
       ['b', row('B')],
@@ -328,14 +328,14 @@ describe('planUpdates', () => {
       ['gone', row('G')],
       ['e', row('G')],
     ]);
-    const { renames, items } = planUpdates(
+    const { renames, items, blocked } = planUpdates(
       [
-        record('a', 'B'), // B is another master's profile
+        record('a', 'B'), // B is b's profile (renamed away this run, Braze still answers to B)
         record('b', 'B2'),
-        record('c', 'C2'), // C is shared with d, which stays
+        record('c', 'C2'), // C is shared with d, which stays: no rename, a full send
         record('d', 'C'),
         record('e', 'E2'), // G's other holder is leaving (not active)
-        record('f', 'B2'), // new master, a fresh profile under B2
+        record('f', 'B2'), // b takes B2 first
       ],
       state,
       'rename',
@@ -347,12 +347,46 @@ describe('planUpdates', () => {
     ]);
     const full = { email: 'a@x.org' };
     expect(items).toEqual([
-      { masterId: 'a', externalId: 'B', attributes: full, full },
       { masterId: 'b', externalId: 'B2', attributes: {}, full },
       { masterId: 'c', externalId: 'C2', attributes: full, full },
       { masterId: 'e', externalId: 'E2', attributes: {}, full },
-      { masterId: 'f', externalId: 'B2', attributes: full },
     ]);
+    expect(blocked).toEqual([
+      { masterId: 'a', holder: 'b' },
+      { masterId: 'f', holder: 'b' },
+    ]);
+  });
+
+  it('sends one master per external id: the one Braze holds it for, else the oldest', () => {
+    const state = new Map([['held', row('X', { email: 'old@x.org' })]]);
+    const records = [record('older', 'X'), record('held', 'X'), record('first', 'Y'), record('second', 'Y')];
+
+    const { items, blocked } = planUpdates(records, state, 'rename');
+
+    expect(items.map((i) => [i.masterId, i.externalId])).toEqual([
+      ['held', 'X'],
+      ['first', 'Y'],
+    ]);
+    expect(blocked).toEqual([
+      { masterId: 'older', holder: 'held' },
+      { masterId: 'second', holder: 'first' },
+    ]);
+  });
+
+  it('keeps a renamed-away id for its profile while that profile exists', () => {
+    const state = new Map([['a', row('A2')]]);
+    const aliases = new Map([['A', 'a'], ['Z', 'gone']]);
+
+    const { items, blocked } = planUpdates(
+      [record('a', 'A2'), record('n', 'A'), record('m', 'Z')],
+      state,
+      'rename',
+      aliases,
+    );
+
+    expect(blocked).toEqual([{ masterId: 'n', holder: 'a' }]);
+    // `gone` has no profile any more (merged or deleted): its old id is free.
+    expect(items.map((i) => i.masterId)).toEqual(['m']);
   });
 
   it('gives a new id to one rename only, and none with onRename: keep', () => {
@@ -362,7 +396,10 @@ describe('planUpdates', () => {
     ]);
     const records = [record('a', 'X'), record('b', 'X')];
 
-    expect(planUpdates(records, state, 'rename').renames).toEqual([{ masterId: 'a', from: 'A', to: 'X' }]);
-    expect(planUpdates(records, state, 'keep').renames).toEqual([]);
+    expect(planUpdates(records, state, 'rename')).toMatchObject({
+      renames: [{ masterId: 'a', from: 'A', to: 'X' }],
+      blocked: [{ masterId: 'b', holder: 'a' }],
+    });
+    expect(planUpdates(records, state, 'keep')).toMatchObject({ renames: [], blocked: [{ masterId: 'b', holder: 'a' }] });
   });
 });
