@@ -200,6 +200,38 @@ describe.each(availableBackends())('external id changes renamed in Braze on %s',
     const again = await e2e.runSync();
     expect(again).toMatchObject({ status: 'succeeded', requestsSent: 0, rejections: [] });
   });
+
+  test("a new customer under another profile's number, current or renamed away, is not sent", async () => {
+    writeFileSync(
+      path.join(e2e.dropDir, 'customers_20260104.csv'),
+      [HEADER, '4,C-100,Adele,Blanc,Lyon,adele@example.org', '5,C-300,Gina,Hopp,Rome,gina@example.org', ''].join('\n'),
+    );
+    const before = e2e.braze.stats();
+    const grace = e2e.braze.profile('C-300');
+
+    const report = await e2e.runSync();
+
+    const golden = await loadGoldenRecords(e2e.db, 'customers');
+    const master = (email: string) => golden.find((g) => g.attributes.email === email)!.masterId;
+    const graceId = master('grace@example.org');
+    const waiting = (record: string, holder: string) => ({
+      stage: 'plan',
+      record,
+      field: 'customer_no',
+      reason: `not sent: its customer_no is the Braze profile of golden record ${holder}`,
+    });
+    expect(report).toMatchObject({ status: 'succeeded', goldenRecords: 5, requestsSent: 0, recordsSkipped: 2 });
+    // C-100 is Ada's deprecated id: Braze would put Adele's values on Ada's profile.
+    expect(report.rejections).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining(waiting(master('adele@example.org'), ada)),
+        expect.objectContaining(waiting(master('gina@example.org'), graceId)),
+      ]),
+    );
+    expect(e2e.braze.stats()).toMatchObject({ profiles: before.profiles, requests: before.requests });
+    expect(e2e.braze.profile('C-300')).toEqual(grace);
+    expect(e2e.braze.profile('C-101')).toMatchObject({ email: 'ada@example.org', home_city: 'Paris' });
+  });
 });
 
 describe.each(availableBackends())('onRename: keep on %s', (backend) => {
