@@ -280,6 +280,40 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     expect(await partition()).toEqual({ M3: ['crm:c1', 'shop:s1'], M4: ['crm:c2', 'shop:s2'] });
   });
 
+  it('rebuilds beside another dataset whether it holds more index rows or fewer, keeping its rows', async () => {
+    // On SQLite a rebuild sets the record index of identity_keys aside while it moves its rows
+    // in only when the dataset brings at least as many rows as all others hold, and keeps it
+    // otherwise (store/identity.ts moveLoadedKeys): both must leave the same rows and indexes.
+    const WIDE = DatasetConfig.parse({ ...CUSTOMERS, sources: ['crm', 'shop', 'web'] });
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
+    await stage('shop', 's1', { email: 'ANA@example.org', phone: '' });
+    await stage('crm', 'c2', { email: 'bob@example.org', phone: '0622222222' });
+    for (let i = 0; i < 6; i++) await stage('web', `w${i}`, { email: `web${i}@example.org`, phone: `06333333${10 + i}` });
+    const wide = () => unifyDataset(db, 'wide', WIDE, { runId: 'w', nowMs: clock, mode: 'full', newMasterId: () => `W${++ids}` });
+    const keysOf = (dataset: string) =>
+      db('identity_keys').where({ dataset }).orderBy(['key_name', 'value', 'record_id']).select('key_name', 'value', 'record_id', 'kind');
+
+    expect(await unify()).toMatchObject({ mode: 'full', goldenRecords: 2 });
+    const customerKeys = await keysOf('customers');
+    expect(customerKeys).toHaveLength(5);
+    // 17 index rows against the 5 of `customers`: the record index is set aside.
+    expect(await wide()).toMatchObject({ mode: 'full', goldenRecords: 8 });
+    const wideKeys = await keysOf('wide');
+    expect(wideKeys).toHaveLength(17);
+    expect(await keysOf('customers')).toEqual(customerKeys);
+    // 5 rows against the 17 of `wide`: the record index stays; the same rows again.
+    expect(await unify(CUSTOMERS, { mode: 'full' })).toMatchObject({ mode: 'full', goldenRecords: 2, created: 0 });
+    expect(await keysOf('customers')).toEqual(customerKeys);
+    expect(await keysOf('wide')).toEqual(wideKeys);
+    expect(await partition()).toEqual({ M1: ['crm:c1', 'shop:s1'], M2: ['crm:c2'] });
+    // Both indexes are back and serve an incremental run of either dataset.
+    await stage('web', 'w9', { email: 'bob@example.org', phone: '' });
+    expect(await wide()).toMatchObject({ goldenRecords: 8 });
+    await stage('shop', 's2', { email: 'bob@example.org', phone: '' });
+    expect(await unify()).toMatchObject({ mode: 'incremental', goldenRecords: 2 });
+    expect(await partition()).toEqual({ M1: ['crm:c1', 'shop:s1'], M2: ['crm:c2', 'shop:s2'] });
+  });
+
   it('derives master ids on a rebuild into an empty dataset as on one over existing golden records', async () => {
     await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
     await stage('shop', 's1', { email: 'ANA@example.org', phone: '' });

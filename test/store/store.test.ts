@@ -468,8 +468,13 @@ describe.each(BACKENDS)('store on $name', (backend) => {
 
   describe('identity bulk writes', () => {
     // In a transaction SQLite takes store/sqlite-direct.ts (prepared statements on the
-    // transaction's own connection); PostgreSQL its unnest arrays. Both must store the same.
-    const awkward = ['5', '5.0', 'a"b', 'back\\slash', 'NULL', '', 'é日本', 'line\nbreak'];
+    // transaction's own connection); PostgreSQL COPY's text format (store/pg-copy.ts), where a
+    // tab, newline, carriage return or backslash unescaped would end or change a field and
+    // `\N` is null. Both must store exactly what was given.
+    const awkward = [
+      '5', '5.0', 'a"b', 'back\\slash', 'NULL', '', 'é日本', 'line\nbreak', 'tab\there', 'cr\r\n',
+      '\\N', '\\.', 'end\\', '\\t not a tab', ' padded ',
+    ];
 
     it('writes index rows, memberships and golden records exactly, inside the transaction', async () => {
       await db.transaction(async (trx) => {
