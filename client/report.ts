@@ -24,7 +24,8 @@ export function printReport(
   if (report.unifyMode === 'full') out(`  identity rebuilt    ${report.recordsUnified} records re-clustered (first run, or rules changed)`);
   if ((report.recordsPrepared ?? 0) > 0) {
     const recomputed = report.customersRecomputed < 0 ? 'all' : String(report.customersRecomputed);
-    out(`  prepared records    ${report.recordsPrepared} (${report.preparedChanged} changed, customers recomputed: ${recomputed})`);
+    const detail = report.customersRecomputed === 0 ? '' : `, customers recomputed: ${recomputed}`;
+    out(`  prepared records    ${report.recordsPrepared} (${report.preparedChanged} changed${detail})`);
   }
   out(`  profiles to update  ${report.recordsPlanned}`);
   out(`  requests sent       ${report.requestsSent}`);
