@@ -53,16 +53,15 @@ type Send = {
 /**
  * Sends up to one window of the run's pending batches, in order: renames, attribute updates,
  * then custom events and purchases, then merges, then deletes. Each batch is marked in the
- * outbox before and after it is sent, and the
- * activity heartbeats after each one, so a crashed or timed-out attempt resumes at the batch
- * that was in flight: at most that batch is sent twice, which merges and deletes tolerate (a
- * profile already merged or deleted is ignored). A merge or delete whose work is already
- * recorded sends nothing. Events are the exception Braze imposes: it never dedupes them, so an
- * events batch resent after a crash between Braze's answer and the ledger commit records its
- * events twice (at most that one batch per crash). Cancellation aborts the in-flight request. A 429 ends the window
- * early with the time Braze wants us to wait; a final error about the batch (a 400) fails only
- * that batch; a rejected key or bad configuration fails the run; other errors are retried by
- * the activity's retry policy.
+ * outbox before and after it is sent, and the activity heartbeats after each one, so a crashed
+ * or timed-out attempt resumes at the batch that was in flight: at most that batch is sent
+ * twice, which merges and deletes tolerate (a profile already merged or deleted is ignored). A
+ * merge or delete whose work is already recorded sends nothing. Events are the exception Braze
+ * imposes: it never dedupes them, so an events batch resent after a crash between Braze's
+ * answer and the ledger commit records its events twice (at most that one batch per crash).
+ * Cancellation aborts the in-flight request. A 429 ends the window early with the time Braze
+ * wants us to wait; a final error about the batch (a 400) fails only that batch; a rejected key
+ * or bad configuration fails the run; other errors are retried by the activity's retry policy.
  */
 export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInput): Promise<DeliverWindowResult> {
   return withFailures(async () => {

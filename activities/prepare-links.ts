@@ -47,7 +47,8 @@ export async function collectMemberKeys(
         links.forEach(([, link], i) => {
           const raw = values[link.field];
           if (raw === undefined || raw.trim() === '') return;
-          const key = goldenRecipes({ ...record.attributes, [link.field]: raw })?.[link.field]?.trim();
+          const tidied = goldenRecipes({ ...record.attributes, [link.field]: raw });
+          const key = tidied?.[link.field]?.trim();
           if (key) found[i]!.add(key);
         });
       }
@@ -110,7 +111,11 @@ export function listedKeys(ownership: LinkOwnership): Map<string, string[]> {
  * Where a golden record's linked values are: `m:<master id>` for a record owning several keys
  * (its values cover all of them), `k:<key>` for one key, undefined for none.
  */
-export function linkedUnit(golden: PreparedGolden, field: string, ownership: LinkOwnership): string | undefined {
+export function linkedUnit(
+  golden: PreparedGolden,
+  field: string,
+  ownership: LinkOwnership,
+): string | undefined {
   if (ownership.multi.has(golden.masterId)) return `m:${golden.masterId}`;
   const moved = ownership.moved.get(golden.masterId);
   if (moved !== undefined) return `k:${moved}`;

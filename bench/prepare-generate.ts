@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isPostgres } from '../store/db';
-import { copyField, copyInto } from './prepare-copy';
+import { copyField, copyInto } from '../store/pg-copy';
 
 /** Source names of the generated orders and customer profiles (see prepare-steps.ts). */
 export const ORDERS_SOURCE = 'shop';

@@ -120,9 +120,18 @@ class CopyIn {
  * bounded batch. A failed COPY rejects with the server's error; inside a transaction that
  * error aborts the transaction, as any failed statement does.
  */
-export async function copyInto(db: Db, table: string, columns: readonly string[], lines: Iterable<string>): Promise<number> {
-  if (db.client.config.client !== 'pg') throw new Error(`copy into ${table}: COPY is PostgreSQL only`);
-  if (isTransaction(db) && db.isCompleted()) throw new Error(`copy into ${table}: the transaction is already complete`);
+export async function copyInto(
+  db: Db,
+  table: string,
+  columns: readonly string[],
+  lines: Iterable<string>,
+): Promise<number> {
+  if (db.client.config.client !== 'pg') {
+    throw new Error(`copy into ${table}: COPY is PostgreSQL only`);
+  }
+  if (isTransaction(db) && db.isCompleted()) {
+    throw new Error(`copy into ${table}: the transaction is already complete`);
+  }
   const connection = (await db.client.acquireConnection()) as { query(q: unknown): void };
   try {
     const list = columns.map((c) => `"${c}"`).join(', ');
@@ -140,7 +149,12 @@ export async function copyInto(db: Db, table: string, columns: readonly string[]
 }
 
 /** {@link copyInto} for rows of values, each formatted as it is sent. */
-export function copyRows(db: Db, table: string, columns: readonly string[], rows: Iterable<CopyRow>): Promise<number> {
+export function copyRows(
+  db: Db,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<CopyRow>,
+): Promise<number> {
   return copyInto(db, table, columns, mapLines(rows));
 }
 
