@@ -19,6 +19,7 @@ export function surviveGolden(
   members: ReadonlyArray<SurviveMember>,
   config: SurvivorshipConfig,
 ): Record<string, string> {
+  if (members.length === 1) return surviveAlone(members[0]!.values, config);
   const newestFirst = [...members].sort((a, b) => b.recencyMs - a.recencyMs || b.id - a.id);
   const columns = new Set<string>();
   for (const member of newestFirst) for (const column of Object.keys(member.values)) columns.add(column);
@@ -27,6 +28,26 @@ export function surviveGolden(
   for (const column of columns) {
     const rule = config.columns[column] ?? config.default;
     out[column] = surviveColumn(newestFirst, column, rule, config.sourcePriority);
+  }
+  return out;
+}
+
+/**
+ * What every rule gives for a record on its own (most golden records have one member): its
+ * value as it is for `most_recent`, blank as '' for the rules that skip blanks, trimmed for
+ * `max`, `min` and `union` (a list of one). Same result as the general path, without sorting
+ * and filtering member lists per column.
+ */
+function surviveAlone(values: Record<string, string>, config: SurvivorshipConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const column of Object.keys(values)) {
+    const value = values[column]!;
+    const rule = config.columns[column] ?? config.default;
+    if (rule === 'most_recent') out[column] = value;
+    else if (isBlank(value)) out[column] = '';
+    else if (rule === 'max' || rule === 'min') out[column] = value.trim();
+    else if (rule === 'union') out[column] = JSON.stringify([value.trim()]);
+    else out[column] = value;
   }
   return out;
 }
