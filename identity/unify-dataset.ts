@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DatasetConfig } from '../config/schema';
 import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../domain/identity/cluster';
-import { compileIdentity, indexEntries, type CompiledIdentity } from '../domain/identity/key-values';
+import { compileIdentity, type CompiledIdentity } from '../domain/identity/key-values';
 import { surviveGolden } from '../domain/identity/survive';
 import { UnionFind } from '../domain/union-find';
 import { inValues } from '../store/bulk';
@@ -11,6 +11,7 @@ import { compileSourceRecipes, type SourceRecipes } from '../domain/recipes/comp
 import { findAffected } from './affected';
 import { assignDerivedIds } from './master-ids';
 import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
+import { keyRowsOf, rebuildIndex, valueMemoryBytes } from './rebuild-index';
 
 /**
  * Reads records with the dataset's source-level recipes (domain/recipes) applied to their
@@ -26,7 +27,7 @@ function withRecipes(recipes: SourceRecipes, rows: store.IdentitySourceRow[]): s
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
 const BATCH_RECORDS = 5000;
-/** Index rows per page of the full-rebuild scan. */
+/** Memberships per page when a rebuild reads the golden record each record had. */
 const SCAN_PAGE = 20000;
 /** How far before the last unify's newest staging time the next one looks for changes. */
 const STAGING_MARGIN_MS = 15 * 60_000;
@@ -42,6 +43,8 @@ export interface UnifyOptions {
   dryRun?: boolean;
   heartbeat?: (progress: { phase: string; done: number }) => void;
   newMasterId?: () => string;
+  /** Memory a rebuild may use to join records as it reads them (see identity/rebuild-index). */
+  valueMemoryBytes?: number;
 }
 
 export interface UnifySummary {
@@ -113,11 +116,15 @@ async function unifyIn(
   const changeMark = await store.changeSeqMark(trx);
 
   let affected: Int32Array;
+  let components: UnionFind | undefined;
   let removed: number[] = [];
   let changedCount: number;
   let stagedUntilMs: number | null | undefined;
   if (full) {
-    affected = await reindexAll(trx, name, dataset, identity, recipes, beat);
+    const pageRows = async (after: number, limit: number) =>
+      withRecipes(recipes, await store.pageLiveRecords(trx, dataset.sources, after, limit));
+    const memory = options.valueMemoryBytes ?? valueMemoryBytes();
+    ({ affected, components } = await rebuildIndex(trx, name, dataset, identity, pageRows, beat, memory));
     changedCount = affected.length;
   } else {
     // The change sequence makes the read as large as the changes. Without one yet (the first
@@ -142,9 +149,7 @@ async function unifyIn(
   }
   beat({ phase: 'indexed', done: affected.length });
 
-  const components = full
-    ? await componentsByScan(trx, name, affected)
-    : await componentsByLookup(trx, name, affected);
+  components ??= await componentsByLookup(trx, name, affected);
   const previous = await previousGolden(trx, name, affected, full);
   const emptyTarget = full && (await store.hasNoGolden(trx, name));
   const written = await clusterAndWrite(
@@ -164,77 +169,13 @@ async function unifyIn(
   };
 }
 
-/**
- * Rebuilds the key index of every live record; returns their ids, ascending. Each record is
- * read once here, in id order, page by page: the page query returns the payloads themselves.
- */
-async function reindexAll(
-  trx: Knex.Transaction,
-  name: string,
-  dataset: DatasetConfig,
-  identity: CompiledIdentity,
-  recipes: SourceRecipes,
-  beat: NonNullable<UnifyOptions['heartbeat']>,
-): Promise<Int32Array> {
-  await store.deleteKeys(trx, name);
-  await store.beginKeyLoad(trx);
-  let ids = new Int32Array(1024);
-  let count = 0;
-  let after = 0;
-  for (;;) {
-    const page = withRecipes(recipes, await store.pageLiveRecords(trx, dataset.sources, after, BATCH_RECORDS));
-    if (page.length === 0) break;
-    await indexRecords(trx, name, identity, page, 'load');
-    if (count + page.length > ids.length) {
-      const grown = new Int32Array(Math.max(ids.length * 2, count + page.length));
-      grown.set(ids.subarray(0, count));
-      ids = grown;
-    }
-    for (const row of page) ids[count++] = row.id;
-    after = page[page.length - 1]!.id;
-    beat({ phase: 'indexing', done: count });
-  }
-  await store.moveLoadedKeys(trx, name);
-  return ids.slice(0, count);
-}
-
 async function indexRecords(
   trx: Knex.Transaction,
   name: string,
   identity: CompiledIdentity,
   rows: store.IdentitySourceRow[],
-  into: store.WriteTarget = 'index',
 ) {
-  const keys: store.KeyRow[] = [];
-  for (const row of rows) {
-    for (const entry of indexEntries(identity.identify(row.values))) keys.push({ recordId: row.id, ...entry });
-  }
-  await store.insertKeys(trx, name, keys, into);
-}
-
-/**
- * Connected components of the affected records over shared index values, found by walking the
- * index in value order: memory holds one page of index rows and a few integers per record.
- */
-async function componentsByScan(trx: Knex.Transaction, name: string, affected: Int32Array): Promise<UnionFind> {
-  const sets = new UnionFind(affected.length);
-  let after: { key: string; value: string; recordId: number } | null = null;
-  let runKey = '';
-  let runValue = '';
-  let runFirst = -1;
-  for (;;) {
-    const page = await store.scanKeys(trx, name, after, SCAN_PAGE);
-    if (page.length === 0) break;
-    for (const row of page) {
-      const index = indexOfId(affected, row.recordId);
-      if (index < 0) continue;
-      if (runFirst >= 0 && row.key === runKey && row.value === runValue) sets.union(runFirst, index);
-      else [runKey, runValue, runFirst] = [row.key, row.value, index];
-    }
-    const last = page[page.length - 1]!;
-    after = { key: last.key, value: last.value, recordId: last.recordId };
-  }
-  return sets;
+  await store.insertKeys(trx, name, keyRowsOf(identity, rows));
 }
 
 async function componentsByLookup(trx: Knex.Transaction, name: string, affected: Int32Array): Promise<UnionFind> {
@@ -402,33 +343,38 @@ async function writeBatch(
   const clusters: LocalCluster[] = [];
   const held = new Map<number, { candidates: number[]; rule: string }>();
   const refusals: ClusterEvent[] = [];
-  for (const unit of batch) {
-    for (const component of groupBy(unit.length, (k) => input.components.find(unit[k]!))) {
-      const indexes = component.map((k) => unit[k]!);
-      if (indexes.length === 1) {
-        clusters.push({ members: indexes, linkedBy: [] });
-        continue;
-      }
-      const records: ClusterRecord[] = indexes.map((i) => {
-        const { blocks: _blocks, ...identityOf } = identity.identify(rowAt(i).values);
-        return { id: affected[i]!, ...identityOf };
-      });
-      const outcome = clusterComponent(records, identity.plan);
-      outcome.clusters.forEach((ids, c) => {
-        clusters.push({ members: ids.map((id) => indexOfId(affected, id)), linkedBy: outcome.linkedBy[c]! });
-      });
-      for (const event of outcome.events) {
-        if (event.kind === 'ambiguous') held.set(event.record, { candidates: event.candidates, rule: event.rule });
-        else refusals.push(event);
-        if (event.kind === 'limit_refused') totals.limitRefused += 1;
-        if (event.kind === 'lock_refused') totals.lockRefused += 1;
-      }
-      // Only a sample per rule is reported; keeping every join would grow with the input.
-      for (const join of outcome.joins) {
-        const seen = state.joinsPerRule.get(join.via) ?? 0;
-        if (seen < SAMPLE) state.joins.push(join);
-        state.joinsPerRule.set(join.via, seen + 1);
-      }
+  const components = batch.flatMap((unit) =>
+    groupBy(unit.length, (k) => input.components.find(unit[k]!)).map((c) => c.map((k) => unit[k]!)),
+  );
+  // Records that share a value with another are clustered on the index rows written for them
+  // (they are current: a rebuild has just written them all, an incremental run those of every
+  // changed record) rather than normalized again.
+  const linked = components.filter((c) => c.length > 1).flat().map((i) => affected[i]!);
+  const entries = groupEntries(await store.keysOfRecords(trx, name, linked));
+  for (const indexes of components) {
+    if (indexes.length === 1) {
+      clusters.push({ members: indexes, linkedBy: [] });
+      continue;
+    }
+    const records: ClusterRecord[] = indexes.map((i) => ({
+      id: affected[i]!,
+      ...identity.fromIndex(entries.get(affected[i]!) ?? [], rowAt(i).values),
+    }));
+    const outcome = clusterComponent(records, identity.plan);
+    outcome.clusters.forEach((ids, c) => {
+      clusters.push({ members: ids.map((id) => indexOfId(affected, id)), linkedBy: outcome.linkedBy[c]! });
+    });
+    for (const event of outcome.events) {
+      if (event.kind === 'ambiguous') held.set(event.record, { candidates: event.candidates, rule: event.rule });
+      else refusals.push(event);
+      if (event.kind === 'limit_refused') totals.limitRefused += 1;
+      if (event.kind === 'lock_refused') totals.lockRefused += 1;
+    }
+    // Only a sample per rule is reported; keeping every join would grow with the input.
+    for (const join of outcome.joins) {
+      const seen = state.joinsPerRule.get(join.via) ?? 0;
+      if (seen < SAMPLE) state.joins.push(join);
+      state.joinsPerRule.set(join.via, seen + 1);
     }
   }
   clusters.sort((a, b) => a.members[0]! - b.members[0]!);
@@ -549,6 +495,17 @@ async function writeBatch(
   // grow with them, so these inserts already land near the end of both indexes.
   await store.replaceMembers(trx, name, [], memberRows);
   await store.insertEvents(trx, name, options.runId, events, options.nowMs);
+}
+
+/** Index rows by record id. */
+function groupEntries(rows: store.KeyRow[]): Map<number, store.KeyRow[]> {
+  const out = new Map<number, store.KeyRow[]>();
+  for (const row of rows) {
+    const list = out.get(row.recordId);
+    if (list) list.push(row);
+    else out.set(row.recordId, [row]);
+  }
+  return out;
 }
 
 /**

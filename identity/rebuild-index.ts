@@ -1,0 +1,161 @@
+import type { Knex } from 'knex';
+import type { DatasetConfig } from '../config/schema';
+import { indexEntries, type CompiledIdentity } from '../domain/identity/key-values';
+import { ValueHolders } from '../domain/identity/value-holders';
+import { UnionFind } from '../domain/union-find';
+import * as store from '../store/identity';
+import { indexOfId } from './groups';
+
+/** Records read and indexed per page. */
+const PAGE_RECORDS = 5000;
+/** Index rows per page of the walk over the index, when values did not fit in memory. */
+const SCAN_PAGE = 20000;
+/** Default memory for the values seen during a rebuild (BRAID_IDENTITY_MEMORY_MB overrides). */
+const DEFAULT_VALUE_MEMORY_MB = 128;
+
+export type Heartbeat = (progress: { phase: string; done: number }) => void;
+
+/** What a full rebuild of the key index found. */
+export interface RebuiltIndex {
+  /** Every live record's id, ascending. */
+  affected: Int32Array;
+  /** Raw components: records that share an index value, by index into `affected`. */
+  components: UnionFind;
+  /** `memory` when records were joined as they were read; `index` after a walk of the index. */
+  joinedIn: 'memory' | 'index';
+}
+
+/** Bytes a rebuild may spend on the values it has seen: BRAID_IDENTITY_MEMORY_MB, or 128 MiB. */
+export function valueMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.BRAID_IDENTITY_MEMORY_MB;
+  const mb = raw === undefined || raw === '' ? DEFAULT_VALUE_MEMORY_MB : Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) {
+    throw new Error(`BRAID_IDENTITY_MEMORY_MB must be a number of megabytes, not ${JSON.stringify(raw)}`);
+  }
+  return Math.floor(mb * 1024 * 1024);
+}
+
+/** The index rows of the given records. */
+export function keyRowsOf(identity: CompiledIdentity, rows: store.IdentitySourceRow[]): store.KeyRow[] {
+  const keys: store.KeyRow[] = [];
+  for (const row of rows) {
+    for (const entry of indexEntries(identity.identify(row.values))) keys.push({ recordId: row.id, ...entry });
+  }
+  return keys;
+}
+
+/**
+ * Rebuilds the key index of every live record of the dataset and finds its raw components.
+ * Each record is read once, in id order, a page at a time. Records sharing a value are joined
+ * as they are read while the values seen fit in `memoryBytes` (domain/identity/value-holders);
+ * past that, the index is walked in value order once it is built, which needs no memory per
+ * value but costs a sorted read of every index row.
+ */
+export async function rebuildIndex(
+  trx: Knex.Transaction,
+  name: string,
+  dataset: DatasetConfig,
+  identity: CompiledIdentity,
+  read: (after: number, limit: number) => Promise<store.IdentitySourceRow[]>,
+  beat: Heartbeat,
+  memoryBytes: number,
+): Promise<RebuiltIndex> {
+  await store.deleteKeys(trx, name);
+  const target = await store.beginKeyRebuild(trx, name, dataset.sources);
+  // The edges take at most a quarter of the budget: there is one per value seen again.
+  const holders = new ValueHolders(Math.floor((memoryBytes * 3) / 4));
+  const edges = new IntPairs(Math.floor(memoryBytes / 4));
+  let ids = new Int32Array(1024);
+  let count = 0;
+  let after = 0;
+  for (;;) {
+    const page = await read(after, PAGE_RECORDS);
+    if (page.length === 0) break;
+    if (count + page.length > ids.length) {
+      const grown = new Int32Array(Math.max(ids.length * 2, count + page.length));
+      grown.set(ids.subarray(0, count));
+      ids = grown;
+    }
+    const keys: store.KeyRow[] = [];
+    for (const row of page) {
+      const index = count++;
+      ids[index] = row.id;
+      for (const entry of indexEntries(identity.identify(row.values))) {
+        keys.push({ recordId: row.id, ...entry });
+        const holder = edges.full ? -1 : holders.holderOf(entry.key, entry.value, index);
+        if (holder >= 0) edges.push(holder, index);
+      }
+    }
+    await store.insertKeys(trx, name, keys, target.into);
+    after = page[page.length - 1]!.id;
+    beat({ phase: 'indexing', done: count });
+  }
+  await target.finish();
+  const affected = ids.slice(0, count);
+  if (holders.overflowed || edges.full) {
+    return { affected, components: await componentsByScan(trx, name, affected), joinedIn: 'index' };
+  }
+  const components = new UnionFind(count);
+  edges.forEach((a, b) => components.union(a, b));
+  return { affected, components, joinedIn: 'memory' };
+}
+
+/**
+ * Connected components of the affected records over shared index values, found by walking the
+ * index in value order: memory holds one page of index rows and a few integers per record.
+ */
+export async function componentsByScan(
+  trx: Knex.Transaction,
+  name: string,
+  affected: Int32Array,
+): Promise<UnionFind> {
+  const sets = new UnionFind(affected.length);
+  let after: { key: string; value: string; recordId: number } | null = null;
+  let runKey = '';
+  let runValue = '';
+  let runFirst = -1;
+  for (;;) {
+    const page = await store.scanKeys(trx, name, after, SCAN_PAGE);
+    if (page.length === 0) break;
+    for (const row of page) {
+      const index = indexOfId(affected, row.recordId);
+      if (index < 0) continue;
+      if (runFirst >= 0 && row.key === runKey && row.value === runValue) sets.union(runFirst, index);
+      else [runKey, runValue, runFirst] = [row.key, row.value, index];
+    }
+    const last = page[page.length - 1]!;
+    after = { key: last.key, value: last.value, recordId: last.recordId };
+  }
+  return sets;
+}
+
+/** A growing list of integer pairs within a byte budget; `full` once it would pass it. */
+class IntPairs {
+  private items = new Int32Array(2048);
+  private length = 0;
+  full = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(a: number, b: number): void {
+    if (this.full) return;
+    if (this.length + 2 > this.items.length) {
+      const bytes = this.items.length * 2 * 4;
+      // Both arrays live while the items move.
+      if (bytes + bytes / 2 > this.maxBytes) {
+        this.full = true;
+        this.items = new Int32Array(0);
+        return;
+      }
+      const grown = new Int32Array(this.items.length * 2);
+      grown.set(this.items);
+      this.items = grown;
+    }
+    this.items[this.length++] = a;
+    this.items[this.length++] = b;
+  }
+
+  forEach(visit: (a: number, b: number) => void): void {
+    for (let i = 0; i < this.length; i += 2) visit(this.items[i]!, this.items[i + 1]!);
+  }
+}
