@@ -3,6 +3,7 @@ import type { DatasetConfig } from '../config/schema';
 import { indexEntries, type CompiledIdentity } from '../domain/identity/key-values';
 import { ValueHolders } from '../domain/identity/value-holders';
 import { UnionFind } from '../domain/union-find';
+import { normalizerThreads, startNormalizer, type Normalizer } from './normalizer-pool';
 import * as store from '../store/identity';
 import { indexOfId } from './groups';
 
@@ -12,6 +13,8 @@ const PAGE_RECORDS = 5000;
 const SCAN_PAGE = 20000;
 /** Default memory for the values seen during a rebuild (BRAID_IDENTITY_MEMORY_MB overrides). */
 const DEFAULT_VALUE_MEMORY_MB = 128;
+/** Datasets with fewer live records are normalized inline: a thread takes longer to start. */
+const THREAD_FROM = 20_000;
 
 export type Heartbeat = (progress: { phase: string; done: number }) => void;
 
@@ -23,6 +26,40 @@ export interface RebuiltIndex {
   components: UnionFind;
   /** `memory` when records were joined as they were read; `index` after a walk of the index. */
   joinedIn: 'memory' | 'index';
+  /** `thread` when a normalizer thread parsed and normalized the records. */
+  normalizedIn: Normalizer['where'];
+}
+
+/** How a rebuild may use memory and threads; by default from the environment. */
+export interface RebuildOptions {
+  /** Bytes for joining records as they are read (see {@link valueMemoryBytes}). */
+  valueMemoryBytes?: number;
+  /** Normalizer threads, 0 or 1 (see identity/normalizer-pool.ts normalizerThreads). */
+  threads?: number;
+}
+
+/**
+ * Rebuilds the dataset's key index (see {@link rebuildIndex}) with a normalizer thread when
+ * there is a second core and the dataset is large enough for one to pay off.
+ */
+export async function rebuildAll(
+  trx: Knex.Transaction,
+  name: string,
+  dataset: DatasetConfig,
+  options: RebuildOptions,
+  beat: Heartbeat,
+): Promise<RebuiltIndex> {
+  const memory = options.valueMemoryBytes ?? valueMemoryBytes();
+  let threads = options.threads ?? normalizerThreads();
+  if (options.threads === undefined && threads > 0) {
+    if ((await store.countLiveRecords(trx, dataset.sources)) < THREAD_FROM) threads = 0;
+  }
+  const normalizer = startNormalizer(dataset, name, threads);
+  try {
+    return await rebuildIndex(trx, name, dataset, normalizer, beat, memory);
+  } finally {
+    await normalizer.close();
+  }
 }
 
 /** Bytes a rebuild may spend on the values it has seen: BRAID_IDENTITY_MEMORY_MB, or 128 MiB. */
@@ -46,17 +83,18 @@ export function keyRowsOf(identity: CompiledIdentity, rows: store.IdentitySource
 
 /**
  * Rebuilds the key index of every live record of the dataset and finds its raw components.
- * Each record is read once, in id order, a page at a time. Records sharing a value are joined
- * as they are read while the values seen fit in `memoryBytes` (domain/identity/value-holders);
- * past that, the index is walked in value order once it is built, which needs no memory per
- * value but costs a sorted read of every index row.
+ * Each record is read once, in id order, a page at a time, and normalized by `normalizer`
+ * (identity/normalizer-pool.ts): with a thread, the next page is read and normalized while
+ * this one's index rows are written. Records sharing a value are joined as they are read while
+ * the values seen fit in `memoryBytes` (domain/identity/value-holders.ts); past that, the index
+ * is walked in value order once it is built, which needs no memory per value but costs a
+ * sorted read of every index row.
  */
 export async function rebuildIndex(
   trx: Knex.Transaction,
   name: string,
   dataset: DatasetConfig,
-  identity: CompiledIdentity,
-  read: (after: number, limit: number) => Promise<store.IdentitySourceRow[]>,
+  normalizer: Normalizer,
   beat: Heartbeat,
   memoryBytes: number,
 ): Promise<RebuiltIndex> {
@@ -65,39 +103,39 @@ export async function rebuildIndex(
   // The edges take at most a quarter of the budget: there is one per value seen again.
   const holders = new ValueHolders(Math.floor((memoryBytes * 3) / 4));
   const edges = new IntPairs(Math.floor(memoryBytes / 4));
-  let ids = new Int32Array(1024);
-  let count = 0;
-  let after = 0;
-  for (;;) {
-    const page = await read(after, PAGE_RECORDS);
-    if (page.length === 0) break;
-    if (count + page.length > ids.length) {
-      const grown = new Int32Array(Math.max(ids.length * 2, count + page.length));
-      grown.set(ids.subarray(0, count));
-      ids = grown;
-    }
-    const keys: store.KeyRow[] = [];
-    for (const row of page) {
-      const index = count++;
-      ids[index] = row.id;
-      for (const entry of indexEntries(identity.identify(row.values))) {
-        keys.push({ recordId: row.id, ...entry });
-        const holder = edges.full ? -1 : holders.holderOf(entry.key, entry.value, index);
+  const ids = new IntList();
+  const read = (after: number) => store.pageLiveRawRecords(trx, dataset.sources, after, PAGE_RECORDS);
+
+  let page = await read(0);
+  let entries = page.length > 0 ? normalizer.run(page) : null;
+  while (entries !== null) {
+    // The next page goes to the normalizer before this one's rows are written.
+    const next = await read(page[page.length - 1]!.id);
+    const nextEntries = next.length > 0 ? normalizer.run(next) : null;
+    const { counts, keys, values, kinds } = await entries;
+    const rows: store.KeyRow[] = [];
+    let at = 0;
+    page.forEach((record, k) => {
+      const index = ids.push(record.id);
+      for (const end = at + counts[k]!; at < end; at++) {
+        rows.push({ recordId: record.id, key: keys[at]!, value: values[at]!, kind: kinds[at]! });
+        const holder = edges.full ? -1 : holders.holderOf(keys[at]!, values[at]!, index);
         if (holder >= 0) edges.push(holder, index);
       }
-    }
-    await store.insertKeys(trx, name, keys, target.into);
-    after = page[page.length - 1]!.id;
-    beat({ phase: 'indexing', done: count });
+    });
+    await store.insertKeys(trx, name, rows, target.into);
+    beat({ phase: 'indexing', done: ids.length });
+    [page, entries] = [next, nextEntries];
   }
   await target.finish();
-  const affected = ids.slice(0, count);
+  const affected = ids.toArray();
   if (holders.overflowed || edges.full) {
-    return { affected, components: await componentsByScan(trx, name, affected), joinedIn: 'index' };
+    const components = await componentsByScan(trx, name, affected);
+    return { affected, components, joinedIn: 'index', normalizedIn: normalizer.where };
   }
-  const components = new UnionFind(count);
+  const components = new UnionFind(affected.length);
   edges.forEach((a, b) => components.union(a, b));
-  return { affected, components, joinedIn: 'memory' };
+  return { affected, components, joinedIn: 'memory', normalizedIn: normalizer.where };
 }
 
 /**
@@ -127,6 +165,27 @@ export async function componentsByScan(
     after = { key: last.key, value: last.value, recordId: last.recordId };
   }
   return sets;
+}
+
+/** A growing list of integers. */
+class IntList {
+  private items = new Int32Array(1024);
+  length = 0;
+
+  /** Appends `value`; returns its index. */
+  push(value: number): number {
+    if (this.length === this.items.length) {
+      const grown = new Int32Array(this.items.length * 2);
+      grown.set(this.items);
+      this.items = grown;
+    }
+    this.items[this.length] = value;
+    return this.length++;
+  }
+
+  toArray(): Int32Array {
+    return this.items.slice(0, this.length);
+  }
 }
 
 /** A growing list of integer pairs within a byte budget; `full` once it would pass it. */

@@ -11,7 +11,7 @@ import { compileSourceRecipes, type SourceRecipes } from '../domain/recipes/comp
 import { findAffected } from './affected';
 import { assignDerivedIds } from './master-ids';
 import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
-import { keyRowsOf, rebuildIndex, valueMemoryBytes } from './rebuild-index';
+import { keyRowsOf, rebuildAll, type RebuildOptions, type RebuiltIndex } from './rebuild-index';
 
 /**
  * Reads records with the dataset's source-level recipes (domain/recipes) applied to their
@@ -34,7 +34,7 @@ const STAGING_MARGIN_MS = 15 * 60_000;
 /** How many ambiguous records, largest clusters and sample joins a summary lists. */
 const SAMPLE = 10;
 
-export interface UnifyOptions {
+export interface UnifyOptions extends RebuildOptions {
   runId: string;
   nowMs: number;
   /** `full` rebuilds every cluster; `auto` (default) rebuilds only when the rules changed. */
@@ -43,8 +43,6 @@ export interface UnifyOptions {
   dryRun?: boolean;
   heartbeat?: (progress: { phase: string; done: number }) => void;
   newMasterId?: () => string;
-  /** Memory a rebuild may use to join records as it reads them (see identity/rebuild-index). */
-  valueMemoryBytes?: number;
 }
 
 export interface UnifySummary {
@@ -65,6 +63,8 @@ export interface UnifySummary {
   sampleJoins: Record<string, Array<[string, string]>>;
   /** Problems with the rules seen in the data, e.g. a key column no staged record has. */
   warnings: string[];
+  /** A full rebuild: where its records were normalized and joined (identity/rebuild-index). */
+  rebuild?: Pick<RebuiltIndex, 'normalizedIn' | 'joinedIn'>;
 }
 
 class DryRunDone extends Error {
@@ -120,11 +120,11 @@ async function unifyIn(
   let removed: number[] = [];
   let changedCount: number;
   let stagedUntilMs: number | null | undefined;
+  let rebuild: UnifySummary['rebuild'];
   if (full) {
-    const pageRows = async (after: number, limit: number) =>
-      withRecipes(recipes, await store.pageLiveRecords(trx, dataset.sources, after, limit));
-    const memory = options.valueMemoryBytes ?? valueMemoryBytes();
-    ({ affected, components } = await rebuildIndex(trx, name, dataset, identity, pageRows, beat, memory));
+    const built = await rebuildAll(trx, name, dataset, options, beat);
+    ({ affected, components } = built);
+    rebuild = { normalizedIn: built.normalizedIn, joinedIn: built.joinedIn };
     changedCount = affected.length;
   } else {
     // The change sequence makes the read as large as the changes. Without one yet (the first
@@ -166,6 +166,7 @@ async function unifyIn(
     recordsUnified: affected.length,
     goldenRecords,
     ...written,
+    ...(rebuild ? { rebuild } : {}),
   };
 }
 

@@ -192,17 +192,21 @@ export async function loadIdentityRows(db: Db, ids: ArrayLike<number>): Promise<
 }
 
 /**
- * Live (not deleted) records of the sources after `afterId`, with their payload, in id order:
- * a rebuild reads every record this way, once, walking the primary key.
+ * Live records of the sources after `afterId`, in id order, with their payload as stored
+ * (JSON text): a rebuild's first pass parses them where it normalizes them.
  */
-export async function pageLiveRecords(
+export async function pageLiveRawRecords(
   db: Db,
   sources: string[],
   afterId: number,
   limit: number,
-): Promise<IdentitySourceRow[]> {
-  const rows = await liveRecordsAfter(db, sources, afterId, limit).select(ROW_COLUMNS);
-  return rows.map(toIdentityRow);
+): Promise<Array<{ id: number; source: string; payload: string }>> {
+  const rows = await liveRecordsAfter(db, sources, afterId, limit).select('id', 'source', 'payload');
+  return rows.map((r: { id: number | string; source: string; payload: string }) => ({
+    id: Number(r.id),
+    source: r.source,
+    payload: r.payload,
+  }));
 }
 
 /**
@@ -323,7 +327,8 @@ export async function beginKeyRebuild(db: Db, dataset: string, sources: string[]
   return { into: 'load', finish: () => moveLoadedKeys(db, dataset) };
 }
 
-async function countLiveRecords(db: Db, sources: string[]): Promise<number> {
+/** Live (not deleted) records of the sources. */
+export async function countLiveRecords(db: Db, sources: string[]): Promise<number> {
   const row = await db('source_records').whereIn('source', sources).whereNull('deleted_at_ms').count({ n: '*' }).first();
   return Number(row?.n ?? 0);
 }

@@ -39,7 +39,8 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
   const remove = async (source: string, key: string) => {
     await db('source_records').where({ source, record_key: key }).update({ deleted_at_ms: clock });
   };
-  const unify = (dataset = CUSTOMERS, extra: { mode?: 'full'; dryRun?: boolean; valueMemoryBytes?: number } = {}) =>
+  type Extra = { mode?: 'full'; dryRun?: boolean; valueMemoryBytes?: number; threads?: number };
+  const unify = (dataset = CUSTOMERS, extra: Extra = {}) =>
     unifyDataset(db, 'customers', dataset, {
       runId: `run-${clock}`,
       nowMs: clock,
@@ -344,12 +345,29 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     const keys = () =>
       db('identity_keys').where({ dataset: 'customers' }).orderBy(['key_name', 'value', 'record_id']).select('key_name', 'value', 'record_id', 'kind');
 
-    expect(await unify(CUSTOMERS, { mode: 'full' })).toMatchObject({ goldenRecords: 2, created: 2 });
+    expect(await unify(CUSTOMERS, { mode: 'full', threads: 0 })).toMatchObject({
+      goldenRecords: 2,
+      created: 2,
+      rebuild: { normalizedIn: 'inline', joinedIn: 'memory' },
+    });
     const inMemory = { partition: await partition(), keys: await keys() };
     expect(inMemory.partition).toEqual({ M1: ['crm:a', 'crm:c', 'shop:b', 'shop:d'], M2: ['crm:e'] });
     expect(inMemory.keys).toHaveLength(8);
 
-    expect(await unify(CUSTOMERS, { mode: 'full', valueMemoryBytes: 0 })).toMatchObject({ goldenRecords: 2, created: 0, updated: 0 });
+    expect(await unify(CUSTOMERS, { mode: 'full', valueMemoryBytes: 0 })).toMatchObject({
+      goldenRecords: 2,
+      created: 0,
+      updated: 0,
+      rebuild: { joinedIn: 'index' },
+    });
+    expect({ partition: await partition(), keys: await keys() }).toEqual(inMemory);
+    // A normalizer thread (which `npm test` builds into dist/) indexes the same rows.
+    expect(await unify(CUSTOMERS, { mode: 'full', threads: 1 })).toMatchObject({
+      goldenRecords: 2,
+      created: 0,
+      updated: 0,
+      rebuild: { normalizedIn: 'thread', joinedIn: 'memory' },
+    });
     expect({ partition: await partition(), keys: await keys() }).toEqual(inMemory);
   });
 
@@ -376,8 +394,13 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
       const incremental = await unify();
       for (const k of Object.keys(seen) as Array<keyof typeof seen>) seen[k] += incremental[k];
       const afterIncremental = await partition();
-      // Every other rebuild has no memory for the values it reads and walks the index instead.
-      const rebuild: UnifySummary = await unify(CUSTOMERS, { mode: 'full', valueMemoryBytes: round % 2 ? 0 : undefined });
+      // Every other rebuild has no memory for the values it reads and walks the index instead;
+      // every other pair normalizes its records in a thread.
+      const rebuild: UnifySummary = await unify(CUSTOMERS, {
+        mode: 'full',
+        valueMemoryBytes: round % 2 ? 0 : undefined,
+        threads: round % 4 < 2 ? 1 : 0,
+      });
       expect(await partition()).toEqual(afterIncremental);
       expect(rebuild).toMatchObject({ created: 0, updated: 0, merged: 0, split: 0, retired: 0 });
       expect(rebuild.goldenRecords).toBe(incremental.goldenRecords);
