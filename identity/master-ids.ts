@@ -23,14 +23,16 @@ export function derivedMasterId(dataset: string, founder: string, attempt: numbe
 
 /**
  * Master ids for new clusters, one per founder, none of them in use: `taken` answers which of
- * a list of candidates already exist.
+ * a list of candidates already exist. `first`, when given, holds each founder's first attempt
+ * already derived (a record thread derives them beside the clusters).
  */
 export async function assignDerivedIds(
   dataset: string,
   founders: string[],
   taken: (candidates: string[]) => Promise<Set<string>>,
+  first?: readonly string[],
 ): Promise<string[]> {
-  const ids = founders.map((founder) => derivedMasterId(dataset, founder, 0));
+  const ids = founders.map((founder, i) => first?.[i] ?? derivedMasterId(dataset, founder, 0));
   const attempts = founders.map(() => 0);
   const used = new Set<string>();
   let pending = founders.map((_, i) => i);

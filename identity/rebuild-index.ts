@@ -3,7 +3,7 @@ import type { DatasetConfig } from '../config/schema';
 import { indexEntries, type CompiledIdentity } from '../domain/identity/key-values';
 import { ValueHolders } from '../domain/identity/value-holders';
 import { UnionFind } from '../domain/union-find';
-import { normalizerThreads, startNormalizer, type Normalizer } from './normalizer-pool';
+import { recordThreads, type RecordWorker } from './record-worker';
 import * as store from '../store/identity';
 import { indexOfId } from './groups';
 
@@ -13,7 +13,7 @@ const PAGE_RECORDS = 5000;
 const SCAN_PAGE = 20000;
 /** Default memory for the values seen during a rebuild (BRAID_IDENTITY_MEMORY_MB overrides). */
 const DEFAULT_VALUE_MEMORY_MB = 128;
-/** Datasets with fewer live records are normalized inline: a thread takes longer to start. */
+/** Datasets with fewer live records are worked on inline: a thread takes longer to start. */
 const THREAD_FROM = 20_000;
 
 export type Heartbeat = (progress: { phase: string; done: number }) => void;
@@ -26,40 +26,29 @@ export interface RebuiltIndex {
   components: UnionFind;
   /** `memory` when records were joined as they were read; `index` after a walk of the index. */
   joinedIn: 'memory' | 'index';
-  /** `thread` when a normalizer thread parsed and normalized the records. */
-  normalizedIn: Normalizer['where'];
 }
 
 /** How a rebuild may use memory and threads; by default from the environment. */
 export interface RebuildOptions {
   /** Bytes for joining records as they are read (see {@link valueMemoryBytes}). */
   valueMemoryBytes?: number;
-  /** Normalizer threads, 0 or 1 (see identity/normalizer-pool.ts normalizerThreads). */
+  /** Record threads, 0 or 1 (see identity/record-worker.ts recordThreads). */
   threads?: number;
 }
 
 /**
- * Rebuilds the dataset's key index (see {@link rebuildIndex}) with a normalizer thread when
- * there is a second core and the dataset is large enough for one to pay off.
+ * Record threads for a rebuild of the dataset: as given, else one when there is a second core
+ * and the dataset is large enough for a thread to pay off.
  */
-export async function rebuildAll(
+export async function rebuildThreads(
   trx: Knex.Transaction,
-  name: string,
   dataset: DatasetConfig,
   options: RebuildOptions,
-  beat: Heartbeat,
-): Promise<RebuiltIndex> {
-  const memory = options.valueMemoryBytes ?? valueMemoryBytes();
-  let threads = options.threads ?? normalizerThreads();
-  if (options.threads === undefined && threads > 0) {
-    if ((await store.countLiveRecords(trx, dataset.sources)) < THREAD_FROM) threads = 0;
-  }
-  const normalizer = startNormalizer(dataset, name, threads);
-  try {
-    return await rebuildIndex(trx, name, dataset, normalizer, beat, memory);
-  } finally {
-    await normalizer.close();
-  }
+): Promise<number> {
+  if (options.threads !== undefined) return options.threads;
+  const threads = recordThreads();
+  if (threads === 0) return 0;
+  return (await store.countLiveRecords(trx, dataset.sources)) < THREAD_FROM ? 0 : threads;
 }
 
 /** Bytes a rebuild may spend on the values it has seen: BRAID_IDENTITY_MEMORY_MB, or 128 MiB. */
@@ -83,9 +72,9 @@ export function keyRowsOf(identity: CompiledIdentity, rows: store.IdentitySource
 
 /**
  * Rebuilds the key index of every live record of the dataset and finds its raw components.
- * Each record is read once, in id order, a page at a time, and normalized by `normalizer`
- * (identity/normalizer-pool.ts): with a thread, the next page is read and normalized while
- * this one's index rows are written. Records sharing a value are joined as they are read while
+ * Each record is read once, in id order, a page at a time, and normalized by `worker`
+ * (identity/record-worker.ts): with a thread, the next page is read and normalized while this
+ * one's index rows are written. Records sharing a value are joined as they are read while
  * the values seen fit in `memoryBytes` (domain/identity/value-holders.ts); past that, the index
  * is walked in value order once it is built, which needs no memory per value but costs a
  * sorted read of every index row.
@@ -94,7 +83,7 @@ export async function rebuildIndex(
   trx: Knex.Transaction,
   name: string,
   dataset: DatasetConfig,
-  normalizer: Normalizer,
+  worker: RecordWorker,
   beat: Heartbeat,
   memoryBytes: number,
 ): Promise<RebuiltIndex> {
@@ -107,11 +96,11 @@ export async function rebuildIndex(
   const read = (after: number) => store.pageLiveRawRecords(trx, dataset.sources, after, PAGE_RECORDS);
 
   let page = await read(0);
-  let entries = page.length > 0 ? normalizer.run(page) : null;
+  let entries = page.length > 0 ? worker.normalize(page) : null;
   while (entries !== null) {
-    // The next page goes to the normalizer before this one's rows are written.
+    // The next page goes to the worker before this one's rows are written.
     const next = await read(page[page.length - 1]!.id);
-    const nextEntries = next.length > 0 ? normalizer.run(next) : null;
+    const nextEntries = next.length > 0 ? worker.normalize(next) : null;
     const { counts, keys, values, kinds } = await entries;
     const rows: store.KeyRow[] = [];
     let at = 0;
@@ -131,11 +120,11 @@ export async function rebuildIndex(
   const affected = ids.toArray();
   if (holders.overflowed || edges.full) {
     const components = await componentsByScan(trx, name, affected);
-    return { affected, components, joinedIn: 'index', normalizedIn: normalizer.where };
+    return { affected, components, joinedIn: 'index' };
   }
   const components = new UnionFind(affected.length);
   edges.forEach((a, b) => components.union(a, b));
-  return { affected, components, joinedIn: 'memory', normalizedIn: normalizer.where };
+  return { affected, components, joinedIn: 'memory' };
 }
 
 /**

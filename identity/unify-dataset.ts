@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import type { DatasetConfig } from '../config/schema';
-import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../domain/identity/cluster';
+import type { ClusterEvent } from '../domain/identity/cluster';
 import { compileIdentity, type CompiledIdentity } from '../domain/identity/key-values';
-import { surviveGolden } from '../domain/identity/survive';
 import { UnionFind } from '../domain/union-find';
 import { inValues } from '../store/bulk';
 import { isPostgres } from '../store/db';
@@ -11,7 +10,9 @@ import { compileSourceRecipes, type SourceRecipes } from '../domain/recipes/comp
 import { findAffected } from './affected';
 import { assignDerivedIds } from './master-ids';
 import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
-import { keyRowsOf, rebuildAll, type RebuildOptions, type RebuiltIndex } from './rebuild-index';
+import { keyRowsOf, rebuildIndex, rebuildThreads, valueMemoryBytes, type RebuildOptions, type RebuiltIndex } from './rebuild-index';
+import type { BatchCluster, BatchClusters } from './record-work';
+import { startRecordWorker, type RecordWorker } from './record-worker';
 
 /**
  * Reads records with the dataset's source-level recipes (domain/recipes) applied to their
@@ -63,8 +64,8 @@ export interface UnifySummary {
   sampleJoins: Record<string, Array<[string, string]>>;
   /** Problems with the rules seen in the data, e.g. a key column no staged record has. */
   warnings: string[];
-  /** A full rebuild: where its records were normalized and joined (identity/rebuild-index). */
-  rebuild?: Pick<RebuiltIndex, 'normalizedIn' | 'joinedIn'>;
+  /** A full rebuild: how its records were joined, and where their per-record work ran. */
+  rebuild?: Pick<RebuiltIndex, 'joinedIn'> & { workedIn: RecordWorker['where'] };
 }
 
 class DryRunDone extends Error {
@@ -107,10 +108,33 @@ async function unifyIn(
   options: UnifyOptions,
 ): Promise<UnifySummary> {
   const identity = compileIdentity(dataset);
-  const recipes = compileSourceRecipes(dataset, name);
-  const read: RowReader = async (ids) => withRecipes(recipes, await store.loadIdentityRows(trx, ids));
   const state = await store.getIdentityState(trx, name);
   const full = options.mode === 'full' || state?.rulesHash !== identity.hash;
+  const threads = full ? await rebuildThreads(trx, dataset, options) : 0;
+  const worker = startRecordWorker({ dataset, name, joinSample: SAMPLE }, threads);
+  try {
+    return await unifyWith(trx, name, dataset, options, { identity, state, full, worker });
+  } finally {
+    await worker.close();
+  }
+}
+
+interface UnifyPlan {
+  identity: CompiledIdentity;
+  state: store.IdentityState | undefined;
+  full: boolean;
+  worker: RecordWorker;
+}
+
+async function unifyWith(
+  trx: Knex.Transaction,
+  name: string,
+  dataset: DatasetConfig,
+  options: UnifyOptions,
+  { identity, state, full, worker }: UnifyPlan,
+): Promise<UnifySummary> {
+  const recipes = compileSourceRecipes(dataset, name);
+  const read: RowReader = async (ids) => withRecipes(recipes, await store.loadIdentityRows(trx, ids));
   const beat = options.heartbeat ?? (() => undefined);
   // Taken before reading any change: whatever this run does not see lies at or above it.
   const changeMark = await store.changeSeqMark(trx);
@@ -122,9 +146,10 @@ async function unifyIn(
   let stagedUntilMs: number | null | undefined;
   let rebuild: UnifySummary['rebuild'];
   if (full) {
-    const built = await rebuildAll(trx, name, dataset, options, beat);
+    const memory = options.valueMemoryBytes ?? valueMemoryBytes();
+    const built = await rebuildIndex(trx, name, dataset, worker, beat, memory);
     ({ affected, components } = built);
-    rebuild = { normalizedIn: built.normalizedIn, joinedIn: built.joinedIn };
+    rebuild = { joinedIn: built.joinedIn, workedIn: worker.where };
     changedCount = affected.length;
   } else {
     // The change sequence makes the read as large as the changes. Without one yet (the first
@@ -153,7 +178,7 @@ async function unifyIn(
   const previous = await previousGolden(trx, name, affected, full);
   const emptyTarget = full && (await store.hasNoGolden(trx, name));
   const written = await clusterAndWrite(
-    { trx, name, dataset, identity, read, options, beat },
+    { trx, name, read, worker, options, beat },
     { affected, components, previous, removed, full, emptyTarget },
   );
   await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs, changeMark);
@@ -237,9 +262,8 @@ function unitsOf(components: UnionFind, previous: Int32Array): Groups {
 interface WriteContext {
   trx: Knex.Transaction;
   name: string;
-  dataset: DatasetConfig;
-  identity: CompiledIdentity;
   read: RowReader;
+  worker: RecordWorker;
   options: UnifyOptions;
   beat: NonNullable<UnifyOptions['heartbeat']>;
 }
@@ -279,10 +303,13 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
     created: 0, updated: 0, merged: 0, split: 0, retired: 0, ambiguous: 0, limitRefused: 0, lockRefused: 0,
     ambiguousRecords: [], largestClusters: [], sampleJoins: {},
   };
-  const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [], joinsPerRule: new Map() };
+  const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [] };
   const formerGolden = new Set<number>(removedGolden);
   const restoreIndexes = input.emptyTarget ? await store.setGoldenIndexesAside(trx, name, affected.length) : null;
   let done = 0;
+  // Each batch is read and handed to the record worker before the one before it is written:
+  // with a thread, one batch is clustered while the other is written.
+  let ahead: SentBatch | null = null;
   for (let start = 0; start < unitCount; ) {
     let end = start;
     let size = 0;
@@ -296,10 +323,13 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
     start = end;
     // An incremental run remembers the golden records it reached, to retire those left empty.
     if (!full) for (const unit of batch) for (const i of unit) if (input.previous[i]! >= 0) formerGolden.add(input.previous[i]!);
-    await writeBatch(ctx, input, batch, batchState, totals);
-    done += size;
-    ctx.beat({ phase: 'writing', done });
+    const sent = await sendBatch(ctx, input, batch);
+    if (ahead) done += await writeBatch(ctx, input, ahead, batchState, totals);
+    ahead = sent;
+    if (done > 0) ctx.beat({ phase: 'writing', done });
   }
+  if (ahead) done += await writeBatch(ctx, input, ahead, batchState, totals);
+  ctx.beat({ phase: 'writing', done });
   if (restoreIndexes) await restoreIndexes();
 
   // After a rebuild PostgreSQL's statistics still describe the tables as they were (the key
@@ -316,69 +346,65 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
 
 interface BatchState {
   nextId: number;
-  /** A sample of the joins made, at most SAMPLE per rule. */
+  /** A sample of the joins made, at most SAMPLE per rule (the record worker samples them). */
   joins: Array<{ via: string; records: [number, number] }>;
-  joinsPerRule: Map<string, number>;
 }
 
-interface LocalCluster {
-  /** Indexes into `affected`, ascending. */
-  members: number[];
-  linkedBy: string[];
+/** A batch handed to the record worker: what it was sent, and its clusters to come. */
+interface SentBatch {
+  /** The batch's records as read, by id. */
+  rows: Map<number, store.StagedRow>;
+  size: number;
+  clustered: Promise<BatchClusters>;
 }
 
-/** Clusters one batch of units, then writes what it found. */
+/** Reads a batch of units' records and hands them to the record worker. */
+async function sendBatch(ctx: WriteContext, input: WriteInput, batch: number[][]): Promise<SentBatch> {
+  const { affected } = input;
+  const staged = await store.loadStagedRows(ctx.trx, batch.flatMap((unit) => unit.map((i) => affected[i]!)));
+  const positionOf = new Map(staged.map((row, at) => [row.id, at]));
+  const components = batch.flatMap((unit) =>
+    groupBy(unit.length, (k) => input.components.find(unit[k]!)).map((c) => c.map((k) => positionOf.get(affected[unit[k]!]!)!)),
+  );
+  const clustered = ctx.worker.cluster({
+    ids: staged.map((r) => r.id),
+    sources: staged.map((r) => r.source),
+    recordKeys: staged.map((r) => r.recordKey),
+    payloads: staged.map((r) => r.payload),
+    recencies: staged.map((r) => r.recencyMs),
+    components,
+  });
+  return { rows: new Map(staged.map((r) => [r.id, r])), size: staged.length, clustered };
+}
+
+/**
+ * Writes what the record worker found in a batch: golden records, memberships and events.
+ * Returns the number of records written.
+ */
 async function writeBatch(
   ctx: WriteContext,
   input: WriteInput,
-  batch: number[][],
+  sent: SentBatch,
   state: BatchState,
   totals: Written,
-): Promise<void> {
-  const { trx, name, dataset, identity, options } = ctx;
+): Promise<number> {
+  const { trx, name, options } = ctx;
   const { affected, previous } = input;
-  const rows = new Map((await ctx.read(batch.flatMap((unit) => unit.map((i) => affected[i]!)))).map((r) => [r.id, r]));
-  const rowAt = (i: number) => rows.get(affected[i]!)!;
-
-  // Cluster each raw component of the batch; a component of one record is its own cluster.
-  const clusters: LocalCluster[] = [];
+  const { rows } = sent;
+  const found = await sent.clustered;
+  const clusters = found.clusters.map((cluster) => ({
+    ...cluster,
+    members: cluster.members.map((id) => indexOfId(affected, id)),
+  }));
   const held = new Map<number, { candidates: number[]; rule: string }>();
   const refusals: ClusterEvent[] = [];
-  const components = batch.flatMap((unit) =>
-    groupBy(unit.length, (k) => input.components.find(unit[k]!)).map((c) => c.map((k) => unit[k]!)),
-  );
-  // Records that share a value with another are clustered on the index rows written for them
-  // (they are current: a rebuild has just written them all, an incremental run those of every
-  // changed record) rather than normalized again.
-  const linked = components.filter((c) => c.length > 1).flat().map((i) => affected[i]!);
-  const entries = groupEntries(await store.keysOfRecords(trx, name, linked));
-  for (const indexes of components) {
-    if (indexes.length === 1) {
-      clusters.push({ members: indexes, linkedBy: [] });
-      continue;
-    }
-    const records: ClusterRecord[] = indexes.map((i) => ({
-      id: affected[i]!,
-      ...identity.fromIndex(entries.get(affected[i]!) ?? [], rowAt(i).values),
-    }));
-    const outcome = clusterComponent(records, identity.plan);
-    outcome.clusters.forEach((ids, c) => {
-      clusters.push({ members: ids.map((id) => indexOfId(affected, id)), linkedBy: outcome.linkedBy[c]! });
-    });
-    for (const event of outcome.events) {
-      if (event.kind === 'ambiguous') held.set(event.record, { candidates: event.candidates, rule: event.rule });
-      else refusals.push(event);
-      if (event.kind === 'limit_refused') totals.limitRefused += 1;
-      if (event.kind === 'lock_refused') totals.lockRefused += 1;
-    }
-    // Only a sample per rule is reported; keeping every join would grow with the input.
-    for (const join of outcome.joins) {
-      const seen = state.joinsPerRule.get(join.via) ?? 0;
-      if (seen < SAMPLE) state.joins.push(join);
-      state.joinsPerRule.set(join.via, seen + 1);
-    }
+  for (const event of found.events) {
+    if (event.kind === 'ambiguous') held.set(event.record, { candidates: event.candidates, rule: event.rule });
+    else refusals.push(event);
+    if (event.kind === 'limit_refused') totals.limitRefused += 1;
+    if (event.kind === 'lock_refused') totals.lockRefused += 1;
   }
-  clusters.sort((a, b) => a.members[0]! - b.members[0]!);
+  state.joins.push(...found.joins);
 
   // Which cluster each former golden record goes to: the one holding most of its members.
   const holdings = new Map<number, Map<number, number>>();
@@ -404,16 +430,7 @@ async function writeBatch(
 
   const stored = await store.loadGoldenByIds(trx, [...holdings.keys()]);
   const fresh = clusters.filter((_, c) => !granted.has(c));
-  const founders = new Map(
-    fresh.map((cluster) => [cluster, cluster.members.map((i) => `${rowAt(i).source}:${rowAt(i).recordKey}`).sort()[0]!]),
-  );
-  const newIds = await newMasterIds(
-    input.emptyTarget ? null : trx,
-    name,
-    fresh,
-    (cluster) => founders.get(cluster),
-    options.newMasterId,
-  );
+  const newIds = await newMasterIds(input.emptyTarget ? null : trx, name, fresh, options.newMasterId);
 
   const inserts: store.GoldenRow[] = [];
   const updates: store.GoldenRow[] = [];
@@ -422,14 +439,14 @@ async function writeBatch(
   const masterOfRecord = new Map<number, string>();
   const merges: Array<{ id: number; into: string }> = [];
   clusters.forEach((cluster, c) => {
-    const records = cluster.members.map(rowAt);
+    const records = cluster.members.map((i) => rows.get(affected[i]!)!);
     const grants = (granted.get(c) ?? []).sort((a, b) => a - b);
     const keep = grants[0];
     const row: store.GoldenRow = {
       id: keep ?? ++state.nextId,
       masterId: keep !== undefined ? stored.get(keep)!.masterId : newIds.get(cluster)!,
-      attributes: JSON.stringify(surviveGolden(records, dataset.survivorship)),
-      sourceKeys: JSON.stringify(records.map((r) => `${r.source}:${r.recordKey}`)),
+      attributes: cluster.attributes,
+      sourceKeys: cluster.sourceKeys,
       linkedBy: JSON.stringify(cluster.linkedBy),
       memberCount: records.length,
     };
@@ -496,45 +513,35 @@ async function writeBatch(
   // grow with them, so these inserts already land near the end of both indexes.
   await store.replaceMembers(trx, name, [], memberRows);
   await store.insertEvents(trx, name, options.runId, events, options.nowMs);
-}
-
-/** Index rows by record id. */
-function groupEntries(rows: store.KeyRow[]): Map<number, store.KeyRow[]> {
-  const out = new Map<number, store.KeyRow[]>();
-  for (const row of rows) {
-    const list = out.get(row.recordId);
-    if (list) list.push(row);
-    else out.set(row.recordId, [row]);
-  }
-  return out;
+  return sent.size;
 }
 
 /**
- * Master ids for the batch's clusters that need a new one (`founderOf` returns the smallest
- * `source:record_key` of such a cluster, undefined for the others): derived from the data, or
- * from `given` (tests) in cluster order. `trx` null: the dataset had no golden record when the
- * run began, so no derived id can be taken (it hashes the dataset's name, and founders are
- * distinct records) and the lookup for each batch is skipped; the unique index still guards.
+ * Master ids for the clusters that need a new one: derived from the data (each cluster's
+ * founder, first attempt already derived), or from `given` (tests) in cluster order. `trx`
+ * null: the dataset had no golden record when the run began, so no derived id can be taken (it
+ * hashes the dataset's name, and founders are distinct records) and the lookup for each batch
+ * is skipped; the unique index still guards.
  */
-async function newMasterIds<T>(
+async function newMasterIds<T extends Pick<BatchCluster, 'founder' | 'derivedId'>>(
   trx: Knex.Transaction | null,
   dataset: string,
-  batch: T[],
-  founderOf: (list: T) => string | undefined,
+  fresh: T[],
   given?: () => string,
 ): Promise<Map<T, string>> {
-  const lists = batch.filter((list) => founderOf(list) !== undefined);
   const out = new Map<T, string>();
   if (given) {
-    for (const list of lists) out.set(list, given());
+    for (const cluster of fresh) out.set(cluster, given());
     return out;
   }
-  const ids = await assignDerivedIds(dataset, lists.map((list) => founderOf(list)!), async (candidates) => {
+  const taken = async (candidates: string[]) => {
     if (trx === null) return new Set<string>();
     const rows = await trx('golden_records').where(inValues(trx, 'master_id', candidates)).select('master_id');
     return new Set(rows.map((r) => r.master_id as string));
-  });
-  lists.forEach((list, i) => out.set(list, ids[i]!));
+  };
+  const founders = fresh.map((c) => c.founder);
+  const ids = await assignDerivedIds(dataset, founders, taken, fresh.map((c) => c.derivedId));
+  fresh.forEach((cluster, i) => out.set(cluster, ids[i]!));
   return out;
 }
 

@@ -170,25 +170,35 @@ export async function pageLiveRecordIds(db: Db, sources: string[], afterId: numb
 /** Columns of source_records the identity engine reads, and their conversion. */
 const ROW_COLUMNS = ['id', 'source', 'record_key', 'payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms'];
 
-function toIdentityRow(r: Record<string, unknown>): IdentitySourceRow {
+/** A staged record with its payload as stored (JSON text). */
+export interface StagedRow extends Omit<IdentitySourceRow, 'values'> {
+  payload: string;
+}
+
+function toStagedRow(r: Record<string, unknown>): StagedRow {
   return {
     id: Number(r.id),
     source: r.source as string,
     recordKey: r.record_key as string,
-    values: JSON.parse(r.payload as string),
+    payload: r.payload as string,
     contentHash: r.content_hash as string,
     recencyMs: Number(r.source_updated_at_ms ?? r.staged_at_ms),
   };
 }
 
-/** The given records with their payload, in id order. */
-export async function loadIdentityRows(db: Db, ids: ArrayLike<number>): Promise<IdentitySourceRow[]> {
-  const out: IdentitySourceRow[] = [];
+/** The given records with their payload as stored, in id order. */
+export async function loadStagedRows(db: Db, ids: ArrayLike<number>): Promise<StagedRow[]> {
+  const out: StagedRow[] = [];
   for (const part of chunk(Array.from(ids), IN_CHUNK)) {
     const rows = await db('source_records').where(inIds(db, 'id', part)).select(ROW_COLUMNS);
-    for (const r of rows) out.push(toIdentityRow(r));
+    for (const r of rows) out.push(toStagedRow(r));
   }
   return out.sort((a, b) => a.id - b.id);
+}
+
+/** The given records with their payload parsed, in id order. */
+export async function loadIdentityRows(db: Db, ids: ArrayLike<number>): Promise<IdentitySourceRow[]> {
+  return (await loadStagedRows(db, ids)).map(({ payload, ...row }) => ({ ...row, values: JSON.parse(payload) }));
 }
 
 /**

@@ -20,19 +20,6 @@ export interface CompiledIdentity {
   /** Changes whenever anything that decides clusters or attributes changes. */
   hash: string;
   identify(values: Record<string, string>): RecordIdentity;
-  /**
-   * The record as clustering sees it, from the index rows identify gave it earlier (stored in
-   * identity_keys) and its values: the same as identify without normalizing its keys again,
-   * which is most of identify's cost (phone numbers above all).
-   */
-  fromIndex(rows: ReadonlyArray<IndexEntry>, values: Record<string, string>): Omit<ClusterRecord, 'id'>;
-}
-
-/** One value a record is indexed under: a key value, a role address or a fuzzy block. */
-export interface IndexEntry {
-  key: string;
-  value: string;
-  kind: string;
 }
 
 export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
@@ -54,32 +41,6 @@ export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
     for (const compare of rule.compare) fuzzyColumns.add(compare.column);
   }
 
-  const columnsOf = (values: Record<string, string>): Record<string, string> => {
-    const columns: Record<string, string> = {};
-    for (const column of fuzzyColumns) {
-      const raw = values[column];
-      if (raw === undefined || isBlank(raw)) continue;
-      const normalized = normalizeDate(raw) ?? normalizeTextKey(raw, { stripAccents: true });
-      if (normalized) columns[column] = normalized;
-    }
-    return columns;
-  };
-
-  const keyOrder = new Map(dataset.keys.map((k, i) => [k.name, i]));
-  const fromIndex = (rows: ReadonlyArray<IndexEntry>, values: Record<string, string>) => {
-    // In the order identify gives them: keys as the dataset lists them.
-    const sorted = rows
-      .filter((r) => r.kind === 'link' || r.kind === 'role')
-      .sort((a, b) => keyOrder.get(a.key)! - keyOrder.get(b.key)! || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-    const keys: Record<string, string[]> = {};
-    const roles: string[] = [];
-    for (const row of sorted) {
-      if (row.kind === 'role') roles.push(`${row.key}=${row.value}`);
-      else (keys[row.key] ??= []).push(row.value);
-    }
-    return { keys, roles, columns: columnsOf(values) };
-  };
-
   const identify = (values: Record<string, string>): RecordIdentity => {
     const keys: Record<string, string[]> = {};
     const roles: string[] = [];
@@ -94,7 +55,13 @@ export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
       if (verdict === 'link') keys[key.name] = [value];
       else if (verdict === 'role') roles.push(`${key.name}=${value}`);
     }
-    const columns = columnsOf(values);
+    const columns: Record<string, string> = {};
+    for (const column of fuzzyColumns) {
+      const raw = values[column];
+      if (raw === undefined || isBlank(raw)) continue;
+      const normalized = normalizeDate(raw) ?? normalizeTextKey(raw, { stripAccents: true });
+      if (normalized) columns[column] = normalized;
+    }
     const blocks: string[] = [];
     for (const rule of rules) {
       if (rule.kind !== 'fuzzy') continue;
@@ -114,7 +81,7 @@ export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
       ]),
     )
     .digest('hex');
-  return { plan: { rules, limits }, hash, identify, fromIndex };
+  return { plan: { rules, limits }, hash, identify };
 }
 
 /** The normalized value of one key, or undefined when a column is blank or unusable. */
@@ -135,8 +102,8 @@ function keyValue(
 }
 
 /** Every value a record is indexed under: keys, role addresses and fuzzy blocks. */
-export function indexEntries(identity: RecordIdentity): IndexEntry[] {
-  const out: IndexEntry[] = [];
+export function indexEntries(identity: RecordIdentity): Array<{ key: string; value: string; kind: string }> {
+  const out: Array<{ key: string; value: string; kind: string }> = [];
   for (const [key, values] of Object.entries(identity.keys)) {
     for (const value of values) out.push({ key, value, kind: 'link' });
   }

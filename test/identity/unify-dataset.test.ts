@@ -348,7 +348,7 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     expect(await unify(CUSTOMERS, { mode: 'full', threads: 0 })).toMatchObject({
       goldenRecords: 2,
       created: 2,
-      rebuild: { normalizedIn: 'inline', joinedIn: 'memory' },
+      rebuild: { workedIn: 'inline', joinedIn: 'memory' },
     });
     const inMemory = { partition: await partition(), keys: await keys() };
     expect(inMemory.partition).toEqual({ M1: ['crm:a', 'crm:c', 'shop:b', 'shop:d'], M2: ['crm:e'] });
@@ -361,12 +361,12 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
       rebuild: { joinedIn: 'index' },
     });
     expect({ partition: await partition(), keys: await keys() }).toEqual(inMemory);
-    // A normalizer thread (which `npm test` builds into dist/) indexes the same rows.
+    // A record thread (which `npm test` builds into dist/) gives the same rows.
     expect(await unify(CUSTOMERS, { mode: 'full', threads: 1 })).toMatchObject({
       goldenRecords: 2,
       created: 0,
       updated: 0,
-      rebuild: { normalizedIn: 'thread', joinedIn: 'memory' },
+      rebuild: { workedIn: 'thread', joinedIn: 'memory' },
     });
     expect({ partition: await partition(), keys: await keys() }).toEqual(inMemory);
   });

@@ -1,0 +1,158 @@
+import type { DatasetConfig } from '../config/schema';
+import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../domain/identity/cluster';
+import { compileIdentity, indexEntries } from '../domain/identity/key-values';
+import { surviveGolden } from '../domain/identity/survive';
+import { compileSourceRecipes } from '../domain/recipes/compile';
+import { derivedMasterId } from './master-ids';
+
+/**
+ * The per-record work of a unify, without I/O: parsing payloads, normalizing keys, clustering
+ * and survivorship. The same code runs in the unify's own thread or in a record thread
+ * (identity/record-worker.ts), so both give the same results. Everything in and out is plain
+ * data that crosses between threads cheaply: flat arrays of strings rather than an object per
+ * entry.
+ */
+
+/** A staged record as a rebuild first reads it: its payload still JSON text. */
+export interface RawRecord {
+  id: number;
+  source: string;
+  payload: string;
+}
+
+/**
+ * The index entries of a page of records, flat: record k has `counts[k]` entries, which follow
+ * those of the records before it in `keys`, `values` and `kinds`.
+ */
+export interface PageEntries {
+  counts: Int32Array;
+  keys: string[];
+  values: string[];
+  kinds: string[];
+}
+
+/** One batch of units to cluster: its records and their raw components. */
+export interface BatchInput {
+  ids: number[];
+  sources: string[];
+  recordKeys: string[];
+  payloads: string[];
+  recencies: number[];
+  /** Raw components as positions into the lists above; a component of one is its own cluster. */
+  components: number[][];
+}
+
+/** A cluster of a batch, ready to become (or update) a golden record. */
+export interface BatchCluster {
+  /** Record ids, ascending. */
+  members: number[];
+  linkedBy: string[];
+  /** The golden attributes as JSON, after survivorship. */
+  attributes: string;
+  /** `source:record_key` of each member, in member order, as JSON. */
+  sourceKeys: string;
+  /** The smallest `source:record_key`: what a new master id is derived from. */
+  founder: string;
+  /** The master id derived from the founder at the first attempt (identity/master-ids.ts). */
+  derivedId: string;
+}
+
+export interface BatchClusters {
+  /** In order of their first member. */
+  clusters: BatchCluster[];
+  /** Held records (ambiguous) and refused merges, by record id. */
+  events: ClusterEvent[];
+  /** The joins made, at most a sample per rule over the whole run (see compileRecordWork). */
+  joins: Array<{ via: string; records: [number, number] }>;
+}
+
+export interface RecordWork {
+  /** What each record is indexed under: parsed, source recipes applied, identified. */
+  normalize(sources: readonly string[], payloads: readonly string[]): PageEntries;
+  /** Clusters each raw component of a batch and builds each cluster's golden attributes. */
+  cluster(batch: BatchInput): BatchClusters;
+}
+
+/**
+ * Compiles a dataset's per-record work. `joinSample` bounds the joins reported per rule over
+ * all batches of a run, so one instance serves one run, its batches in order. A record a
+ * recipe drops is indexed under nothing and keeps no values.
+ */
+export function compileRecordWork(dataset: DatasetConfig, name: string, joinSample: number): RecordWork {
+  const identity = compileIdentity(dataset);
+  const recipes = compileSourceRecipes(dataset, name);
+  const valuesOf = (source: string, payload: string) =>
+    recipes(source, JSON.parse(payload) as Record<string, string>) ?? {};
+  const joinsPerRule = new Map<string, number>();
+
+  const normalize = (sources: readonly string[], payloads: readonly string[]): PageEntries => {
+    const out: PageEntries = { counts: new Int32Array(payloads.length), keys: [], values: [], kinds: [] };
+    for (let k = 0; k < payloads.length; k++) {
+      const entries = indexEntries(identity.identify(valuesOf(sources[k]!, payloads[k]!)));
+      out.counts[k] = entries.length;
+      for (const entry of entries) {
+        out.keys.push(entry.key);
+        out.values.push(entry.value);
+        out.kinds.push(entry.kind);
+      }
+    }
+    return out;
+  };
+
+  const cluster = (batch: BatchInput): BatchClusters => {
+    const values = batch.payloads.map((payload, at) => valuesOf(batch.sources[at]!, payload));
+    const label = (at: number) => `${batch.sources[at]}:${batch.recordKeys[at]}`;
+    const positionOf = new Map(batch.ids.map((id, at) => [id, at]));
+
+    const found: Array<{ members: number[]; linkedBy: string[] }> = [];
+    const events: ClusterEvent[] = [];
+    const joins: BatchClusters['joins'] = [];
+    for (const component of batch.components) {
+      if (component.length === 1) {
+        found.push({ members: component, linkedBy: [] });
+        continue;
+      }
+      // Normalized again rather than read back from the index: in a thread this is work the
+      // unify's own thread, which does the reads and writes, no longer waits for.
+      const records: ClusterRecord[] = component.map((at) => {
+        const { blocks: _blocks, ...identityOf } = identity.identify(values[at]!);
+        return { id: batch.ids[at]!, ...identityOf };
+      });
+      const outcome = clusterComponent(records, identity.plan);
+      outcome.clusters.forEach((ids, c) => {
+        found.push({ members: ids.map((id) => positionOf.get(id)!), linkedBy: outcome.linkedBy[c]! });
+      });
+      events.push(...outcome.events);
+      // Only a sample per rule is kept; every join would grow with the input.
+      for (const join of outcome.joins) {
+        const seen = joinsPerRule.get(join.via) ?? 0;
+        if (seen < joinSample) joins.push(join);
+        joinsPerRule.set(join.via, seen + 1);
+      }
+    }
+
+    const clusters = found.map(({ members, linkedBy }): BatchCluster => {
+      const ordered = [...members].sort((a, b) => batch.ids[a]! - batch.ids[b]!);
+      const labels = ordered.map(label);
+      const survivors = ordered.map((at) => ({
+        id: batch.ids[at]!,
+        source: batch.sources[at]!,
+        recencyMs: batch.recencies[at]!,
+        values: values[at]!,
+      }));
+      const founder = labels.reduce((min, l) => (l < min ? l : min));
+      return {
+        members: ordered.map((at) => batch.ids[at]!),
+        linkedBy,
+        attributes: JSON.stringify(surviveGolden(survivors, dataset.survivorship)),
+        sourceKeys: JSON.stringify(labels),
+        founder,
+        derivedId: derivedMasterId(name, founder, 0),
+      };
+    });
+    clusters.sort((a, b) => a.members[0]! - b.members[0]!);
+    return { clusters, events, joins };
+  };
+
+  return { normalize, cluster };
+}

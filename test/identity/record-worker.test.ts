@@ -1,0 +1,126 @@
+import { DatasetConfig } from '../../config/schema';
+import { derivedMasterId } from '../../identity/master-ids';
+import type { BatchInput, RawRecord } from '../../identity/record-work';
+import { recordThreads, startRecordWorker } from '../../identity/record-worker';
+
+const DATASET = DatasetConfig.parse({
+  sources: ['crm', 'shop'],
+  keys: [
+    { name: 'email', columns: ['email'], normalize: 'email' },
+    { name: 'phone', columns: ['phone'], normalize: 'phone' },
+  ],
+  defaultCountry: 'FR',
+  rules: [
+    { name: 'exact', keys: ['email', 'phone'] },
+    { name: 'names', block: ['last_name'], compare: [{ column: 'first_name', method: 'jaro_winkler', threshold: 0.9 }] },
+  ],
+  // A source-level recipe: its result, not the raw payload, is what gets indexed.
+  recipes: [{ type: 'derive', level: 'source', sources: ['shop'], column: 'email', expression: 'mail' }],
+});
+
+const RECORDS: RawRecord[] = [
+  { id: 1, source: 'crm', payload: JSON.stringify({ email: ' Ana@Example.org', phone: '06 11 11 11 11', last_name: 'Lopez' }) },
+  { id: 2, source: 'shop', payload: JSON.stringify({ mail: 'ANA@example.org', phone: '', last_name: 'Lopez', first_name: 'Ana' }) },
+  { id: 3, source: 'crm', payload: JSON.stringify({ email: 'info@example.org', phone: '0000000000' }) },
+  { id: 4, source: 'crm', payload: JSON.stringify({}) },
+];
+
+describe('record worker', () => {
+  it('gives the same index entries in a thread as inline', async () => {
+    const inline = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 0);
+    const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
+    try {
+      expect(inline.where).toBe('inline');
+      // `npm test` compiles dist/ first, which holds the thread's script.
+      expect(thread.where).toBe('thread');
+      const [a, b] = await Promise.all([inline.normalize(RECORDS), thread.normalize(RECORDS)]);
+      // Typed arrays from another thread are of another realm than jest's: compared as lists.
+      expect({ ...b, counts: Array.from(b.counts) }).toEqual({ ...a, counts: Array.from(a.counts) });
+      expect(Array.from(a.counts)).toEqual([3, 2, 1, 0]);
+      expect(a.keys.map((k, i) => `${a.kinds[i]} ${k}=${a.values[i]}`)).toEqual([
+        'link email=ana@example.org',
+        'link phone=+33611111111',
+        'block ~names=lopez',
+        'link email=ana@example.org',
+        'block ~names=lopez',
+        'role email=info@example.org',
+      ]);
+    } finally {
+      await Promise.all([inline.close(), thread.close()]);
+    }
+  });
+
+  it('clusters a batch in a thread as inline: golden attributes, founders and joins', async () => {
+    // Positions 0 and 1 share an email; 2 is alone.
+    const batch: BatchInput = {
+      ids: [1, 2, 3],
+      sources: ['crm', 'shop', 'crm'],
+      recordKeys: ['c1', 's1', 'c3'],
+      payloads: RECORDS.slice(0, 3).map((r) => r.payload),
+      recencies: [1000, 2000, 1500],
+      components: [[0, 1], [2]],
+    };
+    const inline = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 0);
+    const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
+    try {
+      const [a, b] = await Promise.all([inline.cluster(batch), thread.cluster(batch)]);
+      expect(b).toEqual(a);
+      expect(a.clusters).toEqual([
+        {
+          members: [1, 2],
+          linkedBy: ['exact/email'],
+          // Most recent wins (the default): the shop record, newer, keeps its blank phone.
+          attributes: JSON.stringify({
+            mail: 'ANA@example.org', phone: '', last_name: 'Lopez', first_name: 'Ana', email: 'ANA@example.org',
+          }),
+          sourceKeys: '["crm:c1","shop:s1"]',
+          founder: 'crm:c1',
+          derivedId: derivedMasterId('customers', 'crm:c1', 0),
+        },
+        {
+          members: [3],
+          linkedBy: [],
+          attributes: JSON.stringify({ email: 'info@example.org', phone: '0000000000' }),
+          sourceKeys: '["crm:c3"]',
+          founder: 'crm:c3',
+          derivedId: derivedMasterId('customers', 'crm:c3', 0),
+        },
+      ]);
+      expect(a.joins).toEqual([{ via: 'exact/email', records: [1, 2] }]);
+    } finally {
+      await Promise.all([inline.close(), thread.close()]);
+    }
+  });
+
+  it('answers queued pages in order, and a bad page with its own error', async () => {
+    const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
+    try {
+      const first = thread.normalize(RECORDS.slice(0, 1));
+      const bad = thread.normalize([{ id: 9, source: 'crm', payload: '{"email": ' }]);
+      const last = thread.normalize(RECORDS.slice(2, 3));
+      expect(Array.from((await first).counts)).toEqual([3]);
+      await expect(bad).rejects.toThrow(/JSON/);
+      expect((await last).values).toEqual(['info@example.org']);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('rejects pages still queued when closed, and the ones asked for after', async () => {
+    const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
+    // A rebuild that fails stops awaiting pages it queued ahead: none of these may surface as
+    // an unhandled rejection (jest would fail the run), yet each still rejects when awaited.
+    const queued = Array.from({ length: 5 }, () => thread.normalize(RECORDS));
+    await thread.close();
+    for (const page of queued) await expect(page).rejects.toThrow('the record thread was closed before this request was done');
+    await expect(thread.normalize(RECORDS)).rejects.toThrow('the record thread was closed');
+  });
+
+  it('reads BRAID_IDENTITY_THREADS: 0 or 1', () => {
+    expect(recordThreads({ BRAID_IDENTITY_THREADS: '0' })).toBe(0);
+    expect(recordThreads({ BRAID_IDENTITY_THREADS: '1' })).toBe(1);
+    expect(() => recordThreads({ BRAID_IDENTITY_THREADS: 'yes' })).toThrow(
+      'BRAID_IDENTITY_THREADS must be 0 or 1, not "yes"',
+    );
+  });
+});
