@@ -65,7 +65,9 @@ export function valueMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
 export function keyRowsOf(identity: CompiledIdentity, rows: store.IdentitySourceRow[]): store.KeyRow[] {
   const keys: store.KeyRow[] = [];
   for (const row of rows) {
-    for (const entry of indexEntries(identity.identify(row.values))) keys.push({ recordId: row.id, ...entry });
+    for (const entry of indexEntries(identity.identify(row.values))) {
+      keys.push({ recordId: row.id, ...entry });
+    }
   }
   return keys;
 }

@@ -14,11 +14,15 @@ const work = compileRecordWork(dataset, name, joinSample);
 port.on('message', (request: ThreadRequest) => {
   let reply: ThreadReply;
   try {
-    const result = request.kind === 'page' ? work.normalize(request.sources, request.payloads) : work.cluster(request.batch);
+    const result =
+      request.kind === 'page'
+        ? work.normalize(request.sources, request.payloads)
+        : work.cluster(request.batch);
     reply = { seq: request.seq, result };
   } catch (error) {
     reply = { seq: request.seq, error: error instanceof Error ? error.message : String(error) };
   }
-  const counts = reply.result && 'counts' in reply.result ? [(reply.result as PageEntries).counts.buffer as ArrayBuffer] : [];
-  port.postMessage(reply, counts);
+  // A page's counts move to the unify's thread rather than being copied.
+  const moved = reply.result && 'counts' in reply.result ? [(reply.result as PageEntries).counts.buffer] : [];
+  port.postMessage(reply, moved as ArrayBuffer[]);
 });

@@ -62,7 +62,11 @@ export function startRecordWorker(data: ThreadData, threads: number): RecordWork
     const work = compileRecordWork(data.dataset, data.name, data.joinSample);
     return {
       where: 'inline',
-      normalize: async (records) => work.normalize(records.map((r) => r.source), records.map((r) => r.payload)),
+      normalize: async (records) =>
+        work.normalize(
+          records.map((r) => r.source),
+          records.map((r) => r.payload),
+        ),
       cluster: async (batch) => work.cluster(batch),
       close: async () => undefined,
     };

@@ -10,7 +10,14 @@ import { compileSourceRecipes, type SourceRecipes } from '../domain/recipes/comp
 import { findAffected } from './affected';
 import { assignDerivedIds } from './master-ids';
 import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
-import { keyRowsOf, rebuildIndex, rebuildThreads, valueMemoryBytes, type RebuildOptions, type RebuiltIndex } from './rebuild-index';
+import {
+  keyRowsOf,
+  rebuildIndex,
+  rebuildThreads,
+  valueMemoryBytes,
+  type RebuildOptions,
+  type RebuiltIndex,
+} from './rebuild-index';
 import type { BatchCluster, BatchClusters } from './record-work';
 import { startRecordWorker, type RecordWorker } from './record-worker';
 
@@ -28,6 +35,8 @@ function withRecipes(recipes: SourceRecipes, rows: store.IdentitySourceRow[]): s
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
 const BATCH_RECORDS = 5000;
+/** Batches read and handed to the record worker ahead of the one being written. */
+const BATCHES_AHEAD = 1;
 /** Memberships per page when a rebuild reads the golden record each record had. */
 const SCAN_PAGE = 20000;
 /** How far before the last unify's newest staging time the next one looks for changes. */
@@ -309,7 +318,7 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   let done = 0;
   // Each batch is read and handed to the record worker before the one before it is written:
   // with a thread, one batch is clustered while the other is written.
-  let ahead: SentBatch | null = null;
+  const ahead: SentBatch[] = [];
   for (let start = 0; start < unitCount; ) {
     let end = start;
     let size = 0;
@@ -323,12 +332,13 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
     start = end;
     // An incremental run remembers the golden records it reached, to retire those left empty.
     if (!full) for (const unit of batch) for (const i of unit) if (input.previous[i]! >= 0) formerGolden.add(input.previous[i]!);
-    const sent = await sendBatch(ctx, input, batch);
-    if (ahead) done += await writeBatch(ctx, input, ahead, batchState, totals);
-    ahead = sent;
-    if (done > 0) ctx.beat({ phase: 'writing', done });
+    ahead.push(await sendBatch(ctx, input, batch));
+    if (ahead.length > BATCHES_AHEAD) {
+      done += await writeBatch(ctx, input, ahead.shift()!, batchState, totals);
+      ctx.beat({ phase: 'writing', done });
+    }
   }
-  if (ahead) done += await writeBatch(ctx, input, ahead, batchState, totals);
+  for (const sent of ahead) done += await writeBatch(ctx, input, sent, batchState, totals);
   ctx.beat({ phase: 'writing', done });
   if (restoreIndexes) await restoreIndexes();
 
@@ -364,7 +374,9 @@ async function sendBatch(ctx: WriteContext, input: WriteInput, batch: number[][]
   const staged = await store.loadStagedRows(ctx.trx, batch.flatMap((unit) => unit.map((i) => affected[i]!)));
   const positionOf = new Map(staged.map((row, at) => [row.id, at]));
   const components = batch.flatMap((unit) =>
-    groupBy(unit.length, (k) => input.components.find(unit[k]!)).map((c) => c.map((k) => positionOf.get(affected[unit[k]!]!)!)),
+    groupBy(unit.length, (k) => input.components.find(unit[k]!)).map((component) =>
+      component.map((k) => positionOf.get(affected[unit[k]!]!)!),
+    ),
   );
   const clustered = ctx.worker.cluster({
     ids: staged.map((r) => r.id),

@@ -321,9 +321,8 @@ export interface KeyRebuild {
 export async function beginKeyRebuild(db: Db, dataset: string, sources: string[]): Promise<KeyRebuild> {
   const others = await rowsOfOthers(db, 'identity_keys', dataset);
   const dominant = others === 0 || (!isPostgres(db) && others <= (await countLiveRecords(db, sources)));
-  const restore = dominant
-    ? await setIndexesAside(db, 'identity_keys', ['identity_keys_value', 'identity_keys_record'], { postgres: true })
-    : null;
+  const indexes = ['identity_keys_value', 'identity_keys_record'];
+  const restore = dominant ? await setIndexesAside(db, 'identity_keys', indexes, { postgres: true }) : null;
   if (restore) {
     return {
       into: 'index',
