@@ -52,7 +52,8 @@ export function speedTable(rows: SpeedRow[]): string {
   return table(
     [
       'database', 'records', 'stage s', 'full s', 'full rec/s', 'baseline rec/s', 'full/baseline',
-      'batch', 'batch stage s', 'incremental s', 'records re-clustered', 'golden = baseline',
+      'full CPU s', 'CPU/baseline', 'batch', 'batch stage s', 'incremental s', 'records re-clustered',
+      'golden = baseline',
     ],
     rows.map((r) => [
       r.database,
@@ -62,6 +63,8 @@ export function speedTable(rows: SpeedRow[]): string {
       int(r.records / r.full.seconds),
       int(r.records / r.baseline.seconds),
       `${fixed(r.full.seconds / r.baseline.seconds, 1)}x`,
+      fixed(r.full.cpuSeconds ?? 0, 1),
+      `${fixed((r.full.cpuSeconds ?? 0) / (r.baseline.cpuSeconds ?? r.baseline.seconds), 1)}x`,
       int(r.batch),
       fixed(r.incremental.stageSeconds ?? 0, 2),
       fixed(r.incremental.seconds, 2),
@@ -122,6 +125,10 @@ export function jsonReport(accuracy: AccuracyResult[], speed: SpeedRow[], skippe
       baselineRecordsPerSecond: r.records / r.baseline.seconds,
       fullToBaseline: r.full.seconds / r.baseline.seconds,
       fullWithinTarget: r.full.seconds / r.baseline.seconds <= TARGET_FULL_RATIO,
+      fullCpuSeconds: r.full.cpuSeconds,
+      baselineCpuSeconds: r.baseline.cpuSeconds,
+      fullWorkedIn: r.full.workedIn,
+      fullJoinedIn: r.full.joinedIn,
       batch: r.batch,
       batchStageSeconds: r.incremental.stageSeconds,
       incrementalSeconds: r.incremental.seconds,

@@ -27,6 +27,14 @@ export interface CaseOutput {
   seconds: number;
   /** Peak resident memory of the whole process, in MiB. */
   peakRssMb: number;
+  /**
+   * Full and baseline: CPU seconds of the step, all threads of the process together. A full
+   * unify runs its per-record work in a thread beside its own (identity/record-worker.ts).
+   */
+  cpuSeconds?: number;
+  /** Full only: where the per-record work ran, and how records were joined. */
+  workedIn?: string;
+  joinedIn?: string;
   /** Golden records (or baseline clusters) after the step. */
   clusters?: number;
   /** Baseline only: clusters of the records as they stand after the incremental batch. */
@@ -46,12 +54,14 @@ async function runCase(input: CaseInput): Promise<Omit<CaseOutput, 'peakRssMb'>>
   const dataset = generatedDataset(input.seed);
   if (input.step === 'baseline') {
     const records = [...generateRecords(input.records, input.seed)].map((r) => r.values);
+    const cpu = process.cpuUsage();
     const result = unionFindBaseline(dataset, records);
+    const cpuSeconds = cpuSecondsSince(cpu);
     records.length = 0;
     const after = recordsAfterBatch(input.records, input.batch, input.seed).map((r) => r.values);
     const check = unionFindBaseline(dataset, after);
     const { seconds, clusters } = result;
-    return { step: 'baseline', seconds, clusters, clustersAfterBatch: check.clusters };
+    return { step: 'baseline', seconds, cpuSeconds, clusters, clustersAfterBatch: check.clusters };
   }
 
   const db = openTarget(input.target);
@@ -63,10 +73,14 @@ async function runCase(input: CaseInput): Promise<Omit<CaseOutput, 'peakRssMb'>>
       return { step: 'stage', seconds: secondsSince(started) };
     }
     if (input.step === 'full') {
+      const cpu = process.cpuUsage();
       const { seconds, summary } = await unifyFull(db, dataset);
       return {
         step: 'full',
         seconds,
+        cpuSeconds: cpuSecondsSince(cpu),
+        workedIn: summary.rebuild?.workedIn,
+        joinedIn: summary.rebuild?.joinedIn,
         clusters: summary.goldenRecords,
         recordsUnified: summary.recordsUnified,
         refused: summary.limitRefused + summary.lockRefused + summary.ambiguous,
@@ -89,6 +103,12 @@ async function runCase(input: CaseInput): Promise<Omit<CaseOutput, 'peakRssMb'>>
   } finally {
     await db.destroy();
   }
+}
+
+/** CPU seconds (user and system, every thread) since a process.cpuUsage() reading. */
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 if (require.main === module) runCaseMain(runCase);
