@@ -13,7 +13,7 @@ const PAGE_RECORDS = 5000;
 const SCAN_PAGE = 20000;
 /** Default memory for the values seen during a rebuild (BRAID_IDENTITY_MEMORY_MB overrides). */
 const DEFAULT_VALUE_MEMORY_MB = 128;
-/** Datasets with fewer live records are worked on inline: a thread takes longer to start. */
+/** Unifies of fewer records do their per-record work inline: a thread takes longer to start. */
 const THREAD_FROM = 20_000;
 
 export type Heartbeat = (progress: { phase: string; done: number }) => void;
@@ -37,18 +37,13 @@ export interface RebuildOptions {
 }
 
 /**
- * Record threads for a rebuild of the dataset: as given, else one when there is a second core
- * and the dataset is large enough for a thread to pay off.
+ * Record threads for a unify that works on `records` records: as given, else one when there
+ * is a second core and enough records for a thread to pay off.
  */
-export async function rebuildThreads(
-  trx: Knex.Transaction,
-  dataset: DatasetConfig,
-  options: RebuildOptions,
-): Promise<number> {
+export function threadsFor(records: number, options: RebuildOptions): number {
   if (options.threads !== undefined) return options.threads;
   const threads = recordThreads();
-  if (threads === 0) return 0;
-  return (await store.countLiveRecords(trx, dataset.sources)) < THREAD_FROM ? 0 : threads;
+  return records < THREAD_FROM ? 0 : threads;
 }
 
 /** Bytes a rebuild may spend on the values it has seen: BRAID_IDENTITY_MEMORY_MB, or 128 MiB. */

@@ -13,7 +13,7 @@ import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
 import {
   keyRowsOf,
   rebuildIndex,
-  rebuildThreads,
+  threadsFor,
   valueMemoryBytes,
   type RebuildOptions,
   type RebuiltIndex,
@@ -119,12 +119,16 @@ async function unifyIn(
   const identity = compileIdentity(dataset);
   const state = await store.getIdentityState(trx, name);
   const full = options.mode === 'full' || state?.rulesHash !== identity.hash;
-  const threads = full ? await rebuildThreads(trx, dataset, options) : 0;
-  const worker = startRecordWorker({ dataset, name, joinSample: SAMPLE }, threads);
+  // Started once the run knows how many records it works on (see threadsFor).
+  const started: { worker?: RecordWorker } = {};
+  const workerFor = (records: number) => {
+    started.worker ??= startRecordWorker({ dataset, name, joinSample: SAMPLE }, threadsFor(records, options));
+    return started.worker;
+  };
   try {
-    return await unifyWith(trx, name, dataset, options, { identity, state, full, worker });
+    return await unifyWith(trx, name, dataset, options, { identity, state, full, workerFor });
   } finally {
-    await worker.close();
+    await started.worker?.close();
   }
 }
 
@@ -132,7 +136,8 @@ interface UnifyPlan {
   identity: CompiledIdentity;
   state: store.IdentityState | undefined;
   full: boolean;
-  worker: RecordWorker;
+  /** The run's record worker, started on first use for a run over `records` records. */
+  workerFor(records: number): RecordWorker;
 }
 
 async function unifyWith(
@@ -140,7 +145,7 @@ async function unifyWith(
   name: string,
   dataset: DatasetConfig,
   options: UnifyOptions,
-  { identity, state, full, worker }: UnifyPlan,
+  { identity, state, full, workerFor }: UnifyPlan,
 ): Promise<UnifySummary> {
   const recipes = compileSourceRecipes(dataset, name);
   const read: RowReader = async (ids) => withRecipes(recipes, await store.loadIdentityRows(trx, ids));
@@ -156,6 +161,7 @@ async function unifyWith(
   let rebuild: UnifySummary['rebuild'];
   if (full) {
     const memory = options.valueMemoryBytes ?? valueMemoryBytes();
+    const worker = workerFor(await store.countLiveRecords(trx, dataset.sources));
     const built = await rebuildIndex(trx, name, dataset, worker, beat, memory);
     ({ affected, components } = built);
     rebuild = { joinedIn: built.joinedIn, workedIn: worker.where };
@@ -187,7 +193,7 @@ async function unifyWith(
   const previous = await previousGolden(trx, name, affected, full);
   const emptyTarget = full && (await store.hasNoGolden(trx, name));
   const written = await clusterAndWrite(
-    { trx, name, read, worker, options, beat },
+    { trx, name, read, worker: workerFor(affected.length), options, beat },
     { affected, components, previous, removed, full, emptyTarget },
   );
   await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs, changeMark);

@@ -391,7 +391,9 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
           await db('source_records').where({ source, record_key: key }).update({ deleted_at_ms: null });
         }
       }
-      const incremental = await unify();
+      // Every third incremental run does its per-record work in a record thread.
+      const incremental = await unify(CUSTOMERS, { threads: round % 3 === 0 ? 1 : undefined });
+      expect(incremental.mode).toBe(round === 0 ? 'full' : 'incremental');
       for (const k of Object.keys(seen) as Array<keyof typeof seen>) seen[k] += incremental[k];
       const afterIncremental = await partition();
       // Every other rebuild has no memory for the values it reads and walks the index instead;
