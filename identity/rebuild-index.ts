@@ -84,7 +84,6 @@ export async function rebuildIndex(
   beat: Heartbeat,
   memoryBytes: number,
 ): Promise<RebuiltIndex> {
-  await store.deleteKeys(trx, name);
   const target = await store.beginKeyRebuild(trx, name, dataset.sources);
   // The edges take at most a quarter of the budget: there is one per value seen again.
   const holders = new ValueHolders(Math.floor((memoryBytes * 3) / 4));

@@ -9,6 +9,7 @@ import {
   type BatchInput,
   type PageEntries,
   type RawRecord,
+  type RecordWork,
 } from './record-work';
 
 /** What a record thread is started with. */
@@ -42,6 +43,13 @@ export interface RecordWorker {
   close(): Promise<void>;
 }
 
+/**
+ * With a thread, every this many pages one is normalized in the caller's thread instead: during
+ * a rebuild's first pass the thread has about twice the caller's work (which reads pages and
+ * writes index rows), and the caller would otherwise wait for it.
+ */
+const LOCAL_PAGE_EVERY = 4;
+
 /** Record threads a rebuild starts: BRAID_IDENTITY_THREADS, or 1 when there are 2 cores. */
 export function recordThreads(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.BRAID_IDENTITY_THREADS;
@@ -62,20 +70,35 @@ export function startRecordWorker(data: ThreadData, threads: number): RecordWork
     const work = compileRecordWork(data.dataset, data.name, data.joinSample);
     return {
       where: 'inline',
-      normalize: async (records) =>
-        work.normalize(
-          records.map((r) => r.source),
-          records.map((r) => r.payload),
+      normalize: (records) =>
+        settled(() =>
+          work.normalize(
+            records.map((r) => r.source),
+            records.map((r) => r.payload),
+          ),
         ),
-      cluster: async (batch) => work.cluster(batch),
+      cluster: (batch) => settled(() => work.cluster(batch)),
       close: async () => undefined,
     };
   }
   return threadWorker(script, data);
 }
 
+/**
+ * The result of `work` as a promise. Callers ask for the next page or batch before awaiting the
+ * one before; when that one fails they never await the next, whose failure must then not
+ * surface as an unhandled rejection (which ends the process). Whoever awaits it still sees it.
+ */
+function settled<T>(work: () => T): Promise<T> {
+  const result = new Promise<T>((resolve) => resolve(work()));
+  result.catch(() => undefined);
+  return result;
+}
+
 function threadWorker(script: string, data: ThreadData): RecordWorker {
   const worker = new Worker(script, { workerData: data });
+  let local: RecordWork | null = null;
+  let pages = 0;
   const pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   let seq = 0;
   let failure: Error | null = null;
@@ -101,21 +124,23 @@ function threadWorker(script: string, data: ThreadData): RecordWorker {
     const result = new Promise<T>((resolve, reject) => {
       pending.set(request.seq, { resolve: resolve as (result: unknown) => void, reject });
     });
-    // A request queued ahead is left unread when the run fails on an earlier one: its
-    // rejection must not surface as an unhandled one. Whoever awaits it still sees it.
+    // As for settled(): a request queued ahead may never be awaited.
     result.catch(() => undefined);
     worker.postMessage(request);
     return result;
   };
   return {
     where: 'thread',
-    normalize: (records) =>
-      ask({
-        seq: seq++,
-        kind: 'page',
-        sources: records.map((r) => r.source),
-        payloads: records.map((r) => r.payload),
-      }),
+    normalize: (records) => {
+      const sources = records.map((r) => r.source);
+      const payloads = records.map((r) => r.payload);
+      if (++pages % LOCAL_PAGE_EVERY === 0 && !failure) {
+        local ??= compileRecordWork(data.dataset, data.name, data.joinSample);
+        const work = local;
+        return settled(() => work.normalize(sources, payloads));
+      }
+      return ask({ seq: seq++, kind: 'page', sources, payloads });
+    },
     cluster: (batch) => ask({ seq: seq++, kind: 'batch', batch }),
     async close() {
       closed = true;

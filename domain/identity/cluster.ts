@@ -187,7 +187,9 @@ function attachToLocked(
     targets.set(root, entry);
   }
   for (const root of [...targets.keys()].sort((a, b) => state.minIndex(a) - state.minIndex(b))) {
-    const { locked, edges: linking } = targets.get(root)!;
+    const { locked: lockedThen, edges: linking } = targets.get(root)!;
+    // Roots as they are now: an earlier target joining a locked cluster may have moved its root.
+    const locked = new Set([...lockedThen].map((r) => state.find(r)));
     if (locked.size === 1) {
       state.tryUnion(linking[0]!, rule, events);
       continue;

@@ -169,6 +169,27 @@ describe('clusterComponent', () => {
     });
   });
 
+  it('holds a record between two locked clusters after another group joined one of them', () => {
+    // Rule one locks {1,2} and {3,4}. Under rule two the free trio {5,6,7} joins {1,2} (7 shares
+    // q with 1), which can move that cluster's root; 8 then links both locked clusters (t with
+    // 2, u with 4) and must be held as ambiguous, not crash on the moved root.
+    const rec = (id: number, keys: Record<string, string[]>): ClusterRecord => ({ id, keys, roles: [], columns: {} });
+    const records = [
+      rec(1, { a: ['x'], b: ['q'] }), rec(2, { a: ['x'], b: ['t'] }),
+      rec(3, { a: ['y'] }), rec(4, { a: ['y'], b: ['u'] }),
+      rec(5, { b: ['p'] }), rec(6, { b: ['p'] }), rec(7, { b: ['p', 'q'] }),
+      rec(8, { b: ['t', 'u'] }),
+    ];
+    const plan: IdentityPlan = {
+      rules: [{ name: 'one', kind: 'exact', keys: ['a'] }, { name: 'two', kind: 'exact', keys: ['b'] }],
+      limits: {},
+    };
+    const outcome = clusterComponent(records, plan);
+    expect(outcome.clusters).toEqual([[1, 2, 5, 6, 7], [3, 4]]);
+    expect(outcome.ambiguous).toEqual([8]);
+    expect(outcome.events).toEqual([{ kind: 'ambiguous', rule: 'two', record: 8, candidates: [1, 3] }]);
+  });
+
   it('does not depend on the order records arrive in', () => {
     const rows: ClusterRecord[] = randomRecords(7, 60);
     const plan: IdentityPlan = {

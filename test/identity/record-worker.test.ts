@@ -92,6 +92,21 @@ describe('record worker', () => {
     }
   });
 
+  it('normalizes every fourth page in the calling thread, with the same entries', async () => {
+    const inline = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 0);
+    const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
+    try {
+      const pages = Array.from({ length: 8 }, (_, k) => RECORDS.slice(k % 4, 4));
+      const expected = await Promise.all(pages.map((page) => inline.normalize(page)));
+      const got = await Promise.all(pages.map((page) => thread.normalize(page)));
+      expect(got.map((p) => ({ ...p, counts: Array.from(p.counts) }))).toEqual(
+        expected.map((p) => ({ ...p, counts: Array.from(p.counts) })),
+      );
+    } finally {
+      await Promise.all([inline.close(), thread.close()]);
+    }
+  });
+
   it('answers queued pages in order, and a bad page with its own error', async () => {
     const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
     try {
@@ -110,10 +125,30 @@ describe('record worker', () => {
     const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
     // A rebuild that fails stops awaiting pages it queued ahead: none of these may surface as
     // an unhandled rejection (jest would fail the run), yet each still rejects when awaited.
-    const queued = Array.from({ length: 5 }, () => thread.normalize(RECORDS));
+    // Three pages: all go to the thread (every fourth is normalized in this thread instead).
+    const queued = Array.from({ length: 3 }, () => thread.normalize(RECORDS));
     await thread.close();
     for (const page of queued) await expect(page).rejects.toThrow('the record thread was closed before this request was done');
     await expect(thread.normalize(RECORDS)).rejects.toThrow('the record thread was closed');
+  });
+
+  it.each([0, 1])('never leaves an unhandled rejection for a request asked ahead (threads %i)', async (threads) => {
+    // A rebuild asks for page N+1 before awaiting page N; when N fails it never awaits N+1.
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    const worker = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, threads);
+    try {
+      const bad = [{ id: 9, source: 'crm', payload: '{"email": ' }];
+      const first = worker.normalize(bad);
+      worker.normalize(bad);
+      await expect(first).rejects.toThrow(/JSON/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
+      await worker.close();
+    }
   });
 
   it('reads BRAID_IDENTITY_THREADS: 0 or 1', () => {

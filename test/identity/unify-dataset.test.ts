@@ -315,6 +315,24 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     expect(await partition()).toEqual({ M1: ['crm:c1', 'shop:s1'], M2: ['crm:c2', 'shop:s2'] });
   });
 
+  it('rebuilds two datasets at once, each the only one with index rows when it starts', async () => {
+    // On PostgreSQL both would set identity_keys' indexes aside; without taking turns, each
+    // waited for the other's lock on the table (a deadlock, in about half of such races).
+    const WEB = DatasetConfig.parse({ ...CUSTOMERS, sources: ['web'] });
+    await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
+    await stage('shop', 's1', { email: 'ANA@example.org', phone: '' });
+    for (let i = 0; i < 4; i++) await stage('web', `w${i}`, { email: `web${i % 2}@example.org`, phone: '' });
+    for (let round = 0; round < 6; round++) {
+      await db('identity_keys').delete();
+      const [customers, web] = await Promise.all([
+        unifyDataset(db, 'customers', CUSTOMERS, { runId: 'a', nowMs: clock, mode: 'full', newMasterId: () => `A${++ids}` }),
+        unifyDataset(db, 'web', WEB, { runId: 'b', nowMs: clock, mode: 'full', newMasterId: () => `B${++ids}` }),
+      ]);
+      expect([customers.goldenRecords, web.goldenRecords]).toEqual([1, 2]);
+    }
+    expect(Number((await db('identity_keys').count({ n: '*' }).first())?.n)).toBe(7);
+  });
+
   it('derives master ids on a rebuild into an empty dataset as on one over existing golden records', async () => {
     await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
     await stage('shop', 's1', { email: 'ANA@example.org', phone: '' });
