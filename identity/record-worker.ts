@@ -9,7 +9,6 @@ import {
   type BatchInput,
   type PageEntries,
   type RawRecord,
-  type RecordWork,
 } from './record-work';
 
 /** What a record thread is started with. */
@@ -42,13 +41,6 @@ export interface RecordWorker {
   /** Stops the thread; requests still queued are rejected (nobody need be waiting for them). */
   close(): Promise<void>;
 }
-
-/**
- * With a thread, every this many pages one is normalized in the caller's thread instead: during
- * a rebuild's first pass the thread has about twice the caller's work (which reads pages and
- * writes index rows), and the caller would otherwise wait for it.
- */
-const LOCAL_PAGE_EVERY = 4;
 
 /** Record threads a rebuild starts: BRAID_IDENTITY_THREADS, or 1 when there are 2 cores. */
 export function recordThreads(env: NodeJS.ProcessEnv = process.env): number {
@@ -97,8 +89,6 @@ function settled<T>(work: () => T): Promise<T> {
 
 function threadWorker(script: string, data: ThreadData): RecordWorker {
   const worker = new Worker(script, { workerData: data });
-  let local: RecordWork | null = null;
-  let pages = 0;
   const pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   let seq = 0;
   let failure: Error | null = null;
@@ -131,16 +121,13 @@ function threadWorker(script: string, data: ThreadData): RecordWorker {
   };
   return {
     where: 'thread',
-    normalize: (records) => {
-      const sources = records.map((r) => r.source);
-      const payloads = records.map((r) => r.payload);
-      if (++pages % LOCAL_PAGE_EVERY === 0 && !failure) {
-        local ??= compileRecordWork(data.dataset, data.name, data.joinSample);
-        const work = local;
-        return settled(() => work.normalize(sources, payloads));
-      }
-      return ask({ seq: seq++, kind: 'page', sources, payloads });
-    },
+    normalize: (records) =>
+      ask({
+        seq: seq++,
+        kind: 'page',
+        sources: records.map((r) => r.source),
+        payloads: records.map((r) => r.payload),
+      }),
     cluster: (batch) => ask({ seq: seq++, kind: 'batch', batch }),
     async close() {
       closed = true;

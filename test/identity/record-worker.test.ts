@@ -92,21 +92,6 @@ describe('record worker', () => {
     }
   });
 
-  it('normalizes every fourth page in the calling thread, with the same entries', async () => {
-    const inline = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 0);
-    const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
-    try {
-      const pages = Array.from({ length: 8 }, (_, k) => RECORDS.slice(k % 4, 4));
-      const expected = await Promise.all(pages.map((page) => inline.normalize(page)));
-      const got = await Promise.all(pages.map((page) => thread.normalize(page)));
-      expect(got.map((p) => ({ ...p, counts: Array.from(p.counts) }))).toEqual(
-        expected.map((p) => ({ ...p, counts: Array.from(p.counts) })),
-      );
-    } finally {
-      await Promise.all([inline.close(), thread.close()]);
-    }
-  });
-
   it('answers queued pages in order, and a bad page with its own error', async () => {
     const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
     try {
@@ -125,7 +110,6 @@ describe('record worker', () => {
     const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
     // A rebuild that fails stops awaiting pages it queued ahead: none of these may surface as
     // an unhandled rejection (jest would fail the run), yet each still rejects when awaited.
-    // Three pages: all go to the thread (every fourth is normalized in this thread instead).
     const queued = Array.from({ length: 3 }, () => thread.normalize(RECORDS));
     await thread.close();
     for (const page of queued) await expect(page).rejects.toThrow('the record thread was closed before this request was done');
