@@ -118,12 +118,19 @@ export class ValueHolders {
   }
 }
 
-/** Feeds a string's UTF-16 code units through two independent multiplicative hashes. */
+/**
+ * Feeds a string's UTF-16 code units through two hashes of different shapes. A multiply alone
+ * only carries a changed bit upwards, so each step also rotates (by a different amount in each
+ * hash), bringing high bits back down for the next multiply: values that differ only in high
+ * bits of their characters then differ in both hashes as often as any others.
+ */
 function mix(text: string, a: number, b: number): [number, number] {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     a = Math.imul(a ^ c, 0x9e3779b1);
-    b = Math.imul(b ^ c, 0x85ebca77);
+    a = (a << 13) | (a >>> 19);
+    b = Math.imul(b ^ c, 0x85ebca77) + 0x6b43a9b5;
+    b = (b << 17) | (b >>> 15);
   }
   return [a, b];
 }

@@ -31,6 +31,21 @@ describe('ValueHolders', () => {
     expect(holders.overflowed).toBe(false);
   });
 
+  it('keeps values apart that differ only in high bits of their characters', () => {
+    // 1M values of 20 characters, each 'a' (0x61) or 0x8061. With both hashes made of
+    // multiplies alone, a change in bit 15 never reached lower bits, and dozens were taken for
+    // an earlier value. Two independent 64-bit hashes give none (about 3e-8 expected).
+    const halves = Array.from({ length: 1024 }, (_, i) =>
+      Array.from({ length: 10 }, (_, k) => String.fromCharCode((i >> k) & 1 ? 0x8061 : 0x61)).join(''),
+    );
+    const holders = new ValueHolders(128 << 20);
+    let taken = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      if (holders.holderOf('name', halves[i & 1023]! + halves[i >> 10]!, i) >= 0) taken++;
+    }
+    expect(taken).toBe(0);
+  });
+
   it('gives up past its budget, and then answers -1 for every value', () => {
     const holders = new ValueHolders(16 * 1024, 16);
     let first = -1;
