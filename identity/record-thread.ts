@@ -16,11 +16,14 @@ port.on('message', (request: ThreadRequest) => {
   try {
     const result =
       request.kind === 'page'
-        ? work.normalize(request.sources, request.payloads)
+        ? work.normalize(request.ids, request.sources, request.payloads)
         : work.cluster(request.batch);
     reply = { seq: request.seq, result };
   } catch (error) {
-    reply = { seq: request.seq, error: error instanceof Error ? error.message : String(error) };
+    // Errors cross as their name and message (the unify's thread rebuilds one); the stack,
+    // which points into this thread, would say nothing of use there.
+    const { name, message } = error instanceof Error ? error : new Error(String(error));
+    reply = { seq: request.seq, error: { name, message } };
   }
   // A page's counts move to the unify's thread rather than being copied.
   const moved = reply.result && 'counts' in reply.result ? [(reply.result as PageEntries).counts.buffer] : [];

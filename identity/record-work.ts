@@ -3,6 +3,7 @@ import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../doma
 import { compileIdentity, indexEntries } from '../domain/identity/key-values';
 import { surviveGolden } from '../domain/identity/survive';
 import { compileSourceRecipes } from '../domain/recipes/compile';
+import { BadInputError } from '../connectors/errors';
 import { derivedMasterId } from './master-ids';
 
 /**
@@ -68,7 +69,7 @@ export interface BatchClusters {
 
 export interface RecordWork {
   /** What each record is indexed under: parsed, source recipes applied, identified. */
-  normalize(sources: readonly string[], payloads: readonly string[]): PageEntries;
+  normalize(ids: readonly number[], sources: readonly string[], payloads: readonly string[]): PageEntries;
   /** Clusters each raw component of a batch and builds each cluster's golden attributes. */
   cluster(batch: BatchInput): BatchClusters;
 }
@@ -81,14 +82,24 @@ export interface RecordWork {
 export function compileRecordWork(dataset: DatasetConfig, name: string, joinSample: number): RecordWork {
   const identity = compileIdentity(dataset);
   const recipes = compileSourceRecipes(dataset, name);
-  const valuesOf = (source: string, payload: string) =>
-    recipes(source, JSON.parse(payload) as Record<string, string>) ?? {};
+  const valuesOf = (id: number, source: string, payload: string) => {
+    let parsed: Record<string, string>;
+    try {
+      parsed = JSON.parse(payload) as Record<string, string>;
+    } catch (error) {
+      // Staging writes JSON, so this is a damaged row: named, its content never quoted, and
+      // final (a retry reads the same row).
+      const reason = (error as Error).message;
+      throw new BadInputError(`source record ${id} (${source}): its stored payload is not JSON: ${reason}`);
+    }
+    return recipes(source, parsed) ?? {};
+  };
   const joinsPerRule = new Map<string, number>();
 
-  const normalize = (sources: readonly string[], payloads: readonly string[]): PageEntries => {
+  const normalize = (ids: readonly number[], sources: readonly string[], payloads: readonly string[]) => {
     const out: PageEntries = { counts: new Int32Array(payloads.length), keys: [], values: [], kinds: [] };
     for (let k = 0; k < payloads.length; k++) {
-      const entries = indexEntries(identity.identify(valuesOf(sources[k]!, payloads[k]!)));
+      const entries = indexEntries(identity.identify(valuesOf(ids[k]!, sources[k]!, payloads[k]!)));
       out.counts[k] = entries.length;
       for (const entry of entries) {
         out.keys.push(entry.key);
@@ -100,7 +111,7 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
   };
 
   const cluster = (batch: BatchInput): BatchClusters => {
-    const values = batch.payloads.map((payload, at) => valuesOf(batch.sources[at]!, payload));
+    const values = batch.payloads.map((payload, at) => valuesOf(batch.ids[at]!, batch.sources[at]!, payload));
     const label = (at: number) => `${batch.sources[at]}:${batch.recordKeys[at]}`;
     const positionOf = new Map(batch.ids.map((id, at) => [id, at]));
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DatasetConfig } from '../config/schema';
+import { BadInputError, ConfigError } from '../connectors/errors';
 import {
   compileRecordWork,
   type BatchClusters,
@@ -19,12 +20,12 @@ export interface ThreadData {
 }
 
 export type ThreadRequest =
-  | { seq: number; kind: 'page'; sources: string[]; payloads: string[] }
+  | { seq: number; kind: 'page'; ids: number[]; sources: string[]; payloads: string[] }
   | { seq: number; kind: 'batch'; batch: BatchInput };
 
 export type ThreadReply =
   | { seq: number; result: PageEntries | BatchClusters; error?: undefined }
-  | { seq: number; result?: undefined; error: string };
+  | { seq: number; result?: undefined; error: { name: string; message: string } };
 
 /**
  * Runs a unify's per-record work (identity/record-work.ts) in a thread of its own when there is
@@ -65,6 +66,7 @@ export function startRecordWorker(data: ThreadData, threads: number): RecordWork
       normalize: (records) =>
         settled(() =>
           work.normalize(
+            records.map((r) => r.id),
             records.map((r) => r.source),
             records.map((r) => r.payload),
           ),
@@ -74,6 +76,14 @@ export function startRecordWorker(data: ThreadData, threads: number): RecordWork
     };
   }
   return threadWorker(script, data);
+}
+
+/** Final errors keep their class across threads: activities/failure.ts decides retries by it. */
+const FINAL_ERRORS: Record<string, new (message: string) => Error> = { ConfigError, BadInputError };
+
+function rebuiltError({ name, message }: { name: string; message: string }): Error {
+  const Final = FINAL_ERRORS[name];
+  return Final ? new Final(message) : Object.assign(new Error(message), { name });
 }
 
 /**
@@ -103,7 +113,7 @@ function threadWorker(script: string, data: ThreadData): RecordWorker {
     if (!waiter) return;
     pending.delete(reply.seq);
     if (reply.result) waiter.resolve(reply.result);
-    else waiter.reject(new Error(reply.error));
+    else waiter.reject(rebuiltError(reply.error));
   });
   worker.on('error', failAll);
   worker.on('exit', (code) => {
@@ -125,6 +135,7 @@ function threadWorker(script: string, data: ThreadData): RecordWorker {
       ask({
         seq: seq++,
         kind: 'page',
+        ids: records.map((r) => r.id),
         sources: records.map((r) => r.source),
         payloads: records.map((r) => r.payload),
       }),

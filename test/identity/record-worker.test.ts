@@ -1,4 +1,5 @@
 import { DatasetConfig } from '../../config/schema';
+import { BadInputError } from '../../connectors/errors';
 import { derivedMasterId } from '../../identity/master-ids';
 import type { BatchInput, RawRecord } from '../../identity/record-work';
 import { recordThreads, startRecordWorker } from '../../identity/record-worker';
@@ -99,7 +100,14 @@ describe('record worker', () => {
       const bad = thread.normalize([{ id: 9, source: 'crm', payload: '{"email": ' }]);
       const last = thread.normalize(RECORDS.slice(2, 3));
       expect(Array.from((await first).counts)).toEqual([3]);
-      await expect(bad).rejects.toThrow(/JSON/);
+      // Named by record and source, final (BadInputError: a retry reads the same row), and its
+      // content not quoted.
+      await expect(bad).rejects.toMatchObject({
+        name: 'BadInputError',
+        retryable: false,
+        message: expect.stringMatching(/^source record 9 \(crm\): its stored payload is not JSON: /),
+      });
+      await expect(bad).rejects.toBeInstanceOf(BadInputError);
       expect((await last).values).toEqual(['info@example.org']);
     } finally {
       await thread.close();
