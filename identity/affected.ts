@@ -1,23 +1,44 @@
 import type { Knex } from 'knex';
 import * as store from '../store/identity';
 
+/** What changed since the last run. */
+export interface Changes {
+  /** Changed records still live, already indexed under their new values. */
+  live: number[];
+  /** Every changed record, live or removed. */
+  changed: number[];
+  /** Records deleted at the source. */
+  removed: Set<number>;
+  /** The index rows the changed records had before this run. */
+  before: store.KeyRow[];
+}
+
 /**
  * The records an incremental run must re-cluster: the changed ones, every member of the golden
- * records they belonged to (a change can split those), and everything connected to either
- * through a shared index value. Clustering depends only on a record's connected component, so
- * re-clustering this closure gives exactly what a full rebuild would.
+ * records they belonged to (a change can split those), every record that shared a value with
+ * a changed record before the change, and everything connected to any of these through a
+ * shared index value. Clustering depends only on a record's connected component, so
+ * re-clustering this closure gives exactly what a full rebuild would: the old neighbours are
+ * needed because a component's clusters can depend on a record that has since left it (a
+ * merge it made refused under a key limit, for instance).
  */
-export async function findAffected(
-  trx: Knex.Transaction,
-  dataset: string,
-  live: number[],
-  changed: number[],
-  removed: Set<number>,
-): Promise<Int32Array> {
+export async function findAffected(trx: Knex.Transaction, dataset: string, changes: Changes): Promise<Int32Array> {
+  const { live, changed, removed } = changes;
   const previous = await store.loadPreviousGolden(trx, dataset, changed);
   const seen = new Set<number>(live);
   for (const id of await store.membersOfGolden(trx, dataset, [...new Set(previous.values())])) {
     if (!removed.has(id)) seen.add(id);
+  }
+  const oldValues = new Map<string, string[]>();
+  for (const row of changes.before) {
+    const values = oldValues.get(row.key);
+    if (values) values.push(row.value);
+    else oldValues.set(row.key, [row.value]);
+  }
+  for (const [key, values] of oldValues) {
+    for (const id of await store.recordsWithValues(trx, dataset, key, [...new Set(values)])) {
+      if (!removed.has(id)) seen.add(id);
+    }
   }
 
   const visited = new Set<string>();

@@ -181,9 +181,13 @@ async function unifyWith(
     }
     removed = changes.filter((c) => c.deleted).map((c) => c.id);
     const live = changes.filter((c) => !c.deleted).map((c) => c.id);
+    // The values changed records were indexed under before: their old neighbours' clusters
+    // may have depended on them (a refused merge, a limit), so those are re-clustered too.
+    const before = await store.keysOfRecords(trx, name, changes.map((c) => c.id));
     await store.deleteKeys(trx, name, changes.map((c) => c.id));
     await indexRecords(trx, name, identity, await read(live));
-    affected = await findAffected(trx, name, live, changes.map((c) => c.id), new Set(removed));
+    const changed = changes.map((c) => c.id);
+    affected = await findAffected(trx, name, { live, changed, removed: new Set(removed), before });
     changedCount = changes.length;
     stagedUntilMs = changes.reduce((max, c) => Math.max(max, c.stagedAtMs), state?.stagedUntilMs ?? 0);
   }

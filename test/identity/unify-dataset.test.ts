@@ -389,6 +389,30 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     expect({ partition: await partition(), keys: await keys() }).toEqual(inMemory);
   });
 
+  it('re-clusters the old neighbours of a changed record: their clusters may have hung on it', async () => {
+    // r1 is the first holder of addr H, so H's links all start from it, and key limits refuse
+    // both (two customer ids; two emails): r2 and r3 stay apart though nothing keeps them apart.
+    // Once r1 leaves H, r2 and r3 join, as a rebuild finds; r1's own golden record held only
+    // r1, so only its old values lead to them.
+    const LIMITED = DatasetConfig.parse({
+      sources: ['crm'],
+      keys: [
+        { name: 'cid', columns: ['cid'], maxValues: 1 },
+        { name: 'email', columns: ['email'], normalize: 'email', maxValues: 1 },
+        { name: 'addr', columns: ['addr'] },
+      ],
+    });
+    await stage('crm', 'r1', { cid: 'C1', email: 'e1@example.org', addr: 'H' });
+    await stage('crm', 'r2', { cid: 'C2', email: '', addr: 'H' });
+    await stage('crm', 'r3', { cid: '', email: 'e3@example.org', addr: 'H' });
+    expect(await unify(LIMITED)).toMatchObject({ mode: 'full', goldenRecords: 3, limitRefused: 2 });
+    await stage('crm', 'r1', { cid: 'C1', email: 'e1@example.org', addr: 'K' });
+    expect(await unify(LIMITED)).toMatchObject({ mode: 'incremental', goldenRecords: 2, merged: 1 });
+    expect(await partition()).toEqual({ M1: ['crm:r1'], M2: ['crm:r2', 'crm:r3'] });
+    expect(await unify(LIMITED, { mode: 'full' })).toMatchObject({ created: 0, updated: 0, merged: 0, split: 0 });
+    expect(await partition()).toEqual({ M1: ['crm:r1'], M2: ['crm:r2', 'crm:r3'] });
+  });
+
   it('incremental runs give the same clusters and ids as a full rebuild (random changes)', async () => {
     let seed = 42;
     const random = () => {
