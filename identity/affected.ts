@@ -22,7 +22,11 @@ export interface Changes {
  * needed because a component's clusters can depend on a record that has since left it (a
  * merge it made refused under a key limit, for instance).
  */
-export async function findAffected(trx: Knex.Transaction, dataset: string, changes: Changes): Promise<Int32Array> {
+export async function findAffected(
+  trx: Knex.Transaction,
+  dataset: string,
+  changes: Changes,
+): Promise<Int32Array> {
   const { live, changed, removed } = changes;
   const previous = await store.loadPreviousGolden(trx, dataset, changed);
   const seen = new Set<number>(live);
