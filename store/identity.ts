@@ -438,19 +438,47 @@ async function setRecordIndexAside(db: Db, dataset: string): Promise<(() => Prom
 }
 
 /**
- * A rebuild into a dataset that has no golden record yet, on SQLite: sets aside the master id
- * and status indexes of golden_records while its rows go in, when the dataset will hold at
- * least as many as all others (`upTo`: its record count, the most golden records it can get).
- * Derived master ids are hashes, so each insert reached a random page of the unique index.
- * Nothing reads golden_records by those indexes until the returned routine restores them.
+ * A rebuild into a dataset that has no golden record yet: sets aside the master id and status
+ * indexes of golden_records while its rows go in. On SQLite when the dataset will hold at least
+ * as many as all others (`upTo`: its record count, the most golden records it can get); on
+ * PostgreSQL only when no other dataset has golden records, since the drop locks the table
+ * until the commit (full rebuilds already take turns, see beginKeyRebuild). Derived master ids
+ * are hashes, so each insert reached a random page of the unique index. Nothing reads
+ * golden_records by those indexes until the returned routine restores them.
  */
 export async function setGoldenIndexesAside(
   db: Db,
   dataset: string,
   upTo: number,
 ): Promise<(() => Promise<void>) | null> {
-  if (isPostgres(db) || (await rowsOfOthers(db, 'golden_records', dataset)) > upTo / 2) return null;
+  const others = await rowsOfOthers(db, 'golden_records', dataset);
+  if (isPostgres(db)) return others === 0 ? setGoldenConstraintAside(db) : null;
+  if (others > upTo / 2) return null;
   return setIndexesAside(db, 'golden_records', ['golden_records_master_id_unique', 'golden_records_dataset_status_index']);
+}
+
+/**
+ * PostgreSQL: the master id's uniqueness is a table constraint (its index cannot be dropped
+ * alone): it is dropped and added back with its own definition, the status index beside it.
+ */
+async function setGoldenConstraintAside(db: Db): Promise<(() => Promise<void>) | null> {
+  const name = 'golden_records_master_id_unique';
+  const found = await db.raw(
+    'SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c ' +
+      'JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace ' +
+      "WHERE n.nspname = current_schema() AND t.relname = 'golden_records' AND c.conname = ?",
+    [name],
+  );
+  const def = found.rows[0]?.def as string | undefined;
+  if (!def) return null;
+  const status = ['golden_records_dataset_status_index'];
+  const restoreIndex = await setIndexesAside(db, 'golden_records', status, { postgres: true });
+  if (!restoreIndex) return null;
+  await db.raw(`ALTER TABLE golden_records DROP CONSTRAINT "${name}"`);
+  return async () => {
+    await db.raw(`ALTER TABLE golden_records ADD CONSTRAINT "${name}" ${def}`);
+    await restoreIndex();
+  };
 }
 
 export async function insertKeys(db: Db, dataset: string, rows: KeyRow[], into: WriteTarget = 'index'): Promise<void> {
