@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { DatasetConfig } from '../config/schema';
-import { indexEntries, type CompiledIdentity } from '../domain/identity/key-values';
 import { ValueHolders } from '../domain/identity/value-holders';
 import { UnionFind } from '../domain/union-find';
 import { recordThreads, type RecordWorker } from './record-worker';
@@ -54,17 +53,6 @@ export function valueMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
     throw new Error(`BRAID_IDENTITY_MEMORY_MB must be a number of megabytes, not ${JSON.stringify(raw)}`);
   }
   return Math.floor(mb * 1024 * 1024);
-}
-
-/** The index rows of the given records. */
-export function keyRowsOf(identity: CompiledIdentity, rows: store.IdentitySourceRow[]): store.KeyRow[] {
-  const keys: store.KeyRow[] = [];
-  for (const row of rows) {
-    for (const entry of indexEntries(identity.identify(row.values))) {
-      keys.push({ recordId: row.id, ...entry });
-    }
-  }
-  return keys;
 }
 
 /**

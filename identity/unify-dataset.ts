@@ -11,7 +11,6 @@ import { findAffected } from './affected';
 import { assignDerivedIds } from './master-ids';
 import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
 import {
-  keyRowsOf,
   rebuildIndex,
   threadsFor,
   valueMemoryBytes,
@@ -20,18 +19,6 @@ import {
 } from './rebuild-index';
 import type { BatchCluster, BatchClusters } from './record-work';
 import { startRecordWorker, type RecordWorker } from './record-worker';
-
-/**
- * Reads records with the dataset's source-level recipes (domain/recipes) applied to their
- * values: keys, clusters and survivorship all see the prepared values. A record a recipe drops
- * keeps no values: it links to nothing, and prepare leaves its empty golden record out.
- */
-type RowReader = (ids: ArrayLike<number>) => Promise<store.IdentitySourceRow[]>;
-
-function withRecipes(recipes: SourceRecipes, rows: store.IdentitySourceRow[]): store.IdentitySourceRow[] {
-  for (const row of rows) row.values = recipes(row.source, row.values) ?? {};
-  return rows;
-}
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
 const BATCH_RECORDS = 5000;
@@ -148,7 +135,6 @@ async function unifyWith(
   { identity, state, full, workerFor }: UnifyPlan,
 ): Promise<UnifySummary> {
   const recipes = compileSourceRecipes(dataset, name);
-  const read: RowReader = async (ids) => withRecipes(recipes, await store.loadIdentityRows(trx, ids));
   const beat = options.heartbeat ?? (() => undefined);
   // Taken before reading any change: whatever this run does not see lies at or above it.
   const changeMark = await store.changeSeqMark(trx);
@@ -185,7 +171,9 @@ async function unifyWith(
     // may have depended on them (a refused merge, a limit), so those are re-clustered too.
     const before = await store.keysOfRecords(trx, name, changes.map((c) => c.id));
     await store.deleteKeys(trx, name, changes.map((c) => c.id));
-    await indexRecords(trx, name, identity, await read(live));
+    // Indexed by the same record work as a rebuild's first pass (in a thread when the changes
+    // are many), so both index a record under the same entries.
+    await indexRecords(trx, name, workerFor(live.length), await store.loadStagedRows(trx, live));
     const changed = changes.map((c) => c.id);
     affected = await findAffected(trx, name, { live, changed, removed: new Set(removed), before });
     changedCount = changes.length;
@@ -197,7 +185,7 @@ async function unifyWith(
   const previous = await previousGolden(trx, name, affected, full);
   const emptyTarget = full && (await store.hasNoGolden(trx, name));
   const written = await clusterAndWrite(
-    { trx, name, read, worker: workerFor(affected.length), options, beat },
+    { trx, name, worker: workerFor(affected.length), options, beat },
     { affected, components, previous, removed, full, emptyTarget },
   );
   await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs, changeMark);
@@ -214,13 +202,23 @@ async function unifyWith(
   };
 }
 
+/** Writes the index rows of the given records, as the record worker finds them. */
 async function indexRecords(
   trx: Knex.Transaction,
   name: string,
-  identity: CompiledIdentity,
-  rows: store.IdentitySourceRow[],
-) {
-  await store.insertKeys(trx, name, keyRowsOf(identity, rows));
+  worker: RecordWorker,
+  rows: store.StagedRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const { counts, keys, values, kinds } = await worker.normalize(rows);
+  const out: store.KeyRow[] = [];
+  let at = 0;
+  rows.forEach((row, k) => {
+    for (const end = at + counts[k]!; at < end; at++) {
+      out.push({ recordId: row.id, key: keys[at]!, value: values[at]!, kind: kinds[at]! });
+    }
+  });
+  await store.insertKeys(trx, name, out);
 }
 
 async function componentsByLookup(trx: Knex.Transaction, name: string, affected: Int32Array): Promise<UnionFind> {
@@ -281,7 +279,6 @@ function unitsOf(components: UnionFind, previous: Int32Array): Groups {
 interface WriteContext {
   trx: Knex.Transaction;
   name: string;
-  read: RowReader;
   worker: RecordWorker;
   options: UnifyOptions;
   beat: NonNullable<UnifyOptions['heartbeat']>;
@@ -360,7 +357,7 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   // Former golden records that lost every member (deleted at the source or held back). A
   // rebuild answers for every golden record of the dataset, not only those it reached.
   totals.retired = await store.retireEmptyGolden(trx, name, full ? 'all' : [...formerGolden], options.nowMs);
-  totals.sampleJoins = await sampleJoins(ctx.read, batchState.joins);
+  totals.sampleJoins = await sampleJoins(trx, batchState.joins);
   return totals;
 }
 
@@ -576,7 +573,7 @@ function noteLargest(list: UnifySummary['largestClusters'], entry: UnifySummary[
 
 /** Up to SAMPLE joins per rule, as `source:key` pairs a person can check. */
 async function sampleJoins(
-  read: RowReader,
+  trx: Knex.Transaction,
   joins: BatchState['joins'],
 ): Promise<UnifySummary['sampleJoins']> {
   const picked = new Map<string, Array<[number, number]>>();
@@ -586,7 +583,7 @@ async function sampleJoins(
     picked.set(join.via, list);
   }
   const ids = [...picked.values()].flat(2);
-  const rows = new Map((await read(ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
+  const rows = new Map((await store.loadStagedRows(trx, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
   const out: UnifySummary['sampleJoins'] = {};
   for (const [via, pairs] of [...picked.entries()].sort()) {
     out[via] = pairs.map(([a, b]) => [rows.get(a)!, rows.get(b)!]);

@@ -196,11 +196,6 @@ export async function loadStagedRows(db: Db, ids: ArrayLike<number>): Promise<St
   return out.sort((a, b) => a.id - b.id);
 }
 
-/** The given records with their payload parsed, in id order. */
-export async function loadIdentityRows(db: Db, ids: ArrayLike<number>): Promise<IdentitySourceRow[]> {
-  return (await loadStagedRows(db, ids)).map(({ payload, ...row }) => ({ ...row, values: JSON.parse(payload) }));
-}
-
 /**
  * Live records of the sources after `afterId`, in id order, with their payload as stored
  * (JSON text): a rebuild's first pass parses them where it normalizes them.
