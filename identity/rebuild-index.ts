@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { DatasetConfig } from '../config/schema';
 import { ValueHolders } from '../domain/identity/value-holders';
 import { UnionFind } from '../domain/union-find';
+import type { PageEntries } from './record-work';
 import { recordThreads, type RecordWorker } from './record-worker';
 import * as store from '../store/identity';
 import { indexOfId } from './groups';
@@ -45,6 +46,27 @@ export function threadsFor(records: number, options: RebuildOptions): number {
   return records < THREAD_FROM ? 0 : threads;
 }
 
+/**
+ * A page's entries from the record worker as index rows of its records, in order; `each` sees
+ * every row with its record's position in the page.
+ */
+export function keyRowsOf(
+  records: ReadonlyArray<{ id: number }>,
+  { counts, keys, values, kinds }: PageEntries,
+  each?: (position: number, row: store.KeyRow) => void,
+): store.KeyRow[] {
+  const rows: store.KeyRow[] = [];
+  let at = 0;
+  records.forEach((record, k) => {
+    for (const end = at + counts[k]!; at < end; at++) {
+      const row = { recordId: record.id, key: keys[at]!, value: values[at]!, kind: kinds[at]! };
+      rows.push(row);
+      each?.(k, row);
+    }
+  });
+  return rows;
+}
+
 /** Bytes a rebuild may spend on the values it has seen: BRAID_IDENTITY_MEMORY_MB, or 128 MiB. */
 export function valueMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.BRAID_IDENTITY_MEMORY_MB;
@@ -70,9 +92,10 @@ export async function rebuildIndex(
   dataset: DatasetConfig,
   worker: RecordWorker,
   beat: Heartbeat,
-  memoryBytes: number,
+  memory: { bytes: number; liveRecords: number },
 ): Promise<RebuiltIndex> {
-  const target = await store.beginKeyRebuild(trx, name, dataset.sources);
+  const { bytes: memoryBytes, liveRecords } = memory;
+  const target = await store.beginKeyRebuild(trx, name, liveRecords);
   // The edges take at most a quarter of the budget: there is one per value seen again.
   const holders = new ValueHolders(Math.floor((memoryBytes * 3) / 4));
   const edges = new IntPairs(Math.floor(memoryBytes / 4));
@@ -85,16 +108,11 @@ export async function rebuildIndex(
     // The next page goes to the worker before this one's rows are written.
     const next = await read(page[page.length - 1]!.id);
     const nextEntries = next.length > 0 ? worker.normalize(next) : null;
-    const { counts, keys, values, kinds } = await entries;
-    const rows: store.KeyRow[] = [];
-    let at = 0;
-    page.forEach((record, k) => {
-      const index = ids.push(record.id);
-      for (const end = at + counts[k]!; at < end; at++) {
-        rows.push({ recordId: record.id, key: keys[at]!, value: values[at]!, kind: kinds[at]! });
-        const holder = edges.full ? -1 : holders.holderOf(keys[at]!, values[at]!, index);
-        if (holder >= 0) edges.push(holder, index);
-      }
+    const first = ids.length;
+    for (const record of page) ids.push(record.id);
+    const rows = keyRowsOf(page, await entries, (k, row) => {
+      const holder = edges.full ? -1 : holders.holderOf(row.key, row.value, first + k);
+      if (holder >= 0) edges.push(holder, first + k);
     });
     await store.insertKeys(trx, name, rows, target.into);
     beat({ phase: 'indexing', done: ids.length });
@@ -145,15 +163,13 @@ class IntList {
   private items = new Int32Array(1024);
   length = 0;
 
-  /** Appends `value`; returns its index. */
-  push(value: number): number {
+  push(value: number): void {
     if (this.length === this.items.length) {
       const grown = new Int32Array(this.items.length * 2);
       grown.set(this.items);
       this.items = grown;
     }
-    this.items[this.length] = value;
-    return this.length++;
+    this.items[this.length++] = value;
   }
 
   toArray(): Int32Array {

@@ -11,6 +11,7 @@ import { findAffected } from './affected';
 import { assignDerivedIds } from './master-ids';
 import { groupBy, groupByRoot, indexOfId, type Groups } from './groups';
 import {
+  keyRowsOf,
   rebuildIndex,
   threadsFor,
   valueMemoryBytes,
@@ -146,8 +147,9 @@ async function unifyWith(
   let stagedUntilMs: number | null | undefined;
   let rebuild: UnifySummary['rebuild'];
   if (full) {
-    const memory = options.valueMemoryBytes ?? valueMemoryBytes();
-    const worker = workerFor(await store.countLiveRecords(trx, dataset.sources));
+    const liveRecords = await store.countLiveRecords(trx, dataset.sources);
+    const memory = { bytes: options.valueMemoryBytes ?? valueMemoryBytes(), liveRecords };
+    const worker = workerFor(liveRecords);
     const built = await rebuildIndex(trx, name, dataset, worker, beat, memory);
     ({ affected, components } = built);
     rebuild = { joinedIn: built.joinedIn, workedIn: worker.where };
@@ -209,16 +211,7 @@ async function indexRecords(
   worker: RecordWorker,
   rows: store.StagedRow[],
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const { counts, keys, values, kinds } = await worker.normalize(rows);
-  const out: store.KeyRow[] = [];
-  let at = 0;
-  rows.forEach((row, k) => {
-    for (const end = at + counts[k]!; at < end; at++) {
-      out.push({ recordId: row.id, key: keys[at]!, value: values[at]!, kind: kinds[at]! });
-    }
-  });
-  await store.insertKeys(trx, name, out);
+  if (rows.length > 0) await store.insertKeys(trx, name, keyRowsOf(rows, await worker.normalize(rows)));
 }
 
 async function componentsByLookup(trx: Knex.Transaction, name: string, affected: Int32Array): Promise<UnionFind> {
@@ -371,7 +364,6 @@ interface BatchState {
 interface SentBatch {
   /** The batch's records as read, by id. */
   rows: Map<number, store.StagedRow>;
-  size: number;
   clustered: Promise<BatchClusters>;
 }
 
@@ -393,7 +385,7 @@ async function sendBatch(ctx: WriteContext, input: WriteInput, batch: number[][]
     recencies: staged.map((r) => r.recencyMs),
     components,
   });
-  return { rows: new Map(staged.map((r) => [r.id, r])), size: staged.length, clustered };
+  return { rows: new Map(staged.map((r) => [r.id, r])), clustered };
 }
 
 /**
@@ -532,7 +524,7 @@ async function writeBatch(
   // grow with them, so these inserts already land near the end of both indexes.
   await store.replaceMembers(trx, name, [], memberRows);
   await store.insertEvents(trx, name, options.runId, events, options.nowMs);
-  return sent.size;
+  return rows.size;
 }
 
 /**

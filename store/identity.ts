@@ -12,12 +12,12 @@ const IN_CHUNK = 10000;
 /** Rows per bulk INSERT statement. */
 const INSERT_ROWS = 10000;
 
-/** One staged source record as the identity engine reads it. */
-export interface IdentitySourceRow {
+/** A staged source record as the identity engine reads it, its payload as stored (JSON text). */
+export interface StagedRow {
   id: number;
   source: string;
   recordKey: string;
-  values: Record<string, string>;
+  payload: string;
   contentHash: string;
   recencyMs: number;
 }
@@ -170,11 +170,6 @@ export async function pageLiveRecordIds(db: Db, sources: string[], afterId: numb
 /** Columns of source_records the identity engine reads, and their conversion. */
 const ROW_COLUMNS = ['id', 'source', 'record_key', 'payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms'];
 
-/** A staged record with its payload as stored (JSON text). */
-export interface StagedRow extends Omit<IdentitySourceRow, 'values'> {
-  payload: string;
-}
-
 function toStagedRow(r: Record<string, unknown>): StagedRow {
   return {
     id: Number(r.id),
@@ -317,11 +312,11 @@ export interface KeyRebuild {
  * first unifies at once each saw no other dataset's rows, and each dropping the indexes while
  * the other held its delete's lock on the table was a deadlock.
  */
-export async function beginKeyRebuild(db: Db, dataset: string, sources: string[]): Promise<KeyRebuild> {
+export async function beginKeyRebuild(db: Db, dataset: string, liveRecords: number): Promise<KeyRebuild> {
   if (isPostgres(db)) await db.raw("SELECT pg_advisory_xact_lock(hashtext('braid-identity-keys-rebuild'))");
   await deleteKeys(db, dataset);
   const others = await rowsOfOthers(db, 'identity_keys', dataset);
-  const dominant = others === 0 || (!isPostgres(db) && others <= (await countLiveRecords(db, sources)));
+  const dominant = others === 0 || (!isPostgres(db) && others <= liveRecords);
   const indexes = ['identity_keys_value', 'identity_keys_record'];
   const restore = dominant ? await setIndexesAside(db, 'identity_keys', indexes, { postgres: true }) : null;
   if (restore) {
