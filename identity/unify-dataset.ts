@@ -314,7 +314,8 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   };
   const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [] };
   const formerGolden = new Set<number>(removedGolden);
-  const restoreIndexes = input.emptyTarget ? await store.setGoldenIndexesAside(trx, name, affected.length) : null;
+  const restoreGolden = input.emptyTarget ? await store.setGoldenIndexesAside(trx, name, affected.length) : null;
+  const restoreMembers = full ? await store.setMemberIndexesAside(trx, name, affected.length) : null;
   let done = 0;
   // Each batch is read and handed to the record worker before the one before it is written:
   // with a thread, one batch is clustered while the other is written.
@@ -340,7 +341,8 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   }
   for (const sent of ahead) done += await writeBatch(ctx, input, sent, batchState, totals);
   ctx.beat({ phase: 'writing', done });
-  if (restoreIndexes) await restoreIndexes();
+  if (restoreGolden) await restoreGolden();
+  if (restoreMembers) await restoreMembers();
 
   // After a rebuild PostgreSQL's statistics still describe the tables as they were (the key
   // index is analyzed when it is moved into place). Statistics of nearly empty tables turned
@@ -349,7 +351,10 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   if (full && isPostgres(trx)) await trx.raw('ANALYZE identity_members, golden_records');
   // Former golden records that lost every member (deleted at the source or held back). A
   // rebuild answers for every golden record of the dataset, not only those it reached.
-  totals.retired = await store.retireEmptyGolden(trx, name, full ? 'all' : [...formerGolden], options.nowMs);
+  // Into an empty target every golden record was made by this run, from its members.
+  if (!input.emptyTarget) {
+    totals.retired = await store.retireEmptyGolden(trx, name, full ? 'all' : [...formerGolden], options.nowMs);
+  }
   totals.sampleJoins = await sampleJoins(trx, batchState.joins);
   return totals;
 }

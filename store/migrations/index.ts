@@ -13,6 +13,7 @@ import * as preparedChangeSeq from './011-prepared-change-seq';
 import * as eventExportSettings from './012-event-export-settings';
 import * as linkKeys from './013-link-keys';
 import * as destinationAliases from './014-destination-aliases';
+import * as identityCollation from './015-identity-collation';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '012-event-export-settings': eventExportSettings,
   '013-link-keys': linkKeys,
   '014-destination-aliases': destinationAliases,
+  '015-identity-collation': identityCollation,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -252,7 +252,9 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
             .select('name', 'sql');
     const schema = await indexes();
     expect(schema.map((r: { name: string }) => r.name)).toEqual(
-      expect.arrayContaining(['golden_records_master_id_unique', 'identity_keys_record', 'identity_keys_value']),
+      expect.arrayContaining([
+        'golden_records_master_id_unique', 'identity_keys_record', 'identity_keys_value', 'identity_members_golden',
+      ]),
     );
     await stage('crm', 'c1', { email: 'ana@example.org', phone: '0611111111' });
     await stage('shop', 's1', { email: 'ANA@example.org', phone: '' });
@@ -274,6 +276,11 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     // Matched by message: better-sqlite3's error is not an Error of jest's realm, which toThrow needs.
     await expect(db('golden_records').insert({ ...taken, created_at_ms: clock, updated_at_ms: clock })).rejects.toMatchObject({
       message: expect.stringMatching(/UNIQUE constraint failed: golden_records.master_id|golden_records_master_id_unique/),
+    });
+    // So does the re-created key of memberships (a primary key on PostgreSQL, set aside there too).
+    const member = await db('identity_members').where({ dataset: 'customers' }).first();
+    await expect(db('identity_members').insert(member)).rejects.toMatchObject({
+      message: expect.stringMatching(/UNIQUE constraint failed: identity_members|identity_members_pkey/),
     });
     // A later rebuild finds its index rows through the re-created indexes as before.
     await stage('shop', 's2', { email: 'bob@example.org', phone: '' });

@@ -108,6 +108,32 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     });
   });
 
+  describe('identity columns', () => {
+    it('order index values byte by byte, whatever the database collation (migration 015)', async () => {
+      const values = ['é', 'a', 'Z', 'B', 'ab', 'a-b'];
+      await db('identity_keys').insert(
+        values.map((value, i) => ({ dataset: 'd', key_name: 'email', value, record_id: i + 1, kind: 'link' })),
+      );
+      const ordered = await db('identity_keys').where({ dataset: 'd' }).orderBy('value').pluck('value');
+      expect(ordered).toEqual(['B', 'Z', 'a', 'a-b', 'ab', 'é']);
+      // Equality is unchanged: a parameter takes the column's collation.
+      expect(await db('identity_keys').where({ value: 'ab' }).pluck('record_id')).toEqual([5]);
+      await db('identity_keys').delete();
+      if (db.client.config.client !== 'pg') return;
+      // The test cluster's own collation (C.UTF-8) orders as bytes too: the columns say which they use.
+      const columns = await db('information_schema.columns')
+        .whereRaw('table_schema = current_schema()')
+        .whereIn('table_name', ['identity_keys', 'identity_members', 'golden_records'])
+        .where('collation_name', 'C')
+        .orderBy(['table_name', 'column_name'])
+        .select('table_name', 'column_name');
+      expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual([
+        'golden_records.dataset', 'golden_records.master_id', 'golden_records.status',
+        'identity_keys.dataset', 'identity_keys.key_name', 'identity_keys.value', 'identity_members.dataset',
+      ]);
+    });
+  });
+
   describe('stageRecords', () => {
     const julia = { first_name: 'Julia', surname: 'Taylor', email: 'hannah88@powers.com' };
 
