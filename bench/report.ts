@@ -128,6 +128,7 @@ export function jsonReport(accuracy: AccuracyResult[], speed: SpeedRow[], skippe
       fullCpuSeconds: r.full.cpuSeconds,
       baselineCpuSeconds: r.baseline.cpuSeconds,
       fullWorkedIn: r.full.workedIn,
+      fullDoneHere: r.full.doneHere,
       fullJoinedIn: r.full.joinedIn,
       batch: r.batch,
       batchStageSeconds: r.incremental.stageSeconds,

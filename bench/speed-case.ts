@@ -35,6 +35,8 @@ export interface CaseOutput {
   /** Full only: where the per-record work ran, and how records were joined. */
   workedIn?: string;
   joinedIn?: string;
+  /** Full with a record thread: pages and batches the unify's own thread did itself. */
+  doneHere?: number;
   /** Golden records (or baseline clusters) after the step. */
   clusters?: number;
   /** Baseline only: clusters of the records as they stand after the incremental batch. */
@@ -80,6 +82,7 @@ async function runCase(input: CaseInput): Promise<Omit<CaseOutput, 'peakRssMb'>>
         seconds,
         cpuSeconds: cpuSecondsSince(cpu),
         workedIn: summary.rebuild?.workedIn,
+        doneHere: summary.rebuild?.doneHere,
         joinedIn: summary.rebuild?.joinedIn,
         clusters: summary.goldenRecords,
         recordsUnified: summary.recordsUnified,

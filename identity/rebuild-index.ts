@@ -2,13 +2,15 @@ import type { Knex } from 'knex';
 import type { DatasetConfig } from '../config/schema';
 import { ValueHolders } from '../domain/identity/value-holders';
 import { UnionFind } from '../domain/union-find';
-import type { PageEntries } from './record-work';
+import type { PageEntries, RawRecord } from './record-work';
 import { recordThreads, type RecordWorker } from './record-worker';
 import * as store from '../store/identity';
 import { indexOfId } from './groups';
 
 /** Records read and indexed per page. */
 const PAGE_RECORDS = 5000;
+/** Pages read and handed to the record worker ahead of the one being written. */
+const PAGES_AHEAD = 3;
 /** Index rows per page of the walk over the index, when values did not fit in memory. */
 const SCAN_PAGE = 20000;
 /** Default memory for the values seen during a rebuild (BRAID_IDENTITY_MEMORY_MB overrides). */
@@ -34,6 +36,8 @@ export interface RebuildOptions {
   valueMemoryBytes?: number;
   /** Record threads, 0 or 1 (see identity/record-worker.ts recordThreads). */
   threads?: number;
+  /** Records per page of the first pass (default {@link PAGE_RECORDS}); small in tests. */
+  pageRecords?: number;
 }
 
 /**
@@ -92,31 +96,39 @@ export async function rebuildIndex(
   dataset: DatasetConfig,
   worker: RecordWorker,
   beat: Heartbeat,
-  memory: { bytes: number; liveRecords: number },
+  memory: { bytes: number; liveRecords: number; pageRecords?: number },
 ): Promise<RebuiltIndex> {
-  const { bytes: memoryBytes, liveRecords } = memory;
+  const { bytes: memoryBytes, liveRecords, pageRecords = PAGE_RECORDS } = memory;
   const target = await store.beginKeyRebuild(trx, name, liveRecords);
   // The edges take at most a quarter of the budget: there is one per value seen again.
   const holders = new ValueHolders(Math.floor((memoryBytes * 3) / 4));
   const edges = new IntPairs(Math.floor(memoryBytes / 4));
   const ids = new IntList();
-  const read = (after: number) => store.pageLiveRawRecords(trx, dataset.sources, after, PAGE_RECORDS);
+  const read = (after: number) => store.pageLiveRawRecords(trx, dataset.sources, after, pageRecords);
 
-  let page = await read(0);
-  let entries = page.length > 0 ? worker.normalize(page) : null;
-  while (entries !== null) {
-    // The next page goes to the worker before this one's rows are written.
-    const next = await read(page[page.length - 1]!.id);
-    const nextEntries = next.length > 0 ? worker.normalize(next) : null;
+  // Pages go to the worker before the rows of those before them are written; with the record
+  // thread holding two, the next is normalized here (see identity/record-worker.ts).
+  const ahead: Array<{ page: RawRecord[]; entries: Promise<PageEntries> }> = [];
+  let after = 0;
+  let more = true;
+  for (;;) {
+    while (more && ahead.length < PAGES_AHEAD) {
+      const page = await read(after);
+      more = page.length > 0;
+      if (!more) break;
+      after = page[page.length - 1]!.id;
+      ahead.push({ page, entries: worker.normalize(page) });
+    }
+    const next = ahead.shift();
+    if (!next) break;
     const first = ids.length;
-    for (const record of page) ids.push(record.id);
-    const rows = keyRowsOf(page, await entries, (k, row) => {
+    for (const record of next.page) ids.push(record.id);
+    const rows = keyRowsOf(next.page, await next.entries, (k, row) => {
       const holder = edges.full ? -1 : holders.holderOf(row.key, row.value, first + k);
       if (holder >= 0) edges.push(holder, first + k);
     });
     await store.insertKeys(trx, name, rows, target.into);
     beat({ phase: 'indexing', done: ids.length });
-    [page, entries] = [next, nextEntries];
   }
   await target.finish();
   const affected = ids.toArray();

@@ -63,7 +63,7 @@ export interface BatchClusters {
   clusters: BatchCluster[];
   /** Held records (ambiguous) and refused merges, by record id. */
   events: ClusterEvent[];
-  /** The joins made, at most a sample per rule over the whole run (see compileRecordWork). */
+  /** The joins made, at most `joinSample` per rule in each batch (see compileRecordWork). */
   joins: Array<{ via: string; records: [number, number] }>;
 }
 
@@ -75,9 +75,10 @@ export interface RecordWork {
 }
 
 /**
- * Compiles a dataset's per-record work. `joinSample` bounds the joins reported per rule over
- * all batches of a run, so one instance serves one run, its batches in order. A record a
- * recipe drops is indexed under nothing and keeps no values.
+ * Compiles a dataset's per-record work. `joinSample` bounds the joins reported per rule in a
+ * batch: the caller keeps the first ones over its batches, so what it keeps does not depend on
+ * which thread clustered which batch. A record a recipe drops is indexed under nothing and
+ * keeps no values.
  */
 export function compileRecordWork(dataset: DatasetConfig, name: string, joinSample: number): RecordWork {
   const identity = compileIdentity(dataset);
@@ -94,7 +95,6 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
     }
     return recipes(source, parsed) ?? {};
   };
-  const joinsPerRule = new Map<string, number>();
 
   const normalize = (ids: readonly number[], sources: readonly string[], payloads: readonly string[]) => {
     const out: PageEntries = { counts: new Int32Array(payloads.length), keys: [], values: [], kinds: [] };
@@ -115,6 +115,7 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
     const label = (at: number) => `${batch.sources[at]}:${batch.recordKeys[at]}`;
     const positionOf = new Map(batch.ids.map((id, at) => [id, at]));
 
+    const joinsPerRule = new Map<string, number>();
     const found: Array<{ members: number[]; linkedBy: string[] }> = [];
     const events: ClusterEvent[] = [];
     const joins: BatchClusters['joins'] = [];

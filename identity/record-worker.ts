@@ -10,6 +10,7 @@ import {
   type BatchInput,
   type PageEntries,
   type RawRecord,
+  type RecordWork,
 } from './record-work';
 
 /** What a record thread is started with. */
@@ -31,17 +32,24 @@ export type ThreadReply =
  * Runs a unify's per-record work (identity/record-work.ts) in a thread of its own when there is
  * one. Parsing payloads, normalizing keys, clustering and survivorship are most of a rebuild's
  * work; in a thread they run while the unify's own thread reads the next page or batch and
- * writes the last one. Requests may be queued before earlier ones settle; the thread answers
- * them in order, each with its own result.
+ * writes the last one. Requests may be queued before earlier ones settle; each gets its own
+ * result. When the thread already holds {@link SHARE_FROM} requests, the next is done at once
+ * in the calling thread instead: a rebuild's first pass gave the record thread twice the work
+ * of the unify's own, which waited on it for half the pass.
  */
 export interface RecordWorker {
   normalize(records: readonly RawRecord[]): Promise<PageEntries>;
   cluster(batch: BatchInput): Promise<BatchClusters>;
   /** `thread` when the work goes to a record thread, `inline` when it is done in this one. */
   readonly where: 'thread' | 'inline';
+  /** With a thread: the requests this thread did itself, the thread being busy enough. */
+  readonly doneHere: number;
   /** Stops the thread; requests still queued are rejected (nobody need be waiting for them). */
   close(): Promise<void>;
 }
+
+/** Requests queued in the record thread from which the caller's thread does the next itself. */
+const SHARE_FROM = 2;
 
 /** Record threads a rebuild starts: BRAID_IDENTITY_THREADS, or 1 when there are 2 cores. */
 export function recordThreads(env: NodeJS.ProcessEnv = process.env): number {
@@ -63,19 +71,21 @@ export function startRecordWorker(data: ThreadData, threads: number): RecordWork
     const work = compileRecordWork(data.dataset, data.name, data.joinSample);
     return {
       where: 'inline',
-      normalize: (records) =>
-        settled(() =>
-          work.normalize(
-            records.map((r) => r.id),
-            records.map((r) => r.source),
-            records.map((r) => r.payload),
-          ),
-        ),
+      doneHere: 0,
+      normalize: (records) => settled(() => normalizeWith(work, records)),
       cluster: (batch) => settled(() => work.cluster(batch)),
       close: async () => undefined,
     };
   }
   return threadWorker(script, data);
+}
+
+function normalizeWith(work: RecordWork, records: readonly RawRecord[]): PageEntries {
+  return work.normalize(
+    records.map((r) => r.id),
+    records.map((r) => r.source),
+    records.map((r) => r.payload),
+  );
 }
 
 /** Final errors keep their class across threads: activities/failure.ts decides retries by it. */
@@ -119,6 +129,14 @@ function threadWorker(script: string, data: ThreadData): RecordWorker {
   worker.on('exit', (code) => {
     if (!closed) failAll(new Error(`the record thread stopped unexpectedly (exit code ${code})`));
   });
+  // The same work for this thread to take a share, compiled the first time it does.
+  let here: RecordWork | undefined;
+  let doneHere = 0;
+  const shared = () => {
+    doneHere += 1;
+    return (here ??= compileRecordWork(data.dataset, data.name, data.joinSample));
+  };
+  const busy = () => failure === null && pending.size >= SHARE_FROM;
   const ask = <T>(request: ThreadRequest): Promise<T> => {
     if (failure) return Promise.reject(failure);
     const result = new Promise<T>((resolve, reject) => {
@@ -131,15 +149,20 @@ function threadWorker(script: string, data: ThreadData): RecordWorker {
   };
   return {
     where: 'thread',
+    get doneHere() {
+      return doneHere;
+    },
     normalize: (records) =>
-      ask({
-        seq: seq++,
-        kind: 'page',
-        ids: records.map((r) => r.id),
-        sources: records.map((r) => r.source),
-        payloads: records.map((r) => r.payload),
-      }),
-    cluster: (batch) => ask({ seq: seq++, kind: 'batch', batch }),
+      busy()
+        ? settled(() => normalizeWith(shared(), records))
+        : ask({
+            seq: seq++,
+            kind: 'page',
+            ids: records.map((r) => r.id),
+            sources: records.map((r) => r.source),
+            payloads: records.map((r) => r.payload),
+          }),
+    cluster: (batch) => (busy() ? settled(() => shared().cluster(batch)) : ask({ seq: seq++, kind: 'batch', batch })),
     async close() {
       closed = true;
       failAll(new Error('the record thread was closed before this request was done'));

@@ -23,7 +23,10 @@ import { startRecordWorker, type RecordWorker } from './record-worker';
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
 const BATCH_RECORDS = 5000;
-/** Batches read and handed to the record worker ahead of the one being written. */
+/**
+ * Batches read and handed to the record worker ahead of the one being written: with the record
+ * thread holding two, the next is clustered here (see identity/record-worker.ts).
+ */
 const BATCHES_AHEAD = 1;
 /** Memberships per page when a rebuild reads the golden record each record had. */
 const SCAN_PAGE = 20000;
@@ -61,8 +64,11 @@ export interface UnifySummary {
   sampleJoins: Record<string, Array<[string, string]>>;
   /** Problems with the rules seen in the data, e.g. a key column no staged record has. */
   warnings: string[];
-  /** A full rebuild: how its records were joined, and where their per-record work ran. */
-  rebuild?: Pick<RebuiltIndex, 'joinedIn'> & { workedIn: RecordWorker['where'] };
+  /**
+   * A full rebuild: how its records were joined, where their per-record work ran, and with a
+   * record thread how many pages and batches the unify's own thread took on.
+   */
+  rebuild?: Pick<RebuiltIndex, 'joinedIn'> & { workedIn: RecordWorker['where']; doneHere: number };
 }
 
 class DryRunDone extends Error {
@@ -148,11 +154,11 @@ async function unifyWith(
   let rebuild: UnifySummary['rebuild'];
   if (full) {
     const liveRecords = await store.countLiveRecords(trx, dataset.sources);
-    const memory = { bytes: options.valueMemoryBytes ?? valueMemoryBytes(), liveRecords };
+    const memory = { bytes: options.valueMemoryBytes ?? valueMemoryBytes(), liveRecords, pageRecords: options.pageRecords };
     const worker = workerFor(liveRecords);
     const built = await rebuildIndex(trx, name, dataset, worker, beat, memory);
     ({ affected, components } = built);
-    rebuild = { joinedIn: built.joinedIn, workedIn: worker.where };
+    rebuild = { joinedIn: built.joinedIn, workedIn: worker.where, doneHere: 0 };
     changedCount = affected.length;
   } else {
     // The change sequence makes the read as large as the changes. Without one yet (the first
@@ -191,6 +197,7 @@ async function unifyWith(
     { affected, components, previous, removed, full, emptyTarget },
   );
   await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs, changeMark);
+  if (rebuild) rebuild.doneHere = workerFor(affected.length).doneHere;
 
   const goldenRecords = await countActive(trx, name);
   return {
@@ -312,7 +319,7 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
     created: 0, updated: 0, merged: 0, split: 0, retired: 0, ambiguous: 0, limitRefused: 0, lockRefused: 0,
     ambiguousRecords: [], largestClusters: [], sampleJoins: {},
   };
-  const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [] };
+  const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [], joinsPerRule: new Map() };
   const formerGolden = new Set<number>(removedGolden);
   const restoreGolden = input.emptyTarget ? await store.setGoldenIndexesAside(trx, name, affected.length) : null;
   const restoreMembers = full ? await store.setMemberIndexesAside(trx, name, affected.length) : null;
@@ -361,8 +368,9 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
 
 interface BatchState {
   nextId: number;
-  /** A sample of the joins made, at most SAMPLE per rule (the record worker samples them). */
+  /** A sample of the joins made, at most SAMPLE per rule. */
   joins: Array<{ via: string; records: [number, number] }>;
+  joinsPerRule: Map<string, number>;
 }
 
 /** A batch handed to the record worker: what it was sent, and its clusters to come. */
@@ -420,7 +428,12 @@ async function writeBatch(
     if (event.kind === 'limit_refused') totals.limitRefused += 1;
     if (event.kind === 'lock_refused') totals.lockRefused += 1;
   }
-  state.joins.push(...found.joins);
+  // The first SAMPLE per rule in batch order, whichever thread clustered each batch.
+  for (const join of found.joins) {
+    const seen = state.joinsPerRule.get(join.via) ?? 0;
+    if (seen < SAMPLE) state.joins.push(join);
+    state.joinsPerRule.set(join.via, seen + 1);
+  }
 
   // Which cluster each former golden record goes to: the one holding most of its members.
   const holdings = new Map<number, Map<number, number>>();

@@ -51,6 +51,23 @@ describe('record worker', () => {
     }
   });
 
+  it('does requests itself while the thread holds two, with the same results', async () => {
+    const inline = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 0);
+    const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
+    try {
+      const pages = [...RECORDS, ...RECORDS].map((record) => [record]);
+      // Asked at once: the thread holds the first two, so this thread does the other six.
+      const shared = await Promise.all(pages.map((page) => thread.normalize(page)));
+      expect(thread.doneHere).toBe(6);
+      const alone = await Promise.all(pages.map((page) => inline.normalize(page)));
+      const plain = (e: { counts: Int32Array }) => ({ ...e, counts: Array.from(e.counts) });
+      expect(shared.map(plain)).toEqual(alone.map(plain));
+      expect(inline.doneHere).toBe(0);
+    } finally {
+      await Promise.all([inline.close(), thread.close()]);
+    }
+  });
+
   it('clusters a batch in a thread as inline: golden attributes, founders and joins', async () => {
     // Positions 0 and 1 share an email; 2 is alone.
     const batch: BatchInput = {
@@ -118,7 +135,9 @@ describe('record worker', () => {
     const thread = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 1);
     // A rebuild that fails stops awaiting pages it queued ahead: none of these may surface as
     // an unhandled rejection (jest would fail the run), yet each still rejects when awaited.
-    const queued = Array.from({ length: 3 }, () => thread.normalize(RECORDS));
+    // Two: a third would be done at once in this thread (see the test above).
+    const queued = Array.from({ length: 2 }, () => thread.normalize(RECORDS));
+    expect(thread.doneHere).toBe(0);
     await thread.close();
     for (const page of queued) await expect(page).rejects.toThrow('the record thread was closed before this request was done');
     await expect(thread.normalize(RECORDS)).rejects.toThrow('the record thread was closed');

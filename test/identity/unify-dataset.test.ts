@@ -39,7 +39,7 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
   const remove = async (source: string, key: string) => {
     await db('source_records').where({ source, record_key: key }).update({ deleted_at_ms: clock });
   };
-  type Extra = { mode?: 'full'; dryRun?: boolean; valueMemoryBytes?: number; threads?: number };
+  type Extra = { mode?: 'full'; dryRun?: boolean; valueMemoryBytes?: number; threads?: number; pageRecords?: number };
   const unify = (dataset = CUSTOMERS, extra: Extra = {}) =>
     unifyDataset(db, 'customers', dataset, {
       runId: `run-${clock}`,
@@ -391,8 +391,14 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
       goldenRecords: 2,
       created: 0,
       updated: 0,
-      rebuild: { workedIn: 'thread', joinedIn: 'memory' },
+      rebuild: { workedIn: 'thread', joinedIn: 'memory', doneHere: 0 },
     });
+    expect({ partition: await partition(), keys: await keys() }).toEqual(inMemory);
+    // A page per record: the thread holds two pages as the others are read, so this thread
+    // normalizes some of them itself, and the rows are still the same.
+    const shared = await unify(CUSTOMERS, { mode: 'full', threads: 1, pageRecords: 1 });
+    expect(shared).toMatchObject({ goldenRecords: 2, created: 0, updated: 0, rebuild: { workedIn: 'thread' } });
+    expect(shared.rebuild!.doneHere).toBeGreaterThan(0);
     expect({ partition: await partition(), keys: await keys() }).toEqual(inMemory);
   });
 
