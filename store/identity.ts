@@ -301,12 +301,15 @@ export interface KeyRebuild {
 
 /**
  * Deletes the dataset's index rows and prepares identity_keys for their rebuild. When
- * the dataset holds most of the table, its rows go straight in with both indexes set aside and
- * each index is built afterwards with one sort: 1M records' 1.8M rows on SQLite took 2.4 s to
- * index against 4.1 s for the ordered move below. On PostgreSQL only when no other dataset has
- * index rows, since dropping an index locks the table until the commit (see
- * {@link setIndexesAside}); the other unifies it would hold up have nothing there to read.
- * Otherwise the rows go to a load table and are moved in index order.
+ * the dataset holds most of the table, its rows go straight in with the value index set aside,
+ * built afterwards with one sort: 1M records' 1.8M rows on SQLite took 2.4 s to index against
+ * 4.1 s for the ordered move below. On SQLite the index by record stays, since rows come in
+ * record order and each lands at its end (0.2 s more while writing, against 0.8 s to build it
+ * afterwards); PostgreSQL, whose index upkeep costs more, sets it aside too (1.2 s more while
+ * writing, against 0.6 s). On PostgreSQL only when no other dataset has index rows, since
+ * dropping an index locks the table until the commit (see {@link setIndexesAside}); the other
+ * unifies it would hold up have nothing there to read. Otherwise the rows go to a load table
+ * and are moved in index order.
  *
  * On PostgreSQL, rebuilds of different datasets take turns from here to their commit: two
  * first unifies at once each saw no other dataset's rows, and each dropping the indexes while
@@ -317,7 +320,7 @@ export async function beginKeyRebuild(db: Db, dataset: string, liveRecords: numb
   await deleteKeys(db, dataset);
   const others = await rowsOfOthers(db, 'identity_keys', dataset);
   const dominant = others === 0 || (!isPostgres(db) && others <= liveRecords);
-  const indexes = ['identity_keys_value', 'identity_keys_record'];
+  const indexes = isPostgres(db) ? ['identity_keys_value', 'identity_keys_record'] : ['identity_keys_value'];
   const restore = dominant ? await setIndexesAside(db, 'identity_keys', indexes, { postgres: true }) : null;
   if (restore) {
     return {
@@ -431,13 +434,15 @@ async function setRecordIndexAside(db: Db, dataset: string): Promise<(() => Prom
 }
 
 /**
- * A rebuild into a dataset that has no golden record yet: sets aside the master id and status
- * indexes of golden_records while its rows go in. On SQLite when the dataset will hold at least
- * as many as all others (`upTo`: its record count, the most golden records it can get); on
- * PostgreSQL only when no other dataset has golden records, since the drop locks the table
- * until the commit (full rebuilds already take turns, see beginKeyRebuild). Derived master ids
- * are hashes, so each insert reached a random page of the unique index. Nothing reads
- * golden_records by those indexes until the returned routine restores them.
+ * A rebuild into a dataset that has no golden record yet: sets aside the master id index of
+ * golden_records while its rows go in. On SQLite when the dataset will hold at least as many
+ * as all others (`upTo`: its record count, the most golden records it can get); on PostgreSQL
+ * only when no other dataset has golden records, since the drop locks the table until the
+ * commit (full rebuilds already take turns, see beginKeyRebuild). Derived master ids are
+ * hashes, so each insert reached a random page of the unique index. The status index takes
+ * rows in id order: SQLite keeps it, PostgreSQL sets it aside too (see beginKeyRebuild for
+ * why they differ). Nothing reads golden_records by these indexes until the returned routine
+ * restores them, and a taken id fails the restore as its insert would have.
  */
 export async function setGoldenIndexesAside(
   db: Db,
@@ -445,34 +450,28 @@ export async function setGoldenIndexesAside(
   upTo: number,
 ): Promise<(() => Promise<void>) | null> {
   const others = await rowsOfOthers(db, 'golden_records', dataset);
-  const status = ['golden_records_dataset_status_index'];
+  const unique = 'golden_records_master_id_unique';
   if (isPostgres(db)) {
-    return others === 0 ? setConstraintAside(db, 'golden_records', 'golden_records_master_id_unique', status) : null;
+    if (others > 0) return null;
+    return setConstraintAside(db, 'golden_records', unique, ['golden_records_dataset_status_index']);
   }
   if (others > upTo / 2) return null;
-  return setIndexesAside(db, 'golden_records', ['golden_records_master_id_unique', ...status]);
+  return setIndexesAside(db, 'golden_records', [unique]);
 }
 
 /**
- * A full rebuild rewrites every membership of the dataset: sets aside identity_members' index
- * by golden record while they go in, and on PostgreSQL its primary key too (a SQLite primary
- * key is part of the table). Memberships arrive in order of their unit's first record, so each
- * insert reached a random page of the golden index, and on PostgreSQL of both: 1M memberships
- * took 4.2 s to write against about 1.5 s, and the two indexes then build in about 1 s. The
- * same conditions as {@link setGoldenIndexesAside}; nothing reads memberships by these indexes
- * until the returned routine restores them, and a duplicate membership fails the restore as
- * its insert would have.
+ * PostgreSQL: a full rebuild rewrites every membership of the dataset, so the primary key of
+ * identity_members and its index by golden record are set aside while they go in, when no
+ * other dataset has memberships (the same reason as {@link setGoldenIndexesAside}).
+ * Memberships arrive in order of their unit's first record, so each insert reached a random
+ * page of the key: 1M memberships took 4.2 s to write against 1.8 s, and both indexes then
+ * build in 0.8 s. Nothing reads memberships by these indexes until the returned routine
+ * restores them, and a duplicate fails the restore as its insert would have. SQLite keeps both:
+ * its primary key is part of the table, and the golden index takes rows nearly in order.
  */
-export async function setMemberIndexesAside(
-  db: Db,
-  dataset: string,
-  upTo: number,
-): Promise<(() => Promise<void>) | null> {
-  const others = await rowsOfOthers(db, 'identity_members', dataset);
-  const golden = ['identity_members_golden'];
-  if (isPostgres(db)) return others === 0 ? setConstraintAside(db, 'identity_members', 'identity_members_pkey', golden) : null;
-  if (others > upTo) return null;
-  return setIndexesAside(db, 'identity_members', golden);
+export async function setMemberKeyAside(db: Db, dataset: string): Promise<(() => Promise<void>) | null> {
+  if (!isPostgres(db) || (await rowsOfOthers(db, 'identity_members', dataset)) > 0) return null;
+  return setConstraintAside(db, 'identity_members', 'identity_members_pkey', ['identity_members_golden']);
 }
 
 /**
