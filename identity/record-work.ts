@@ -1,8 +1,8 @@
 import type { DatasetConfig } from '../config/schema';
 import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../domain/identity/cluster';
 import { compileIdentity, indexEntries } from '../domain/identity/key-values';
-import { surviveGolden } from '../domain/identity/survive';
-import { compileSourceRecipes } from '../domain/recipes/compile';
+import { keepsRecordAsIs, surviveGolden } from '../domain/identity/survive';
+import { compileSourceRecipes, hasSourceRecipes } from '../domain/recipes/compile';
 import { BadInputError } from '../connectors/errors';
 import { derivedMasterId } from './master-ids';
 
@@ -110,8 +110,21 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
     return out;
   };
 
+  // A golden record of one member whose values no recipe and no survivorship rule changes:
+  // its attributes are the payload as staged, without parsing and writing it again.
+  const asStaged = new Map<string, boolean>();
+  const keptAsStaged = (source: string) => {
+    let kept = asStaged.get(source);
+    if (kept === undefined) {
+      kept = keepsRecordAsIs(dataset.survivorship) && !hasSourceRecipes(dataset, source);
+      asStaged.set(source, kept);
+    }
+    return kept;
+  };
+
   const cluster = (batch: BatchInput): BatchClusters => {
-    const values = batch.payloads.map((payload, at) => valuesOf(batch.ids[at]!, batch.sources[at]!, payload));
+    const parsed: Array<Record<string, string> | undefined> = new Array(batch.ids.length);
+    const valuesAt = (at: number) => (parsed[at] ??= valuesOf(batch.ids[at]!, batch.sources[at]!, batch.payloads[at]!));
     const label = (at: number) => `${batch.sources[at]}:${batch.recordKeys[at]}`;
     const positionOf = new Map(batch.ids.map((id, at) => [id, at]));
 
@@ -127,7 +140,7 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
       // Normalized again rather than read back from the index: in a thread this is work the
       // unify's own thread, which does the reads and writes, no longer waits for.
       const records: ClusterRecord[] = component.map((at) => {
-        const { blocks: _blocks, ...identityOf } = identity.identify(values[at]!);
+        const { blocks: _blocks, ...identityOf } = identity.identify(valuesAt(at));
         return { id: batch.ids[at]!, ...identityOf };
       });
       const outcome = clusterComponent(records, identity.plan);
@@ -144,13 +157,14 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
     }
 
     const clusters = found.map(({ members, linkedBy }): BatchCluster => {
+      if (members.length === 1) return alone(members[0]!, linkedBy);
       const ordered = [...members].sort((a, b) => batch.ids[a]! - batch.ids[b]!);
       const labels = ordered.map(label);
       const survivors = ordered.map((at) => ({
         id: batch.ids[at]!,
         source: batch.sources[at]!,
         recencyMs: batch.recencies[at]!,
-        values: values[at]!,
+        values: valuesAt(at),
       }));
       const founder = labels.reduce((min, l) => (l < min ? l : min));
       return {
@@ -164,6 +178,25 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
     });
     clusters.sort((a, b) => a.members[0]! - b.members[0]!);
     return { clusters, events, joins };
+
+    // Most golden records have one member: the same as the general path, with less to build.
+    function alone(at: number, linkedBy: string[]): BatchCluster {
+      const founder = label(at);
+      const source = batch.sources[at]!;
+      // Staging writes payloads with JSON.stringify, which this gives back unchanged after
+      // JSON.parse, so the text is what parsing and writing it again would give.
+      const attributes = keptAsStaged(source)
+        ? batch.payloads[at]!
+        : JSON.stringify(surviveGolden([{ id: batch.ids[at]!, source, recencyMs: batch.recencies[at]!, values: valuesAt(at) }], dataset.survivorship));
+      return {
+        members: [batch.ids[at]!],
+        linkedBy,
+        attributes,
+        sourceKeys: JSON.stringify([founder]),
+        founder,
+        derivedId: derivedMasterId(name, founder, 0),
+      };
+    }
   };
 
   return { normalize, cluster };

@@ -33,6 +33,14 @@ export function surviveGolden(
 }
 
 /**
+ * True when a record on its own survives exactly as it is: every column's rule is
+ * `most_recent`, which keeps each value as it is.
+ */
+export function keepsRecordAsIs(config: SurvivorshipConfig): boolean {
+  return config.default === 'most_recent' && Object.values(config.columns).every((rule) => rule === 'most_recent');
+}
+
+/**
  * What every rule gives for a record on its own (most golden records have one member): its
  * value as it is for `most_recent`, blank as '' for the rules that skip blanks, trimmed for
  * `max`, `min` and `union` (a list of one). Same result as the general path, without sorting

@@ -45,6 +45,11 @@ export function compileSourceRecipes(dataset: RecipeDataset, name = 'dataset'): 
   };
 }
 
+/** Whether any source-level recipe of the dataset applies to records of `source`. */
+export function hasSourceRecipes(dataset: RecipeDataset, source: string): boolean {
+  return recipesAt(dataset, 'source').some(({ recipe }) => !recipe.sources || recipe.sources.includes(source));
+}
+
 /** Compiles the golden-level recipes: golden attributes → attributes, or null (left out). */
 export function compileGoldenRecipes(dataset: RecipeDataset, name = 'dataset'): Step {
   const steps: Step[] = recipesAt(dataset, 'golden').map(({ recipe, index }) =>

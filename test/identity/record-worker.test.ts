@@ -1,5 +1,6 @@
 import { DatasetConfig } from '../../config/schema';
 import { BadInputError } from '../../connectors/errors';
+import { surviveGolden } from '../../domain/identity/survive';
 import { derivedMasterId } from '../../identity/master-ids';
 import type { BatchInput, RawRecord } from '../../identity/record-work';
 import { recordThreads, startRecordWorker } from '../../identity/record-worker';
@@ -107,6 +108,46 @@ describe('record worker', () => {
       expect(a.joins).toEqual([{ via: 'exact/email', records: [1, 2] }]);
     } finally {
       await Promise.all([inline.close(), thread.close()]);
+    }
+  });
+
+  it('gives a golden record of one member the attributes the general path gives', async () => {
+    // Staging writes payloads with JSON.stringify; these are the awkward cases for taking one
+    // as it is: integer-like columns (which objects order first), escapes, a lone surrogate,
+    // blanks and spaces that other rules would trim.
+    const tricky = [
+      { '2': 'b', email: ' Ana@Example.org ', '10': 'a', note: 'line\nbreak "quoted" \\ tab\t' },
+      { name: 'Zoë 😀', broken: '\ud800', phone: '' },
+      { email: 'bob@example.org', '__proto__': 'x', 'key with space': '  padded  ' },
+    ].map((values) => JSON.stringify(values));
+    const batch = (sources: string[]): BatchInput => ({
+      ids: [1, 2, 3],
+      sources,
+      recordKeys: ['a', 'b', 'c'],
+      payloads: tricky,
+      recencies: [1, 2, 3],
+      components: [[0], [1], [2]],
+    });
+    const general = (dataset: DatasetConfig, at: number, values = JSON.parse(tricky[at]!)) =>
+      JSON.stringify(surviveGolden([{ id: at + 1, source: 'crm', recencyMs: at + 1, values }], dataset.survivorship));
+    const byRule = DatasetConfig.parse({ ...DATASET, survivorship: { default: 'most_recent', columns: { email: 'max' } } });
+    const workers = [DATASET, byRule].map((dataset) => startRecordWorker({ dataset, name: 'customers', joinSample: 10 }, 0));
+    try {
+      const asStaged = await workers[0]!.cluster(batch(['crm', 'crm', 'crm']));
+      expect(asStaged.clusters.map((c) => c.attributes)).toEqual(tricky);
+      expect(asStaged.clusters.map((c) => c.attributes)).toEqual([0, 1, 2].map((at) => general(DATASET, at)));
+      // A rule that changes values (max trims) and a source with a recipe take the general path.
+      const trimmed = await workers[1]!.cluster(batch(['crm', 'crm', 'crm']));
+      expect(JSON.parse(trimmed.clusters[0]!.attributes).email).toBe('Ana@Example.org');
+      expect(trimmed.clusters.map((c) => c.attributes)).toEqual([0, 1, 2].map((at) => general(byRule, at)));
+      const derived = await workers[0]!.cluster(batch(['shop', 'crm', 'shop']));
+      // The shop's recipe sets email from `mail`, which this payload lacks: the staged value goes.
+      expect(JSON.parse(derived.clusters[0]!.attributes)).toHaveProperty('email', '');
+      expect(derived.clusters[1]!.attributes).toBe(tricky[1]);
+      expect(derived.clusters.map((c) => c.founder)).toEqual(['shop:a', 'crm:b', 'shop:c']);
+      expect(derived.clusters.map((c) => c.sourceKeys)).toEqual(['["shop:a"]', '["crm:b"]', '["shop:c"]']);
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
     }
   });
 
