@@ -97,8 +97,7 @@ export async function setIdentityState(
 ): Promise<void> {
   let stagedUntil = stagedUntilMs ?? null;
   if (stagedUntilMs === undefined) {
-    const newest = await db('source_records').whereIn('source', sources).max({ max: 'staged_at_ms' }).first();
-    stagedUntil = newest?.max === null || newest?.max === undefined ? null : Number(newest.max);
+    stagedUntil = await newestStagedAt(db, sources);
   }
   await db('identity_state')
     .insert({
@@ -333,6 +332,22 @@ export async function beginKeyRebuild(db: Db, dataset: string, liveRecords: numb
   }
   await beginKeyLoad(db);
   return { into: 'load', finish: () => moveLoadedKeys(db, dataset) };
+}
+
+/**
+ * When the newest record of the sources was staged, or null. Read newest first down the
+ * staging-time index, which stops at the first row of these sources: SQLite's planner, with
+ * every record in one source, chose the source index and read them all (0.2 s at 1M, at the
+ * end of a rebuild), so it is told which index to use.
+ */
+async function newestStagedAt(db: Db, sources: string[]): Promise<number | null> {
+  const table = isPostgres(db) ? 'source_records' : db.raw('?? INDEXED BY ??', ['source_records', 'source_records_staged_at']);
+  const row: { staged_at_ms: number | string | null } | undefined = await db
+    .from(table)
+    .whereIn('source', sources)
+    .orderBy('staged_at_ms', 'desc')
+    .first('staged_at_ms');
+  return row?.staged_at_ms === null || row?.staged_at_ms === undefined ? null : Number(row.staged_at_ms);
 }
 
 /** Live (not deleted) records of the sources. */
