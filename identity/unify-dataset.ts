@@ -24,8 +24,11 @@ import { startRecordWorker, type RecordWorker } from './record-worker';
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
 const BATCH_RECORDS = 5000;
 /**
- * Batches read and handed to the record worker ahead of the one being written: with the record
- * thread holding two, the next is clustered here (see identity/record-worker.ts).
+ * Batches read and handed to the record worker ahead of the one being written. One, so the
+ * record thread never holds two and clusters every batch: unlike the first pass, the second
+ * keeps the unify's own thread busy with reads and writes (a deeper queue, with this thread
+ * taking a batch when the record thread held two, made SQLite's second pass slower, and gave
+ * PostgreSQL's nothing measurable).
  */
 const BATCHES_AHEAD = 1;
 /** Memberships per page when a rebuild reads the golden record each record had. */
