@@ -325,7 +325,8 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [], joinsPerRule: new Map() };
   const formerGolden = new Set<number>(removedGolden);
   const restoreGolden = input.emptyTarget ? await store.setGoldenIndexesAside(trx, name, affected.length) : null;
-  const restoreMembers = full ? await store.setMemberKeyAside(trx, name) : null;
+  // Only into an empty target, as above: dropping the key locks memberships against readers.
+  const restoreMembers = input.emptyTarget ? await store.setMemberKeyAside(trx, name) : null;
   let done = 0;
   // Each batch is read and handed to the record worker before the one before it is written:
   // with a thread, one batch is clustered while the other is written.

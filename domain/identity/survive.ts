@@ -24,9 +24,10 @@ export function surviveGolden(
   const columns = new Set<string>();
   for (const member of newestFirst) for (const column of Object.keys(member.values)) columns.add(column);
 
-  const out: Record<string, string> = {};
+  // No prototype: a column named `__proto__` is a column like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const column of columns) {
-    const rule = config.columns[column] ?? config.default;
+    const rule = ruleOf(config, column);
     out[column] = surviveColumn(newestFirst, column, rule, config.sourcePriority);
   }
   return out;
@@ -47,10 +48,11 @@ export function keepsRecordAsIs(config: SurvivorshipConfig): boolean {
  * and filtering member lists per column.
  */
 function surviveAlone(values: Record<string, string>, config: SurvivorshipConfig): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a column named `__proto__` is a column like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const column of Object.keys(values)) {
     const value = values[column]!;
-    const rule = config.columns[column] ?? config.default;
+    const rule = ruleOf(config, column);
     if (rule === 'most_recent') out[column] = value;
     else if (isBlank(value)) out[column] = '';
     else if (rule === 'max' || rule === 'min') out[column] = value.trim();
@@ -60,18 +62,27 @@ function surviveAlone(values: Record<string, string>, config: SurvivorshipConfig
   return out;
 }
 
+/** A column's rule: its own entry, never one a plain object inherits (`constructor`...). */
+function ruleOf(config: SurvivorshipConfig, column: string): SurvivorshipRule {
+  return Object.hasOwn(config.columns, column) ? config.columns[column]! : config.default;
+}
+
+const EMPTY: SurviveMember = { id: 0, source: '', recencyMs: 0, values: {} };
+
 function surviveColumn(
   newestFirst: ReadonlyArray<SurviveMember>,
   column: string,
   rule: SurvivorshipRule,
   priority: readonly string[],
 ): string {
-  const filled = newestFirst.filter((m) => !isBlank(m.values[column]));
+  // A member's own value only: one without the column must not read an inherited property.
+  const at = (m: SurviveMember) => (Object.hasOwn(m.values, column) ? m.values[column] : undefined);
+  const filled = newestFirst.filter((m) => !isBlank(at(m)));
   switch (rule) {
     case 'most_recent':
-      return newestFirst.find((m) => m.values[column] !== undefined)?.values[column] ?? '';
+      return at(newestFirst.find((m) => at(m) !== undefined) ?? EMPTY) ?? '';
     case 'most_recent_non_null':
-      return filled[0]?.values[column] ?? '';
+      return (filled[0] && at(filled[0])) ?? '';
     case 'source_priority': {
       const rank = (source: string) => {
         const at = priority.indexOf(source);

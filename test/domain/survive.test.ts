@@ -22,6 +22,16 @@ describe('surviveGolden', () => {
     });
   });
 
+  it('keeps columns named like built-ins (constructor, __proto__) as columns, by the default rule', () => {
+    const values = JSON.parse('{"__proto__":"x","constructor":" ","toString":"t"}') as Record<string, string>;
+    const older: SurviveMember = { id: 1, source: 'crm', recencyMs: 1, values };
+    const newer: SurviveMember = { id: 2, source: 'crm', recencyMs: 2, values: { email: 'a@x.org' } };
+    expect(JSON.stringify(surviveGolden([older], config))).toBe('{"__proto__":"x","constructor":" ","toString":"t"}');
+    expect(JSON.stringify(surviveGolden([older, newer], config))).toBe(
+      '{"email":"a@x.org","__proto__":"x","constructor":" ","toString":"t"}',
+    );
+  });
+
   it('gives a record alone what the general path gives it beside a member with no values', () => {
     // The member with no values changes nothing, but sends the record down the path that sorts
     // and filters members for every column.

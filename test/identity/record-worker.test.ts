@@ -118,34 +118,36 @@ describe('record worker', () => {
     const tricky = [
       { '2': 'b', email: ' Ana@Example.org ', '10': 'a', note: 'line\nbreak "quoted" \\ tab\t' },
       { name: 'Zoë 😀', broken: '\ud800', phone: '' },
-      { email: 'bob@example.org', '__proto__': 'x', 'key with space': '  padded  ' },
+      { email: 'bob@example.org', 'key with space': '  padded  ', constructor: ' ', valueOf: '' },
     ].map((values) => JSON.stringify(values));
+    // A real `__proto__` column (an object literal would set the prototype instead).
+    tricky.push('{"__proto__":"x","email":"c@example.org"}');
     const batch = (sources: string[]): BatchInput => ({
-      ids: [1, 2, 3],
+      ids: [1, 2, 3, 4],
       sources,
-      recordKeys: ['a', 'b', 'c'],
+      recordKeys: ['a', 'b', 'c', 'd'],
       payloads: tricky,
-      recencies: [1, 2, 3],
-      components: [[0], [1], [2]],
+      recencies: [1, 2, 3, 4],
+      components: [[0], [1], [2], [3]],
     });
     const general = (dataset: DatasetConfig, at: number, values = JSON.parse(tricky[at]!)) =>
       JSON.stringify(surviveGolden([{ id: at + 1, source: 'crm', recencyMs: at + 1, values }], dataset.survivorship));
     const byRule = DatasetConfig.parse({ ...DATASET, survivorship: { default: 'most_recent', columns: { email: 'max' } } });
     const workers = [DATASET, byRule].map((dataset) => startRecordWorker({ dataset, name: 'customers', joinSample: 10 }, 0));
     try {
-      const asStaged = await workers[0]!.cluster(batch(['crm', 'crm', 'crm']));
+      const asStaged = await workers[0]!.cluster(batch(['crm', 'crm', 'crm', 'crm']));
       expect(asStaged.clusters.map((c) => c.attributes)).toEqual(tricky);
-      expect(asStaged.clusters.map((c) => c.attributes)).toEqual([0, 1, 2].map((at) => general(DATASET, at)));
+      expect(asStaged.clusters.map((c) => c.attributes)).toEqual([0, 1, 2, 3].map((at) => general(DATASET, at)));
       // A rule that changes values (max trims) and a source with a recipe take the general path.
-      const trimmed = await workers[1]!.cluster(batch(['crm', 'crm', 'crm']));
+      const trimmed = await workers[1]!.cluster(batch(['crm', 'crm', 'crm', 'crm']));
       expect(JSON.parse(trimmed.clusters[0]!.attributes).email).toBe('Ana@Example.org');
-      expect(trimmed.clusters.map((c) => c.attributes)).toEqual([0, 1, 2].map((at) => general(byRule, at)));
-      const derived = await workers[0]!.cluster(batch(['shop', 'crm', 'shop']));
+      expect(trimmed.clusters.map((c) => c.attributes)).toEqual([0, 1, 2, 3].map((at) => general(byRule, at)));
+      const derived = await workers[0]!.cluster(batch(['shop', 'crm', 'shop', 'crm']));
       // The shop's recipe sets email from `mail`, which this payload lacks: the staged value goes.
       expect(JSON.parse(derived.clusters[0]!.attributes)).toHaveProperty('email', '');
       expect(derived.clusters[1]!.attributes).toBe(tricky[1]);
-      expect(derived.clusters.map((c) => c.founder)).toEqual(['shop:a', 'crm:b', 'shop:c']);
-      expect(derived.clusters.map((c) => c.sourceKeys)).toEqual(['["shop:a"]', '["crm:b"]', '["shop:c"]']);
+      expect(derived.clusters.map((c) => c.founder)).toEqual(['shop:a', 'crm:b', 'shop:c', 'crm:d']);
+      expect(derived.clusters.map((c) => c.sourceKeys)).toEqual(['["shop:a"]', '["crm:b"]', '["shop:c"]', '["crm:d"]']);
     } finally {
       await Promise.all(workers.map((w) => w.close()));
     }
