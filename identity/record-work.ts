@@ -112,15 +112,10 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
 
   // A golden record of one member whose values no recipe and no survivorship rule changes:
   // its attributes are the payload as staged, without parsing and writing it again.
-  const asStaged = new Map<string, boolean>();
-  const keptAsStaged = (source: string) => {
-    let kept = asStaged.get(source);
-    if (kept === undefined) {
-      kept = keepsRecordAsIs(dataset.survivorship) && !hasSourceRecipes(dataset, source);
-      asStaged.set(source, kept);
-    }
-    return kept;
-  };
+  const asStaged = new Map(
+    dataset.sources.map((source) => [source, keepsRecordAsIs(dataset.survivorship) && !hasSourceRecipes(dataset, source)]),
+  );
+  const keptAsStaged = (source: string) => asStaged.get(source) ?? false;
 
   const cluster = (batch: BatchInput): BatchClusters => {
     const parsed: Array<Record<string, string> | undefined> = new Array(batch.ids.length);
@@ -185,9 +180,10 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
       const source = batch.sources[at]!;
       // Staging writes payloads with JSON.stringify, which this gives back unchanged after
       // JSON.parse, so the text is what parsing and writing it again would give.
+      const member = () => ({ id: batch.ids[at]!, source, recencyMs: batch.recencies[at]!, values: valuesAt(at) });
       const attributes = keptAsStaged(source)
         ? batch.payloads[at]!
-        : JSON.stringify(surviveGolden([{ id: batch.ids[at]!, source, recencyMs: batch.recencies[at]!, values: valuesAt(at) }], dataset.survivorship));
+        : JSON.stringify(surviveGolden([member()], dataset.survivorship));
       return {
         members: [batch.ids[at]!],
         linkedBy,

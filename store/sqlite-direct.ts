@@ -46,18 +46,14 @@ export async function directInsert(
   const width = columns.length;
   return (rows) => {
     let at = 0;
-    if (rows.length >= ROWS_PER_STATEMENT) {
-      many ??= insert(ROWS_PER_STATEMENT);
-      for (; at + ROWS_PER_STATEMENT <= rows.length; at += ROWS_PER_STATEMENT) {
-        for (let r = 0; r < ROWS_PER_STATEMENT; r++) {
-          const row = rows[at + r]!;
-          for (let c = 0; c < width; c++) values[r * width + c] = row[c];
-        }
-        many.run(values);
+    for (; at + ROWS_PER_STATEMENT <= rows.length; at += ROWS_PER_STATEMENT) {
+      for (let r = 0; r < ROWS_PER_STATEMENT; r++) {
+        const row = rows[at + r]!;
+        for (let c = 0; c < width; c++) values[r * width + c] = row[c];
       }
+      (many ??= insert(ROWS_PER_STATEMENT)).run(values);
     }
-    if (at < rows.length) one ??= insert(1);
-    for (; at < rows.length; at++) one!.run(rows[at] as unknown[]);
+    for (; at < rows.length; at++) (one ??= insert(1)).run(rows[at] as unknown[]);
   };
 }
 function isTransaction(db: Db): db is Knex.Transaction {

@@ -67,8 +67,6 @@ function ruleOf(config: SurvivorshipConfig, column: string): SurvivorshipRule {
   return Object.hasOwn(config.columns, column) ? config.columns[column]! : config.default;
 }
 
-const EMPTY: SurviveMember = { id: 0, source: '', recencyMs: 0, values: {} };
-
 function surviveColumn(
   newestFirst: ReadonlyArray<SurviveMember>,
   column: string,
@@ -80,9 +78,10 @@ function surviveColumn(
   const filled = newestFirst.filter((m) => !isBlank(at(m)));
   switch (rule) {
     case 'most_recent':
-      return at(newestFirst.find((m) => at(m) !== undefined) ?? EMPTY) ?? '';
+      for (const member of newestFirst) if (at(member) !== undefined) return at(member)!;
+      return '';
     case 'most_recent_non_null':
-      return (filled[0] && at(filled[0])) ?? '';
+      return filled.length > 0 ? at(filled[0]!)! : '';
     case 'source_priority': {
       const rank = (source: string) => {
         const at = priority.indexOf(source);
