@@ -14,6 +14,7 @@ import * as eventExportSettings from './012-event-export-settings';
 import * as linkKeys from './013-link-keys';
 import * as destinationAliases from './014-destination-aliases';
 import * as identityCollation from './015-identity-collation';
+import * as masterIdCollation from './016-master-id-collation';
 
 /**
  * Migrations are listed in code rather than read from a folder, so they run the same from the
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '013-link-keys': linkKeys,
   '014-destination-aliases': destinationAliases,
   '015-identity-collation': identityCollation,
+  '016-master-id-collation': masterIdCollation,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -128,9 +128,44 @@ describe.each(BACKENDS)('store on $name', (backend) => {
         .orderBy(['table_name', 'column_name'])
         .select('table_name', 'column_name');
       expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual([
-        'golden_records.dataset', 'golden_records.master_id', 'golden_records.status',
-        'identity_keys.dataset', 'identity_keys.key_name', 'identity_keys.value', 'identity_members.dataset',
+        'golden_records.dataset', 'golden_records.master_id', 'golden_records.merged_into',
+        'golden_records.status', 'identity_keys.dataset', 'identity_keys.key_name', 'identity_keys.value', 'identity_members.dataset',
       ]);
+    });
+
+    it('share one collation for master ids wherever they are stored, so joins keep their indexes (migration 016)', async () => {
+      if (db.client.config.client !== 'pg') return;
+      const columns = await db('information_schema.columns')
+        .whereRaw('table_schema = current_schema()')
+        .where((q) => q.where('column_name', 'like', '%master_id').orWhere('column_name', 'merged_into'))
+        .orderBy(['table_name', 'column_name'])
+        .select('table_name', 'column_name', 'collation_name');
+      expect(columns.length).toBeGreaterThanOrEqual(11);
+      expect(columns.filter((c) => c.collation_name !== 'C')).toEqual([]);
+      // The join that finds a sync's departed records read the whole sync before: now it
+      // probes the sync's key once per golden record that left.
+      await db.raw(
+        `INSERT INTO golden_records (master_id, dataset, status, attributes, source_keys,
+           created_at_ms, updated_at_ms)
+         SELECT 'm' || i, 'd', CASE WHEN i % 1000 = 0 THEN 'merged' ELSE 'active' END, '{}', '[]', 1, 1
+         FROM generate_series(1, 5000) i`,
+      );
+      await db.raw(
+        `INSERT INTO destination_state (sync_id, master_id, external_id, attributes, created_at_ms,
+           last_sent_at_ms)
+         SELECT 's', 'm' || i, 'e' || i, '{}', 1, 1 FROM generate_series(1, 5000) i`,
+      );
+      await db.raw('ANALYZE golden_records, destination_state');
+      const plan = await db.raw(
+        `EXPLAIN SELECT d.master_id FROM destination_state d
+         JOIN golden_records g ON g.master_id = d.master_id
+         WHERE d.sync_id = 's' AND g.dataset = 'd' AND g.status IN ('merged', 'retired')`,
+      );
+      const text = plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      expect(text).toMatch(/Index (Only )?Scan using destination_state_pkey/);
+      expect(text).not.toMatch(/Seq Scan on destination_state/);
+      await db('destination_state').delete();
+      await db('golden_records').delete();
     });
   });
 
