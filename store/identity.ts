@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { chunk } from '../domain/diff';
 import { bulkInsert, bulkUpdate, inIds, inValues } from './bulk';
-import { isPostgres } from './db';
+import { isPostgres, withSortCache } from './db';
 import { copyRows, type CopyRow } from './pg-copy';
 import { directInsert } from './sqlite-direct';
 
@@ -385,9 +385,11 @@ async function beginKeyLoad(db: Db): Promise<void> {
 async function moveLoadedKeys(db: Db, dataset: string): Promise<void> {
   const list = Object.keys(KEY_COLUMNS).map((name) => `"${name}"`).join(', ');
   const restore = await setRecordIndexAside(db, dataset);
-  await db.raw(
-    `INSERT INTO identity_keys (${list}) SELECT ${list} FROM "${LOAD_KEYS}" ` +
-      'ORDER BY dataset, key_name, value, record_id',
+  await withSortCache(db, () =>
+    db.raw(
+      `INSERT INTO identity_keys (${list}) SELECT ${list} FROM "${LOAD_KEYS}" ` +
+        'ORDER BY dataset, key_name, value, record_id',
+    ),
   );
   if (restore) await restore();
   await db.raw(`DROP TABLE "${LOAD_KEYS}"`);
@@ -426,9 +428,10 @@ export async function setIndexesAside(
     : await db('sqlite_master').where({ type: 'index', tbl_name: table }).whereIn('name', [...names]).select('name', 'sql');
   if (rows.length !== names.length || rows.some((r) => !r.sql)) return null;
   for (const name of names) await db.raw(`DROP INDEX "${name}"`);
-  return async () => {
-    for (const row of rows) await db.raw(row.sql as string);
-  };
+  return () =>
+    withSortCache(db, async () => {
+      for (const row of rows) await db.raw(row.sql as string);
+    });
 }
 
 /** Rows of `table` outside the dataset. */

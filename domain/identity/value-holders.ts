@@ -105,6 +105,11 @@ export class ValueHolders {
     return true;
   }
 
+  /** Lets the table go once no more values come: `overflowed` is true from then on. */
+  release(): void {
+    this.giveUp();
+  }
+
   private giveUp(): void {
     this.gaveUp = true;
     this.holders = new Int32Array(0);

@@ -60,6 +60,15 @@ describe('ValueHolders', () => {
     expect(holders.holderOf('email', 'p1', 9999)).toBe(-1);
     expect(new ValueHolders(0).overflowed).toBe(true);
   });
+
+  it('lets its table go when released, and holds nothing after', () => {
+    const holders = new ValueHolders(1 << 20);
+    expect(holders.holderOf('email', 'a@x.org', 0)).toBe(-1);
+    expect(holders.holderOf('email', 'a@x.org', 1)).toBe(0);
+    holders.release();
+    expect(holders.overflowed).toBe(true);
+    expect(holders.holderOf('email', 'a@x.org', 2)).toBe(-1);
+  });
 });
 
 describe('valueMemoryBytes', () => {

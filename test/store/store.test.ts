@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { migrate } from '../../store/db';
+import { migrate, withSortCache } from '../../store/db';
 import { BACKENDS, PG_URL } from '../support/databases';
 import {
   completeBatch,
@@ -105,6 +105,28 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       expect(await db('watermarks').select('source', 'cursor')).toEqual([
         { source: 'eshop', cursor: 'c1' },
       ]);
+    });
+  });
+
+  describe('withSortCache', () => {
+    it('sorts with a small SQLite page cache and gives the connection its own back, also on failure', async () => {
+      if (db.client.config.client === 'pg') return;
+      const cache = async () => ((await db.raw('PRAGMA cache_size')) as Array<{ cache_size: number }>)[0]!.cache_size;
+      expect(await cache()).toBe(-65536);
+      expect(await withSortCache(db, async () => cache())).toBe(-4096);
+      expect(await cache()).toBe(-65536);
+      await expect(withSortCache(db, async () => Promise.reject(new Error('sort failed')))).rejects.toThrow('sort failed');
+      expect(await cache()).toBe(-65536);
+      // Inside a transaction too: a failed index build inside a rebuild leaves the cache whole.
+      await expect(
+        db.transaction(async (trx) => {
+          await trx.raw('CREATE TABLE sort_probe (v TEXT)');
+          await trx('sort_probe').insert([{ v: 'a' }, { v: 'a' }]);
+          await withSortCache(trx, () => trx.raw('CREATE UNIQUE INDEX sort_probe_v ON sort_probe (v)'));
+        }),
+      ).rejects.toMatchObject({ message: expect.stringMatching(/UNIQUE constraint failed/) });
+      expect(await cache()).toBe(-65536);
+      expect(await db.schema.hasTable('sort_probe')).toBe(false);
     });
   });
 
