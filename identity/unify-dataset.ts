@@ -390,9 +390,12 @@ async function sendBatch(ctx: WriteContext, input: WriteInput, batch: number[][]
   const staged = await store.loadStagedRows(ctx.trx, batch.flatMap((unit) => unit.map((i) => affected[i]!)));
   const positionOf = new Map(staged.map((row, at) => [row.id, at]));
   const components = batch.flatMap((unit) =>
-    groupBy(unit.length, (k) => input.components.find(unit[k]!)).map((component) =>
-      component.map((k) => positionOf.get(affected[unit[k]!]!)!),
-    ),
+    // Most units are one record: no grouping to do.
+    unit.length === 1
+      ? [[positionOf.get(affected[unit[0]!]!)!]]
+      : groupBy(unit.length, (k) => input.components.find(unit[k]!)).map((component) =>
+          component.map((k) => positionOf.get(affected[unit[k]!]!)!),
+        ),
   );
   const clustered = ctx.worker.cluster({
     ids: staged.map((r) => r.id),
@@ -580,9 +583,15 @@ async function newMasterIds<T extends Pick<BatchCluster, 'founder' | 'derivedId'
 
 function noteLargest(list: UnifySummary['largestClusters'], entry: UnifySummary['largestClusters'][number]) {
   if (entry.size < 2) return;
+  // Most clusters would land past a full list: only those that enter it are sorted in.
+  if (list.length >= SAMPLE && largestFirst(entry, list[list.length - 1]!) >= 0) return;
   list.push(entry);
-  list.sort((a, b) => b.size - a.size || a.masterId.localeCompare(b.masterId));
+  list.sort(largestFirst);
   if (list.length > SAMPLE) list.pop();
+}
+
+function largestFirst(a: { size: number; masterId: string }, b: { size: number; masterId: string }): number {
+  return b.size - a.size || a.masterId.localeCompare(b.masterId);
 }
 
 /** Up to SAMPLE joins per rule, as `source:key` pairs a person can check. */

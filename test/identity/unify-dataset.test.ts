@@ -67,6 +67,26 @@ describe.each(BACKENDS)('unifyDataset on $name', (backend) => {
     return { ...row, attributes: JSON.parse(row.attributes), linked_by: JSON.parse(row.linked_by) };
   };
 
+  it('lists the ten largest clusters, largest first and by master id among equals', async () => {
+    // Twelve people of two records, one of four, one of three, and one alone: sizes tie at 2,
+    // so the master id decides which of those make the list.
+    for (let p = 0; p < 12; p++) {
+      await stage('crm', `c${p}`, { email: `p${p}@example.org`, phone: '' });
+      await stage('shop', `s${p}`, { email: `P${p}@example.org`, phone: '' });
+    }
+    for (const k of ['a', 'b', 'c', 'd']) await stage('shop', `four-${k}`, { email: 'four@example.org', phone: '' });
+    for (const k of ['a', 'b', 'c']) await stage('crm', `three-${k}`, { email: 'three@example.org', phone: '' });
+    await stage('crm', 'alone', { email: 'alone@example.org', phone: '' });
+    const summary = await unify();
+    expect(summary).toMatchObject({ goldenRecords: 15 });
+    // Master ids are handed out in order of each cluster's first record: M1..M12 the pairs,
+    // M13 the four, M14 the three, M15 the one alone (never listed).
+    expect(summary.largestClusters.map((c) => `${c.masterId}:${c.size}`)).toEqual([
+      'M13:4', 'M14:3', 'M1:2', 'M10:2', 'M11:2', 'M12:2', 'M2:2', 'M3:2', 'M4:2', 'M5:2',
+    ]);
+    expect(summary.largestClusters[0]!.linkedBy).toEqual(['exact/email']);
+  });
+
   it('builds golden records with lineage, then does nothing when nothing changed', async () => {
     await stage('crm', 'c1', { email: 'ana@example.org', phone: '', tags: 'vip', first_order: '2024-05-01' });
     await stage('shop', 's1', { email: 'ANA@example.org', phone: '06 12 34 56 78', tags: 'app', first_order: '' });
