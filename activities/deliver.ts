@@ -63,7 +63,10 @@ type Send = {
  * wants us to wait; a final error about the batch (a 400) fails only that batch; a rejected key
  * or bad configuration fails the run; other errors are retried by the activity's retry policy.
  */
-export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInput): Promise<DeliverWindowResult> {
+export async function deliverWindow(
+  deps: ActivityDeps,
+  input: DeliverWindowInput,
+): Promise<DeliverWindowResult> {
   return withFailures(async () => {
     const { sync, destination } = resolveSync(deps.config, input.syncId);
     const client = new BrazeClient({
@@ -85,14 +88,23 @@ export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInpu
       } catch (error) {
         requestsSent += 1;
         if (error instanceof RateLimitError) {
-          log.warn('Rate limited', { syncId: input.syncId, batchId: batch.batchNo, retryAfterMs: error.retryAfterMs });
+          log.warn('Rate limited', {
+            syncId: input.syncId,
+            batchId: batch.batchNo,
+            retryAfterMs: error.retryAfterMs,
+          });
           return { requestsSent, done: false, waitUntilMs: clock(deps) + error.retryAfterMs };
         }
         // Only what is wrong with this batch fails this batch alone (a 400, an oversized body);
         // rejected keys and bad configuration would fail every batch, so they end the run.
-        const batchOnly = error instanceof BadInputError || (error instanceof UpstreamError && !error.retryable);
+        const batchOnly =
+          error instanceof BadInputError || (error instanceof UpstreamError && !error.retryable);
         if (!batchOnly) throw error;
-        log.error('Batch rejected', { syncId: input.syncId, batchId: batch.batchNo, error: error.message });
+        log.error('Batch rejected', {
+          syncId: input.syncId,
+          batchId: batch.batchNo,
+          error: error.message,
+        });
         await failBatch(deps.db, input.runId, batch.batchNo, error.message);
         continue;
       }
@@ -108,7 +120,8 @@ export async function deliverWindow(deps: ActivityDeps, input: DeliverWindowInpu
         durationMs: clock(deps) - started,
       });
       const { remaining, resetAtMs } = outcome.rateLimit ?? {};
-      if (remaining === 0 && resetAtMs !== undefined) return { requestsSent, done: false, waitUntilMs: resetAtMs };
+      if (remaining === 0 && resetAtMs !== undefined)
+        return { requestsSent, done: false, waitUntilMs: resetAtMs };
     }
     return { requestsSent, done: (await nextPendingBatch(deps.db, input.runId)) === undefined };
   });
@@ -185,7 +198,11 @@ async function sendRenames(
   attempts: number,
 ): Promise<BatchOutcome> {
   const { deps, input } = send;
-  const held = await loadSentExternalIds(deps.db, input.syncId, items.map((item) => item.masterId));
+  const held = await loadSentExternalIds(
+    deps.db,
+    input.syncId,
+    items.map((item) => item.masterId),
+  );
   const renamed = items.filter((item) => held.get(item.masterId) === item.to);
   const ready = items.filter((item) => held.get(item.masterId) === item.from);
   const refused = items
@@ -204,13 +221,17 @@ async function sendRenames(
       errors.has(i) ? [{ item, reason: errors.get(i)! }] : [],
     );
     if (denied.length > 0 && attempts > 0) {
-      const done = await alreadyRenamed(send, denied.map((d) => d.item));
+      const done = await alreadyRenamed(
+        send,
+        denied.map((d) => d.item),
+      );
       const requests = outcome.requests + done.requests;
       outcome = { ...outcome, requests, rateLimit: done.rateLimit };
       renamed.push(...denied.filter((d) => done.items.has(d.item)).map((d) => d.item));
       denied = denied.filter((d) => !done.items.has(d.item));
     }
-    for (const { item, reason } of denied) refused.push({ item, reason: refusalReason(item, reason) });
+    for (const { item, reason } of denied)
+      refused.push({ item, reason: refusalReason(item, reason) });
   }
   await completeRenameBatch(deps.db, { ...batchIds(send, batchNo), renamed, refused });
   return { ...outcome, rejectedCount: refused.length };
@@ -346,7 +367,11 @@ const NOT_IN_BRAZE_YET = 'deferred: the profile is not in Braze yet';
  */
 async function sendEvents(send: Send, batchNo: number, items: EventItem[]): Promise<BatchOutcome> {
   const { deps, input } = send;
-  const held = await loadSentExternalIds(deps.db, input.syncId, items.map((item) => item.masterId));
+  const held = await loadSentExternalIds(
+    deps.db,
+    input.syncId,
+    items.map((item) => item.masterId),
+  );
   const ready: Array<{ item: EventItem; externalId: string }> = [];
   const deferred: RejectedEvent[] = [];
   for (const item of items) {

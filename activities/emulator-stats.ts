@@ -6,7 +6,9 @@ export async function readEmulatorDataPoints(endpoint: string): Promise<number |
   const url = new URL(endpoint);
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return null;
   try {
-    const response = await fetch(new URL('/_emulator/stats', url), { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(new URL('/_emulator/stats', url), {
+      signal: AbortSignal.timeout(2000),
+    });
     if (!response.ok) return null;
     const stats = (await response.json()) as { dataPointsWritten?: unknown };
     return typeof stats.dataPointsWritten === 'number' ? stats.dataPointsWritten : null;

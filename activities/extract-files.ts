@@ -10,7 +10,12 @@ import { BadInputError } from '../connectors/errors';
 import type { FieldType, SftpSourceConfig } from '../config/schema';
 import { validateRow } from '../domain/validate-row';
 import { isBlank, parseTimestampMs } from '../domain/normalize';
-import { saveSourceFile, stageRecords, type SourceFileState, type StageRow } from '../store/staging';
+import {
+  saveSourceFile,
+  stageRecords,
+  type SourceFileState,
+  type StageRow,
+} from '../store/staging';
 import { recordRowErrors, type RowError } from '../store/runs';
 import { clock, type ActivityDeps } from './deps';
 import { fieldTypesFor, type ExtractSourceInput, type ExtractSourceResult } from './extract-types';
@@ -19,7 +24,8 @@ import { fieldTypesFor, type ExtractSourceInput, type ExtractSourceResult } from
 const STAGE_BATCH_ROWS = 500;
 
 /** What the database holds about one file beyond the stability fields. */
-type KnownRow = KnownFile & Omit<SourceFileState, 'status'> & { typeReview: Record<string, number> };
+type KnownRow = KnownFile &
+  Omit<SourceFileState, 'status'> & { typeReview: Record<string, number> };
 
 /** Everything one file's import needs besides the file itself. */
 interface ImportContext {
@@ -50,13 +56,20 @@ export async function extractFiles(
       host: config.host,
       port: config.port,
       username: config.username,
-      password: config.password && resolveSecret(config.password, `sources.${input.source}.password`),
+      password:
+        config.password && resolveSecret(config.password, `sources.${input.source}.password`),
       privateKey:
         config.privateKey && resolveSecret(config.privateKey, `sources.${input.source}.privateKey`),
     },
     { directory: config.directory, names },
   );
-  const ctx: ImportContext = { deps, input, config, fields: fieldTypesFor(deps, input.source), sftp };
+  const ctx: ImportContext = {
+    deps,
+    input,
+    config,
+    fields: fieldTypesFor(deps, input.source),
+    sftp,
+  };
 
   await sftp.connect();
   try {
@@ -122,7 +135,12 @@ async function handleFile(
   }
 }
 
-async function markFailed(ctx: ImportContext, file: RemoteFile, start: SourceFileState, reason: string) {
+async function markFailed(
+  ctx: ImportContext,
+  file: RemoteFile,
+  start: SourceFileState,
+  reason: string,
+) {
   const { deps, input } = ctx;
   const nowMs = clock(deps);
   await deps.db.transaction(async (trx) => {
@@ -217,7 +235,12 @@ function toStageRow(
   typeReview: Record<string, number>,
 ): StageRow | RowError {
   const { config, input } = ctx;
-  const where = { stage: 'extract' as const, source: input.source, fileName: file.name, line: record.line };
+  const where = {
+    stage: 'extract' as const,
+    source: input.source,
+    fileName: file.name,
+    line: record.line,
+  };
   const locator = config.format.type === 'json' ? `record ${record.position}: ` : '';
   if (record.kind === 'reject') return { ...where, reason: `${locator}${record.reason}` };
 
@@ -226,7 +249,8 @@ function toStageRow(
     return { ...where, field: config.recordKey, reason: `${locator}missing record key` };
   }
   const converted = convertNumbers(record.values, numberFields, config.format.numberLocale);
-  if (!converted.ok) return { ...where, recordKey: key.trim(), field: converted.field, reason: converted.reason };
+  if (!converted.ok)
+    return { ...where, recordKey: key.trim(), field: converted.field, reason: converted.reason };
   // A flagged number stays text for this record: rejecting it would lose a good row, and reading
   // it as a plain number would turn 1.234,50 into 1.234.
   const fields = { ...ctx.fields };
@@ -235,7 +259,8 @@ function toStageRow(
     typeReview[field] = (typeReview[field] ?? 0) + 1;
   }
   const checked = validateRow(converted.values, fields);
-  if (!checked.ok) return { ...where, recordKey: key.trim(), field: checked.field, reason: checked.reason };
+  if (!checked.ok)
+    return { ...where, recordKey: key.trim(), field: checked.field, reason: checked.reason };
 
   let updatedAtMs: number | null = null;
   if (config.updatedAt) {
@@ -264,7 +289,8 @@ async function archiveFile(ctx: ImportContext, file: RemoteFile): Promise<void> 
   const { deps, input, config } = ctx;
   try {
     const target = await ctx.sftp.moveTo(file, config.archive!.directory);
-    await deps.db('source_files')
+    await deps
+      .db('source_files')
       .where({ source: input.source, file_name: file.name })
       .update({ archived_to: target, archived_at_ms: clock(deps) });
     log.info('File archived', { source: input.source, file: file.name });
@@ -275,7 +301,12 @@ async function archiveFile(ctx: ImportContext, file: RemoteFile): Promise<void> 
 }
 
 /** Opens (or restarts) the stability window of a file at the listing that first showed it. */
-async function rememberSeen(db: Knex, source: string, file: RemoteFile, sinceMs: number): Promise<void> {
+async function rememberSeen(
+  db: Knex,
+  source: string,
+  file: RemoteFile,
+  sinceMs: number,
+): Promise<void> {
   const row = {
     source,
     file_name: file.name,
@@ -316,8 +347,12 @@ async function loadKnownFiles(db: Knex, source: string): Promise<Map<string, Kno
 }
 
 /** Counts come from the files this run touched, so a retried attempt never double-counts. */
-async function summarize(deps: ActivityDeps, input: ExtractSourceInput): Promise<ExtractSourceResult> {
-  const rows = await deps.db('source_files')
+async function summarize(
+  deps: ActivityDeps,
+  input: ExtractSourceInput,
+): Promise<ExtractSourceResult> {
+  const rows = await deps
+    .db('source_files')
     .where({ source: input.source, run_id: input.runId, status: 'imported' })
     .select('rows_staged', 'rows_rejected');
   const result: ExtractSourceResult = {

@@ -77,7 +77,12 @@ function checkPage(
     reason: reject.reason,
   }));
   for (const record of page.records) {
-    const staged = { source, recordKey: record.key, sourceUpdatedAtMs: record.updatedAtMs, origin: record.origin };
+    const staged = {
+      source,
+      recordKey: record.key,
+      sourceUpdatedAtMs: record.updatedAtMs,
+      origin: record.origin,
+    };
     if (record.deleted) {
       rows.push({ ...staged, values: {}, deleted: true });
       continue;
@@ -85,7 +90,12 @@ function checkPage(
     const checked = validateRow(record.values, fields);
     if (checked.ok) rows.push({ ...staged, values: checked.values });
     else {
-      const where = { stage: 'extract' as const, source, fileName: record.origin, recordKey: record.key };
+      const where = {
+        stage: 'extract' as const,
+        source,
+        fileName: record.origin,
+        recordKey: record.key,
+      };
       errors.push({ ...where, field: checked.field, reason: checked.reason });
     }
   }

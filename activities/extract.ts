@@ -14,7 +14,10 @@ export type { ExtractSourceInput, ExtractSourceResult } from './extract-types';
  * file, resuming by line; APIs and tables are read page by page, resuming from the cursor saved
  * with the last staged page. Webhook sources are staged as they are pushed: nothing to pull.
  */
-export async function extractSource(deps: ActivityDeps, input: ExtractSourceInput): Promise<ExtractSourceResult> {
+export async function extractSource(
+  deps: ActivityDeps,
+  input: ExtractSourceInput,
+): Promise<ExtractSourceResult> {
   return withFailures(async () => {
     const config = deps.config.sources[input.source];
     if (!config) throw new ConfigError(`Unknown source "${input.source}"`);
@@ -30,7 +33,11 @@ export async function extractSource(deps: ActivityDeps, input: ExtractSourceInpu
 }
 
 /** Sums the per-source results into the run's counters. */
-export async function recordExtractCounts(deps: ActivityDeps, runId: string, results: ExtractSourceResult[]) {
+export async function recordExtractCounts(
+  deps: ActivityDeps,
+  runId: string,
+  results: ExtractSourceResult[],
+) {
   await setCounts(deps.db, runId, {
     filesImported: results.reduce((n, r) => n + r.filesImported, 0),
     pagesRead: results.reduce((n, r) => n + r.pagesRead, 0),

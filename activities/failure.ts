@@ -34,7 +34,11 @@ export function withoutSql(error: { message: string }): string {
 }
 
 function isErrorLike(value: unknown): value is { message: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
 }
 
 /** Runs an activity body and converts whatever it throws in one place. */

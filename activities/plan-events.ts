@@ -230,7 +230,8 @@ function itemBuilder(
     if (!isCurrencyCode(currency.value.toUpperCase())) {
       return reject(`${source(exp.currency!)} is not an ISO 4217 currency code`);
     }
-    if (priceColumn === undefined) return reject('no price: set price, or the events\' amount column');
+    if (priceColumn === undefined)
+      return reject("no price: set price, or the events' amount column");
     const rawPrice = column(c.payload, priceColumn);
     if (!rawPrice.ok) return reject(rawPrice.reason);
     const price = parseDecimal(rawPrice.value);
@@ -298,7 +299,8 @@ function ok(value: string): Read {
 /** A column's value, trimmed; absent or blank is an error naming the column. */
 function column(payload: Record<string, string>, name: string): Read {
   const raw = payload[name];
-  if (raw === undefined || isBlank(raw)) return { ok: false, reason: `column ${name} is missing or blank` };
+  if (raw === undefined || isBlank(raw))
+    return { ok: false, reason: `column ${name} is missing or blank` };
   return ok(raw.trim());
 }
 

@@ -19,7 +19,12 @@ export interface PlanIdentityInput {
 }
 
 /** A golden record Braze holds a profile for that is no longer active, with its fate. */
-type Departed = { masterId: string; externalId: string; finalMasterId: string; finalStatus: string };
+type Departed = {
+  masterId: string;
+  externalId: string;
+  finalMasterId: string;
+  finalStatus: string;
+};
 
 /** Longest merged_into chain followed; a longer one means a cycle, and the record is left. */
 const MAX_CHAIN = 64;
@@ -46,7 +51,11 @@ export async function planIdentityChanges(
   const deletes: DeleteItem[] = [];
   const merging = destination.onMerge === 'merge';
   const pending = departed.filter((d) => d.finalStatus === 'active' && merging);
-  const keepIds = await keptExternalIds(deps.db, input, pending.map((d) => d.finalMasterId));
+  const keepIds = await keptExternalIds(
+    deps.db,
+    input,
+    pending.map((d) => d.finalMasterId),
+  );
   let waiting = 0;
   for (const d of departed) {
     if (d.finalStatus === 'retired' && destination.onDelete === 'delete') {
@@ -102,7 +111,9 @@ async function loadDeparted(db: Knex, syncId: string, dataset: string): Promise<
   );
   return rows.flatMap((r) => {
     const fate =
-      r.status === 'merged' ? fates.get(r.merged_into) : { masterId: r.master_id, status: r.status };
+      r.status === 'merged'
+        ? fates.get(r.merged_into)
+        : { masterId: r.master_id, status: r.status };
     if (fate === undefined) return [];
     const final = { finalMasterId: fate.masterId, finalStatus: fate.status };
     return [{ masterId: r.master_id, externalId: r.external_id, ...final }];
@@ -234,13 +245,18 @@ export function planUpdates(
     const holder = (holders.get(externalId) ?? []).find((m) => m !== masterId);
     if (holder !== undefined) return holder;
     const renamed = aliases.get(externalId);
-    return renamed !== undefined && renamed !== masterId && state.has(renamed) ? renamed : undefined;
+    return renamed !== undefined && renamed !== masterId && state.has(renamed)
+      ? renamed
+      : undefined;
   };
 
   // The incumbents first: a master Braze holds under an id it still plans keeps that id.
   const sender = new Map<string, string>();
   for (const record of records) {
-    if (state.get(record.masterId)?.externalId === record.externalId && !sender.has(record.externalId)) {
+    if (
+      state.get(record.masterId)?.externalId === record.externalId &&
+      !sender.has(record.externalId)
+    ) {
       sender.set(record.externalId, record.masterId);
     }
   }

@@ -29,7 +29,10 @@ export interface PlanDeliveryResult {
  * in batches numbered before the attribute updates (see planUpdates). Planning a run twice
  * keeps the first plan.
  */
-export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput): Promise<PlanDeliveryResult> {
+export async function planDelivery(
+  deps: ActivityDeps,
+  input: PlanDeliveryInput,
+): Promise<PlanDeliveryResult> {
   return withFailures(async () => {
     const { sync, destination } = resolveSync(deps.config, input.syncId);
     // Golden attributes after recipes, with computed fields and scores (activities/prepare.ts).
@@ -42,7 +45,12 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
       const fields: Record<string, string> = { ...record.attributes, master_id: record.masterId };
       const externalId = fields[sync.identifier]?.trim();
       if (!externalId) {
-        skipped.push({ stage: 'plan', recordKey: record.masterId, field: sync.identifier, reason: 'no identifier' });
+        skipped.push({
+          stage: 'plan',
+          recordKey: record.masterId,
+          field: sync.identifier,
+          reason: 'no identifier',
+        });
         continue;
       }
       const typed = toDestinationAttributes(fields, sync.mapping, destination.attributes);
@@ -54,7 +62,12 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
     }
 
     const aliases = await loadDestinationAliases(deps.db, input.syncId);
-    const { items, renames, blocked } = planUpdates(records, lastSent, destination.onRename, aliases);
+    const { items, renames, blocked } = planUpdates(
+      records,
+      lastSent,
+      destination.onRename,
+      aliases,
+    );
     for (const { masterId, holder } of blocked) {
       skipped.push({
         stage: 'plan',
@@ -82,7 +95,9 @@ export async function planDelivery(deps: ActivityDeps, input: PlanDeliveryInput)
         .where((q) =>
           q
             .whereNull('field')
-            .orWhere((r) => r.whereNot('field', 'like', 'event:%').whereNot('field', 'like', 'purchase:%')),
+            .orWhere((r) =>
+              r.whereNot('field', 'like', 'event:%').whereNot('field', 'like', 'purchase:%'),
+            ),
         )
         .delete();
       await recordRowErrors(trx, input.runId, skipped);

@@ -11,11 +11,21 @@ import { toEvent } from '../domain/computed/events';
 import { formatValue } from '../domain/computed/format';
 import { RFM_FIELDS, rfmFields, type RfmAggregate } from '../domain/computed/rfm-fields';
 import { rfmGrid } from '../domain/computed/segments-config';
-import { compileGoldenRecipes, compileSourceRecipes, recipesAt, sourceRecipesOf } from '../domain/recipes/compile';
+import {
+  compileGoldenRecipes,
+  compileSourceRecipes,
+  recipesAt,
+  sourceRecipesOf,
+} from '../domain/recipes/compile';
 import { parseIsoDay } from '../domain/rfm/days';
 import { isBlank } from '../domain/normalize';
 import { isPostgres } from '../store/db';
-import { changeSeqMark, loadGoldenRecords, pageLiveRecordIds, type ChangesSince } from '../store/identity';
+import {
+  changeSeqMark,
+  loadGoldenRecords,
+  pageLiveRecordIds,
+  type ChangesSince,
+} from '../store/identity';
 import * as links from '../store/link-keys';
 import * as store from '../store/prepared';
 import { getRun, setCounts } from '../store/runs';
@@ -70,7 +80,10 @@ export interface PrepareDatasetResult {
  * scores) where their hash changed. A change of those settings rebuilds everything. One
  * transaction: a retried attempt finds the work done or not started. Only counts leave it.
  */
-export async function prepareDataset(deps: ActivityDeps, input: PrepareDatasetInput): Promise<PrepareDatasetResult> {
+export async function prepareDataset(
+  deps: ActivityDeps,
+  input: PrepareDatasetInput,
+): Promise<PrepareDatasetResult> {
   return withFailures(async () => {
     const result = await prepareDatasetNow(deps, input);
     await store.guarded('setCounts', 'runs', () =>
@@ -87,14 +100,18 @@ export async function prepareDataset(deps: ActivityDeps, input: PrepareDatasetIn
 }
 
 /** The work of prepareDataset, callable outside an activity (tests, command-line tools). */
-export async function prepareDatasetNow(deps: ActivityDeps, input: PrepareDatasetInput): Promise<PrepareDatasetResult> {
+export async function prepareDatasetNow(
+  deps: ActivityDeps,
+  input: PrepareDatasetInput,
+): Promise<PrepareDatasetResult> {
   {
     const dataset = deps.config.datasets[input.dataset];
     if (!dataset) throw new ConfigError(`Unknown dataset "${input.dataset}"`);
     const run = await store.guarded('getRun', 'runs', () => getRun(deps.db, input.runId));
     const startedAtMs = run?.startedAtMs ?? clock(deps);
     const asOfDay = dataset.asOf ? parseIsoDay(dataset.asOf) : Math.floor(startedAtMs / MS_PER_DAY);
-    if (asOfDay === undefined) throw new ConfigError(`datasets.${input.dataset}.asOf: not a real date`);
+    if (asOfDay === undefined)
+      throw new ConfigError(`datasets.${input.dataset}.asOf: not a real date`);
 
     // Store steps name themselves; this catches the rest (BEGIN, COMMIT) without row values.
     const where = `dataset "${input.dataset}"`;
@@ -102,7 +119,9 @@ export async function prepareDatasetNow(deps: ActivityDeps, input: PrepareDatase
       deps.db.transaction(async (trx) => {
         // Twice the connection's page cache (store/db.ts) while preparing: the aggregates and
         // index builds over millions of events would read the same pages again and again.
-        const cache = isPostgres(trx) ? undefined : (await trx.raw('PRAGMA cache_size'))[0]?.cache_size;
+        const cache = isPostgres(trx)
+          ? undefined
+          : (await trx.raw('PRAGMA cache_size'))[0]?.cache_size;
         if (cache !== undefined) await trx.raw(`PRAGMA cache_size = ${SQLITE_CACHE_KIB}`);
         try {
           return await prepareIn(deps, trx, input, dataset, asOfDay);
@@ -124,8 +143,13 @@ async function prepareIn(
   const nowMs = clock(deps);
   const beat = (phase: string) => heartbeat({ phase });
   const result: PrepareDatasetResult = {
-    asOfDay, eventsChanged: 0, eventsUnusable: 0, customersRecomputed: 0,
-    recordsPrepared: 0, recordsChanged: 0, recordsLeftOut: 0,
+    asOfDay,
+    eventsChanged: 0,
+    eventsUnusable: 0,
+    customersRecomputed: 0,
+    recordsPrepared: 0,
+    recordsChanged: 0,
+    recordsLeftOut: 0,
   };
 
   const events = new Map<string, MaterializedEvents>();
@@ -143,21 +167,33 @@ async function prepareIn(
   const where = `datasets.${input.dataset}.scores.rfm`;
   const grid = rfm ? rfmGrid(rfm, where, (file) => readFileSync(file, 'utf8')) : undefined;
   const configHash = hashOf([
-    recipesAt(dataset, 'golden'), dataset.links, dataset.computed, rfm ?? null, grid?.source ?? null,
+    recipesAt(dataset, 'golden'),
+    dataset.links,
+    dataset.computed,
+    rfm ?? null,
+    grid?.source ?? null,
     ...[...events.keys()].sort().map((name) => deps.config.datasets[name]!.events),
   ]);
   const previous = await store.getPreparedState(trx, input.dataset);
   const full = previous?.configHash !== configHash || previous.asOfDay === null;
 
   const goldens = await preparedGoldens(trx, input.dataset, dataset, result);
-  const memberKeys = await collectMemberKeys(trx, input.dataset, dataset, new Set(goldens.map((g) => g.masterId)));
+  const memberKeys = await collectMemberKeys(
+    trx,
+    input.dataset,
+    dataset,
+    new Set(goldens.map((g) => g.masterId)),
+  );
   beat('goldens');
 
   const perLink = new Map<string, LinkValues>();
   for (const [linkName, link] of Object.entries(dataset.links)) {
     const fields = Object.entries(dataset.computed).filter(([, f]) => f.link === linkName);
     const linkRfm = rfm?.link === linkName ? rfm : undefined;
-    const offsets = cutoffOffsets(fields.map(([, f]) => f), linkRfm);
+    const offsets = cutoffOffsets(
+      fields.map(([, f]) => f),
+      linkRfm,
+    );
     const moved = full ? [] : movedRanges(previous!.asOfDay!, asOfDay, offsets);
     const changedKeys = events.get(link.dataset)!.touched;
     let keys: string[] | null = null;
@@ -183,27 +219,47 @@ async function prepareIn(
       recomputed === null
         ? null
         : [...multi]
-            .filter(([id, list]) => !sameKeys(before.get(id), list) || list.some((key) => recomputed.has(key)))
+            .filter(
+              ([id, list]) =>
+                !sameKeys(before.get(id), list) || list.some((key) => recomputed.has(key)),
+            )
             .map(([id]) => id);
     const pairs = (masters ?? [...multi.keys()]).flatMap((id) =>
       multi.get(id)!.map((key): [string, string] => [id, key]),
     );
     const removed = [...before.keys()].filter((id) => !multi.has(id));
-    const masterValues = pairs.length > 0 ? await aggregateLink(trx, shape, fields, linkRfm, asOfDay, { groups: pairs }) : new Map();
-    await links.replaceMasterAggregates(trx, input.dataset, linkName, masters, masterValues, removed);
-    if (masters !== null && result.customersRecomputed >= 0) result.customersRecomputed += masters.length;
+    const masterValues =
+      pairs.length > 0
+        ? await aggregateLink(trx, shape, fields, linkRfm, asOfDay, { groups: pairs })
+        : new Map();
+    await links.replaceMasterAggregates(
+      trx,
+      input.dataset,
+      linkName,
+      masters,
+      masterValues,
+      removed,
+    );
+    if (masters !== null && result.customersRecomputed >= 0)
+      result.customersRecomputed += masters.length;
 
     // After a full recompute the values just written are all there is: reading them back
     // would hold a second copy of every customer's aggregates (gigabytes at 10M orders).
     perLink.set(linkName, {
       byKey: keys === null ? values : await store.loadAggregates(trx, input.dataset, linkName),
-      byMaster: masters === null ? masterValues : await links.loadMasterAggregates(trx, input.dataset, linkName),
+      byMaster:
+        masters === null
+          ? masterValues
+          : await links.loadMasterAggregates(trx, input.dataset, linkName),
       ownership,
     });
   }
   beat('aggregates');
 
-  const scores = rfm && grid ? scoreLink(perLink.get(rfm.link)!, goldens, dataset, grid.grid, asOfDay) : undefined;
+  const scores =
+    rfm && grid
+      ? scoreLink(perLink.get(rfm.link)!, goldens, dataset, grid.grid, asOfDay)
+      : undefined;
   await writePreparedRecords(trx, input.dataset, dataset, goldens, perLink, scores, result, nowMs);
   await store.setPreparedState(trx, input.dataset, { configHash, asOfDay }, nowMs);
   return result;
@@ -231,11 +287,14 @@ async function preparedGoldens(
   result: PrepareDatasetResult,
 ): Promise<PreparedGolden[]> {
   const recipes = compileGoldenRecipes(dataset, name);
-  const goldens = await store.guarded('loadGoldenRecords', 'golden_records', () => loadGoldenRecords(trx, name));
+  const goldens = await store.guarded('loadGoldenRecords', 'golden_records', () =>
+    loadGoldenRecords(trx, name),
+  );
   const out: PreparedGolden[] = [];
   for (const golden of goldens) {
     const attributes = recipes(golden.attributes);
-    if (attributes === null || Object.values(attributes).every((v) => isBlank(v))) result.recordsLeftOut += 1;
+    if (attributes === null || Object.values(attributes).every((v) => isBlank(v)))
+      result.recordsLeftOut += 1;
     else out.push({ masterId: golden.masterId, attributes });
   }
   return out;
@@ -257,13 +316,21 @@ async function aggregateLink(
   const points = [0, ...(rfm?.history?.lookbackDays ?? [])];
   if (rfm) {
     if ((rfm.date ?? shape.columns.date) !== shape.columns.date) {
-      throw new ConfigError(`scores.rfm.date: RFM dates come from the events' date column "${shape.columns.date}"`);
+      throw new ConfigError(
+        `scores.rfm.date: RFM dates come from the events' date column "${shape.columns.date}"`,
+      );
     }
-    const columns = { amount: rfm.amount ?? shape.columns.amount!, orderId: rfm.orderId ?? shape.columns.orderId };
+    const columns = {
+      amount: rfm.amount ?? shape.columns.amount!,
+      orderId: rfm.orderId ?? shape.columns.orderId,
+    };
     const frame = rfm.history?.windowDays;
     rfmSpec = {
       columns,
-      points: points.map((point) => ({ upToDay: asOfDay - point, afterDay: frame ? asOfDay - point - frame : null })),
+      points: points.map((point) => ({
+        upToDay: asOfDay - point,
+        afterDay: frame ? asOfDay - point - frame : null,
+      })),
     };
   }
   const values = new Map<string, store.AggregateValues>();
@@ -304,7 +371,9 @@ function scoreLink(
   for (const golden of goldens) {
     const unit = linkedUnit(golden, field, values.ownership);
     if (unit === undefined) continue;
-    const aggregates = unit.startsWith('m:') ? values.byMaster.get(unit.slice(2)) : values.byKey.get(unit.slice(2));
+    const aggregates = unit.startsWith('m:')
+      ? values.byMaster.get(unit.slice(2))
+      : values.byKey.get(unit.slice(2));
     for (const [point, agg] of Object.entries(aggregates?.rfm ?? {})) {
       byPoint.get(Number(point))?.push({ customerKey: unit, ...agg });
     }
@@ -345,9 +414,12 @@ async function writePreparedRecords(
     for (const [linkName, link] of Object.entries(dataset.links)) {
       const linked = perLink.get(linkName)!;
       const unit = linkedUnit(golden, link.field, linked.ownership);
-      const values = unit === undefined
-        ? undefined
-        : unit.startsWith('m:') ? linked.byMaster.get(unit.slice(2)) : linked.byKey.get(unit.slice(2));
+      const values =
+        unit === undefined
+          ? undefined
+          : unit.startsWith('m:')
+            ? linked.byMaster.get(unit.slice(2))
+            : linked.byKey.get(unit.slice(2));
       for (const { field, slot, none } of layout.computed.get(linkName) ?? []) {
         added[slot] = values?.computed[field] ?? none;
       }
@@ -387,7 +459,13 @@ interface AttributeLayout {
 }
 
 function attributeLayout(dataset: DatasetConfig): AttributeLayout {
-  const layout: AttributeLayout = { names: [], slots: new Map(), computed: new Map(), rfmSlots: [], plain: true };
+  const layout: AttributeLayout = {
+    names: [],
+    slots: new Map(),
+    computed: new Map(),
+    rfmSlots: [],
+    plain: true,
+  };
   const slot = (name: string) => {
     let at = layout.slots.get(name);
     if (at === undefined) {
@@ -402,7 +480,11 @@ function attributeLayout(dataset: DatasetConfig): AttributeLayout {
     const fields = Object.entries(dataset.computed).filter(([, spec]) => spec.link === linkName);
     layout.computed.set(
       linkName,
-      fields.map(([field, spec]) => ({ field, slot: slot(field), none: ZERO_WHEN_NONE.has(spec.op) ? '0' : '' })),
+      fields.map(([field, spec]) => ({
+        field,
+        slot: slot(field),
+        none: ZERO_WHEN_NONE.has(spec.op) ? '0' : '',
+      })),
     );
     if (rfm?.link === linkName) layout.rfmSlots = Object.keys(emptyRfm(rfm)).map(slot);
   }
@@ -414,7 +496,11 @@ function attributeLayout(dataset: DatasetConfig): AttributeLayout {
  * gives for `{ ...prepared, ...added }`, without building that object: at a million records,
  * objects grown field by field cost more than everything else prepare does in JavaScript.
  */
-function attributesJson(prepared: Record<string, string>, layout: AttributeLayout, added: Array<string | undefined>): string {
+function attributesJson(
+  prepared: Record<string, string>,
+  layout: AttributeLayout,
+  added: Array<string | undefined>,
+): string {
   if (!layout.plain) {
     const out: Record<string, string | undefined> = { ...prepared };
     layout.names.forEach((name, i) => {
@@ -438,7 +524,10 @@ function attributesJson(prepared: Record<string, string>, layout: AttributeLayou
 }
 
 /** Every RFM field name, blank: what a golden record without orders gets. */
-function emptyRfm(rfm: { prefix: string; history?: { lookbackDays: number[] } }): Record<string, string> {
+function emptyRfm(rfm: {
+  prefix: string;
+  history?: { lookbackDays: number[] };
+}): Record<string, string> {
   const lookbacks = rfm.history?.lookbackDays ?? [];
   const names = [
     ...RFM_FIELDS,
@@ -450,7 +539,9 @@ function emptyRfm(rfm: { prefix: string; history?: { lookbackDays: number[] } })
 
 function eventsShape(deps: ActivityDeps, link: LinkConfig): store.EventsShape {
   const target = deps.config.datasets[link.dataset]!;
-  const numeric = Object.entries(target.fields).filter(([, type]) => type === 'number').map(([column]) => column);
+  const numeric = Object.entries(target.fields)
+    .filter(([, type]) => type === 'number')
+    .map(([column]) => column);
   return { dataset: link.dataset, columns: target.events!, numeric: new Set(numeric) };
 }
 
@@ -511,7 +602,12 @@ async function materializeEvents(
         if (errors.length < REPORTED_UNUSABLE) errors.push(unusableError(runId, record, outcome));
       }
       // A record dropped by a recipe is kept as unusable too, so it is not read again.
-      rows.push({ recordId: record.id, contentHash: record.contentHash, values: values ?? {}, event: outcome?.ok ? outcome.event : null });
+      rows.push({
+        recordId: record.id,
+        contentHash: record.contentHash,
+        values: values ?? {},
+        event: outcome?.ok ? outcome.event : null,
+      });
     }
     await store.writeEvents(trx, name, rows, deleted, { fresh });
     result.changed += ids.length + deleted.length;
@@ -524,11 +620,12 @@ async function materializeEvents(
     const written = await store.insertEventsInSql(trx, name, dataset.sources, columns);
     if (isPostgres(trx)) await trx.raw('ANALYZE prepared_events');
     const left = await store.listEventPlaceholders(trx, name);
-    for (let i = 0; i < left.length; i += BATCH_RECORDS) await writeBatch(left.slice(i, i + BATCH_RECORDS), []);
+    for (let i = 0; i < left.length; i += BATCH_RECORDS)
+      await writeBatch(left.slice(i, i + BATCH_RECORDS), []);
     result.changed = written;
   } else if (full) {
     await store.deleteAllEvents(trx, name);
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await store.guarded('pageLiveRecordIds', 'source_records', () =>
         pageLiveRecordIds(trx, dataset.sources, after, BATCH_RECORDS),
       );
@@ -544,7 +641,10 @@ async function materializeEvents(
     const since: ChangesSince =
       state?.changeSeqFrom != null
         ? { changeSeq: state.changeSeqFrom }
-        : { stagedAtMs: state?.updatedAtMs === undefined ? null : state.updatedAtMs - STAGING_MARGIN_MS };
+        : {
+            stagedAtMs:
+              state?.updatedAtMs === undefined ? null : state.updatedAtMs - STAGING_MARGIN_MS,
+          };
     const changes = await store.listChangedEvents(trx, name, dataset.sources, since);
     for (const change of changes) if (change.previousKey !== null) touched.add(change.previousKey);
     const live = changes.filter((c) => !c.deleted).map((c) => c.id);
@@ -554,9 +654,16 @@ async function materializeEvents(
     }
   }
   if (errors.length > 0) {
-    await store.guarded('record unusable events', 'row_errors', () => trx('row_errors').insert(errors));
+    await store.guarded('record unusable events', 'row_errors', () =>
+      trx('row_errors').insert(errors),
+    );
   }
-  await store.setPreparedState(trx, name, { configHash: hash, asOfDay: null, changeSeqFrom: mark }, nowMs);
+  await store.setPreparedState(
+    trx,
+    name,
+    { configHash: hash, asOfDay: null, changeSeqFrom: mark },
+    nowMs,
+  );
   return result;
 }
 

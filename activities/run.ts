@@ -2,7 +2,14 @@ import { log } from '@temporalio/activity';
 import { resolveSync } from '../config/load';
 import { summarizeIdentityChanges, summarizeOutbox } from '../store/delivery';
 import { summarizeEvents } from '../store/event-delivery';
-import { closeRun, extractProgress, getRun, listRowErrors, openRun, type RunCounts } from '../store/runs';
+import {
+  closeRun,
+  extractProgress,
+  getRun,
+  listRowErrors,
+  openRun,
+  type RunCounts,
+} from '../store/runs';
 import { readEmulatorDataPoints } from './emulator-stats';
 import type { ActivityDeps } from './deps';
 import { withFailures } from './failure';
@@ -35,7 +42,9 @@ export async function startRun(deps: ActivityDeps, input: StartRunInput): Promis
       sources: [
         ...new Set([
           ...dataset.sources,
-          ...Object.values(dataset.links).flatMap((link) => deps.config.datasets[link.dataset]?.sources ?? []),
+          ...Object.values(dataset.links).flatMap(
+            (link) => deps.config.datasets[link.dataset]?.sources ?? [],
+          ),
         ]),
       ],
       dataset: sync.dataset,
@@ -120,7 +129,14 @@ export interface RunReport {
   dataPointsWritten: number | null;
   durationMs: number;
   ambiguous: Array<{ record: string; reason: string }>;
-  rejections: Array<{ stage: string; file?: string; line?: number; record?: string; field?: string; reason: string }>;
+  rejections: Array<{
+    stage: string;
+    file?: string;
+    line?: number;
+    record?: string;
+    field?: string;
+    reason: string;
+  }>;
   error?: string;
 }
 
@@ -188,14 +204,16 @@ export async function finishRun(deps: ActivityDeps, input: FinishRunInput): Prom
       ambiguous: errors
         .filter((e) => e.stage === 'unify')
         .map((e) => ({ record: e.recordKey ?? '', reason: e.reason })),
-      rejections: errors.filter((e) => e.stage !== 'unify').map((e) => ({
-        stage: e.stage,
-        file: e.fileName,
-        line: e.line,
-        record: e.recordKey,
-        field: e.field,
-        reason: e.reason,
-      })),
+      rejections: errors
+        .filter((e) => e.stage !== 'unify')
+        .map((e) => ({
+          stage: e.stage,
+          file: e.fileName,
+          line: e.line,
+          record: e.recordKey,
+          field: e.field,
+          reason: e.reason,
+        })),
       ...(input.error ? { error: input.error } : {}),
     };
     await closeRun(deps.db, input.runId, input.status, input.finishedAtMs, report);

@@ -17,7 +17,10 @@ export function openSourceReader(name: string, config: PullConfig): SourceReader
     case 'salesforce':
       return new SalesforceReader(salesforceReaderOptions(name, config));
     case 'zendesk':
-      return new ZendeskReader({ ...zendeskReaderOptions(name, config, resolveSecret), logger: log });
+      return new ZendeskReader({
+        ...zendeskReaderOptions(name, config, resolveSecret),
+        logger: log,
+      });
     case 'sql':
       // A relative SQLite path was made absolute against the config's folder when it loaded.
       return new SqlTableReader(sqlTableOptions(name, config, process.cwd()));

@@ -24,7 +24,10 @@ export interface UnifyDatasetResult {
  * transaction, so a retried attempt either finds it done or starts clean. It heartbeats as it
  * goes; only counts leave the activity.
  */
-export async function unifyDataset(deps: ActivityDeps, input: UnifyDatasetInput): Promise<UnifyDatasetResult> {
+export async function unifyDataset(
+  deps: ActivityDeps,
+  input: UnifyDatasetInput,
+): Promise<UnifyDatasetResult> {
   return withFailures(async () => {
     const dataset = deps.config.datasets[input.dataset];
     if (!dataset) throw new ConfigError(`Unknown dataset "${input.dataset}"`);
@@ -56,7 +59,8 @@ export async function unifyDataset(deps: ActivityDeps, input: UnifyDatasetInput)
       unifyMode: summary.mode,
       recordsUnified: summary.recordsUnified,
     });
-    for (const warning of summary.warnings) log.warn('Identity rules', { dataset: input.dataset, warning });
+    for (const warning of summary.warnings)
+      log.warn('Identity rules', { dataset: input.dataset, warning });
     log.info('Dataset unified', { dataset: input.dataset, ...countsOf(summary) });
     return {
       goldenRecords: summary.goldenRecords,
@@ -69,6 +73,12 @@ export async function unifyDataset(deps: ActivityDeps, input: UnifyDatasetInput)
 }
 
 function countsOf(summary: UnifySummary) {
-  const { ambiguousRecords: _a, largestClusters: _l, sampleJoins: _s, warnings: _w, ...counts } = summary;
+  const {
+    ambiguousRecords: _a,
+    largestClusters: _l,
+    sampleJoins: _s,
+    warnings: _w,
+    ...counts
+  } = summary;
   return counts;
 }

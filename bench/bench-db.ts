@@ -7,8 +7,7 @@ import { startTestPostgres } from '../test/support/postgres';
 
 /** Where one bench case keeps its data: a SQLite file, or a schema of a PostgreSQL server. */
 export type BenchTarget =
-  | { client: 'sqlite'; filename: string }
-  | { client: 'postgres'; url: string; schema: string };
+  { client: 'sqlite'; filename: string } | { client: 'postgres'; url: string; schema: string };
 
 export function openTarget(target: BenchTarget): Knex {
   return target.client === 'sqlite'

@@ -11,7 +11,12 @@
 
 /** Header of the generated file, in column order. */
 export const BENCH_COLUMNS = [
-  'customer_id', 'email', 'phone', 'first_name', 'last_name', 'city',
+  'customer_id',
+  'email',
+  'phone',
+  'first_name',
+  'last_name',
+  'city',
 ] as const;
 
 /** One generated source record. */
@@ -38,12 +43,49 @@ const PHONE_TYPO = 0.04;
 const PLACEHOLDER = 0.02;
 
 const FIRST = [
-  'Julia', 'Hugo', 'Lea', 'Louis', 'Chloe', 'Gabriel', 'Emma', 'Arthur', 'Ines', 'Jules', 'Manon',
-  'Adam', 'Camille', 'Lucas', 'Sarah', 'Nathan', 'Zoe', 'Oliver', 'Amelia', 'Noah', 'Ava', 'Leo',
+  'Julia',
+  'Hugo',
+  'Lea',
+  'Louis',
+  'Chloe',
+  'Gabriel',
+  'Emma',
+  'Arthur',
+  'Ines',
+  'Jules',
+  'Manon',
+  'Adam',
+  'Camille',
+  'Lucas',
+  'Sarah',
+  'Nathan',
+  'Zoe',
+  'Oliver',
+  'Amelia',
+  'Noah',
+  'Ava',
+  'Leo',
 ];
 const LAST = [
-  'Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard', 'Petit', 'Durand', 'Leroy',
-  'Moreau', 'Simon', 'Laurent', 'Smith', 'Jones', 'Taylor', 'Brown', 'Wilson', 'Evans', 'Walker',
+  'Martin',
+  'Bernard',
+  'Dubois',
+  'Thomas',
+  'Robert',
+  'Richard',
+  'Petit',
+  'Durand',
+  'Leroy',
+  'Moreau',
+  'Simon',
+  'Laurent',
+  'Smith',
+  'Jones',
+  'Taylor',
+  'Brown',
+  'Wilson',
+  'Evans',
+  'Walker',
 ];
 const CITIES = ['Paris', 'Lyon', 'Marseille', 'Lille', 'Nantes', 'London', 'Leeds', 'Bristol'];
 const DOMAINS = ['gmail.com', 'yahoo.fr', 'orange.fr', 'hotmail.com', 'free.fr', 'outlook.com'];
@@ -162,7 +204,10 @@ function record(
 
 /** French ways of writing one number: national, spaced, international, with 00. */
 function formatPhone(digits: string, draw: number): string {
-  const pairs = digits.slice(1).match(/.{1,2}/g)!.join(' ');
+  const pairs = digits
+    .slice(1)
+    .match(/.{1,2}/g)!
+    .join(' ');
   if (draw < 0.4) return `0${digits}`;
   if (draw < 0.7) return `0${digits[0]} ${pairs}`;
   if (draw < 0.9) return `+33 ${digits[0]} ${pairs}`;

@@ -80,8 +80,12 @@ export async function runPrepareBench(options: PrepareBenchOptions): Promise<Pre
   try {
     for (const [step, label] of STEPS) {
       const input: PrepareCaseInput = {
-        step, orders, customers: options.customers, batch: options.batch ?? BATCH,
-        seed: options.seed ?? SEED, target: place.target,
+        step,
+        orders,
+        customers: options.customers,
+        batch: options.batch ?? BATCH,
+        seed: options.seed ?? SEED,
+        target: place.target,
       };
       const out = await runStep(input);
       outputs.set(step, out);
@@ -230,7 +234,9 @@ export function formatPrepareTable(rows: PrepareRow[]): string {
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
   for (const r of rows) {
     if (!r.phases) continue;
-    const top = Object.entries(r.phases).filter(([, s]) => s >= 0.01).slice(0, 8);
+    const top = Object.entries(r.phases)
+      .filter(([, s]) => s >= 0.01)
+      .slice(0, 8);
     const when = r.timedOut ? ', stopped at the time limit; phases so far' : '';
     const list = top.map(([k, s]) => `${k} ${s.toFixed(2)} s`).join(', ');
     out.push(`  ${r.case} on ${r.target}${when}: ${list}`);

@@ -111,7 +111,12 @@ export async function runCase(input: PrepareCaseInput): Promise<Output> {
       process.stderr.write(`${PROGRESS}${JSON.stringify(line)}\n`);
     });
     const incremental = input.step === 'prepare-incremental';
-    const result = await prepareOnce(db, config, input.step, incremental ? NEXT_DAY_MS + 2000 : undefined);
+    const result = await prepareOnce(
+      db,
+      config,
+      input.step,
+      incremental ? NEXT_DAY_MS + 2000 : undefined,
+    );
     const seconds = secondsSince(timed);
     const all = result.customersRecomputed < 0;
     const records = all ? result.recordsPrepared : result.customersRecomputed;

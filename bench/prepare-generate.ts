@@ -183,21 +183,41 @@ export async function bulkGolden(
   nowMs: number,
 ): Promise<number> {
   const columns = [
-    'id', 'master_id', 'dataset', 'status', 'attributes', 'source_keys', 'linked_by',
-    'member_count', 'created_at_ms', 'updated_at_ms',
+    'id',
+    'master_id',
+    'dataset',
+    'status',
+    'attributes',
+    'source_keys',
+    'linked_by',
+    'member_count',
+    'created_at_ms',
+    'updated_at_ms',
   ];
   let id = 0;
   const values = mapRows(profiles, (p) => {
     id += 1;
     const attributes = JSON.stringify(p.values);
     const sourceKeys = JSON.stringify([`${source}:${p.key}`]);
-    return [id, masterId(dataset, `${source}:${p.key}`), dataset, 'active', attributes, sourceKeys, '[]', 1,
-      nowMs, nowMs];
+    return [
+      id,
+      masterId(dataset, `${source}:${p.key}`),
+      dataset,
+      'active',
+      attributes,
+      sourceKeys,
+      '[]',
+      1,
+      nowMs,
+      nowMs,
+    ];
   });
   const written = await bulkWrite(db, 'golden_records', columns, values);
   // COPY with explicit ids leaves the serial's sequence behind; a later unify inserts after them.
   if (isPostgres(db)) {
-    await db.raw("SELECT setval(pg_get_serial_sequence('golden_records', 'id'), ?)", [Math.max(id, 1)]);
+    await db.raw("SELECT setval(pg_get_serial_sequence('golden_records', 'id'), ?)", [
+      Math.max(id, 1),
+    ]);
   }
   return written;
 }
@@ -222,8 +242,15 @@ const SQLITE_ROWS_PER_STATEMENT = 100;
 /** Rows per COPY on PostgreSQL: each COPY is buffered whole before its answer is read. */
 const COPY_ROWS = 100_000;
 
-async function bulkWrite(db: Knex, table: string, columns: string[], rows: Iterable<Cell[]>): Promise<number> {
-  return isPostgres(db) ? postgresWrite(db, table, columns, rows) : sqliteWrite(db, table, columns, rows);
+async function bulkWrite(
+  db: Knex,
+  table: string,
+  columns: string[],
+  rows: Iterable<Cell[]>,
+): Promise<number> {
+  return isPostgres(db)
+    ? postgresWrite(db, table, columns, rows)
+    : sqliteWrite(db, table, columns, rows);
 }
 
 interface SqliteConnection {
@@ -232,14 +259,21 @@ interface SqliteConnection {
   exec(sql: string): unknown;
 }
 
-async function sqliteWrite(db: Knex, table: string, columns: string[], rows: Iterable<Cell[]>): Promise<number> {
+async function sqliteWrite(
+  db: Knex,
+  table: string,
+  columns: string[],
+  rows: Iterable<Cell[]>,
+): Promise<number> {
   // knex's better-sqlite3 connection is the driver's Database: its statements skip knex's SQL
   // building and binding, which costs more than SQLite's own insert at this size.
   const conn = (await db.client.acquireConnection()) as SqliteConnection;
   const list = columns.map((c) => `"${c}"`).join(', ');
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   const statement = (n: number) =>
-    conn.prepare(`INSERT INTO "${table}" (${list}) VALUES ${Array.from({ length: n }, () => tuple).join(', ')}`);
+    conn.prepare(
+      `INSERT INTO "${table}" (${list}) VALUES ${Array.from({ length: n }, () => tuple).join(', ')}`,
+    );
   const many = statement(SQLITE_ROWS_PER_STATEMENT);
   const one = statement(1);
   // A throwaway bench file: the rollback journal in memory and no fsync while it is filled,
@@ -277,7 +311,12 @@ async function sqliteWrite(db: Knex, table: string, columns: string[], rows: Ite
   return written;
 }
 
-async function postgresWrite(db: Knex, table: string, columns: string[], rows: Iterable<Cell[]>): Promise<number> {
+async function postgresWrite(
+  db: Knex,
+  table: string,
+  columns: string[],
+  rows: Iterable<Cell[]>,
+): Promise<number> {
   let lines: string[] = [];
   let written = 0;
   for (const row of rows) {

@@ -206,7 +206,10 @@ export async function checkPrepared(db: Knex): Promise<PrepareCheck> {
       if (a[field] !== want) differ(who, field, a[field], want);
     }
     // Sums and averages may be added in another order by the two queries: equal to 1e-6.
-    for (const [field, want] of [['total_spent', c.total], ['avg_amount', c.avg_amount]] as const) {
+    for (const [field, want] of [
+      ['total_spent', c.total],
+      ['avg_amount', c.avg_amount],
+    ] as const) {
       if (Math.abs(Number(a[field]) - Number(want)) > 1e-6 * Math.max(1, Math.abs(Number(want)))) {
         differ(who, field, a[field], want);
       }

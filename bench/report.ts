@@ -51,8 +51,19 @@ export function accuracyTable(results: AccuracyResult[]): string {
 export function speedTable(rows: SpeedRow[]): string {
   return table(
     [
-      'database', 'records', 'stage s', 'full s', 'full rec/s', 'baseline rec/s', 'full/baseline',
-      'full CPU s', 'CPU/baseline', 'batch', 'batch stage s', 'incremental s', 'records re-clustered',
+      'database',
+      'records',
+      'stage s',
+      'full s',
+      'full rec/s',
+      'baseline rec/s',
+      'full/baseline',
+      'full CPU s',
+      'CPU/baseline',
+      'batch',
+      'batch stage s',
+      'incremental s',
+      'records re-clustered',
       'golden = baseline',
     ],
     rows.map((r) => [

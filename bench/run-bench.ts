@@ -68,7 +68,12 @@ export function parseArgs(argv: string[]): Options {
     else if (flag === '--seed') options.seed = count();
     else if (flag === '--cpu-prof') options.cpuProfDir = path.resolve(value);
     else if (flag === '--only') {
-      if (value !== 'sqlite' && value !== 'postgres' && value !== 'accuracy' && value !== 'prepare') {
+      if (
+        value !== 'sqlite' &&
+        value !== 'postgres' &&
+        value !== 'accuracy' &&
+        value !== 'prepare'
+      ) {
         throw new UsageError(`--only: sqlite, postgres, accuracy or prepare, not ${value}`);
       }
       options.only = value;
@@ -170,12 +175,17 @@ async function main(): Promise<void> {
     log('Scoring accuracy...');
     accuracy = await scoreAll();
   }
-  const speed = options.only === 'accuracy' || options.only === 'prepare' ? [] : await runSpeed(options, skipped);
+  const speed =
+    options.only === 'accuracy' || options.only === 'prepare'
+      ? []
+      : await runSpeed(options, skipped);
   const prepare: PrepareRow[] = [];
   if (!options.only || options.only === 'prepare') {
     for (const target of ['sqlite', 'postgres'] as const) {
       log(`RFM and computed fields on ${options.orders} orders (${target})...`);
-      prepare.push(...(await runPrepareBench({ orders: options.orders, target, stepTimeoutSeconds: 900 })));
+      prepare.push(
+        ...(await runPrepareBench({ orders: options.orders, target, stepTimeoutSeconds: 900 })),
+      );
     }
   }
 
@@ -200,7 +210,10 @@ async function main(): Promise<void> {
     );
   }
   if (prepare.length > 0) {
-    out.push('RFM and computed fields (ratio: time / the database alone running the same aggregates)', '');
+    out.push(
+      'RFM and computed fields (ratio: time / the database alone running the same aggregates)',
+      '',
+    );
     out.push(formatPrepareTable(prepare), '');
   }
   for (const line of skipped) out.push(line);

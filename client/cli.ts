@@ -38,7 +38,9 @@ async function connect(config: BraidConfig) {
 
 program
   .command('demo')
-  .description('start Temporal, a Braze emulator and an SFTP drop locally, and run one sync of the sample file')
+  .description(
+    'start Temporal, a Braze emulator and an SFTP drop locally, and run one sync of the sample file',
+  )
   .option('--json', 'print the run report as JSON on the last line')
   .option('--exit', 'stop everything after the run even in a terminal')
   .option(
@@ -49,7 +51,10 @@ program
   )
   .action(async (opts: { json?: boolean; exit?: boolean; sources: 'eshop' | 'all' }) => {
     const run = opts.sources === 'all' ? runMultiSourceDemo : runDemo;
-    process.exitCode = await run({ json: !!opts.json, keepRunning: !opts.exit && !!process.stdout.isTTY });
+    process.exitCode = await run({
+      json: !!opts.json,
+      keepRunning: !opts.exit && !!process.stdout.isTTY,
+    });
   });
 
 function demoSources(value: string): 'eshop' | 'all' {
@@ -80,7 +85,11 @@ withConfig(program.command('run <sync>'))
     const { client, connection } = await connect(config);
     try {
       const requestId = randomUUID().slice(0, 8);
-      const workflowId = await requestSyncRun(client, config.temporal.taskQueue, { syncId, trigger: 'manual', requestId });
+      const workflowId = await requestSyncRun(client, config.temporal.taskQueue, {
+        syncId,
+        trigger: 'manual',
+        requestId,
+      });
       if (!opts.wait) {
         say(`Queued run ${workflowId}.`);
         return;
@@ -92,7 +101,11 @@ withConfig(program.command('run <sync>'))
         );
       }, 15_000);
       const report = await waitForRun(client, workflowId).finally(() => clearTimeout(hint));
-      printReport(report, { json: !!opts.json, uiUrl: config.temporal.uiUrl, namespace: config.temporal.namespace });
+      printReport(report, {
+        json: !!opts.json,
+        uiUrl: config.temporal.uiUrl,
+        namespace: config.temporal.namespace,
+      });
       process.exitCode = report.status === 'succeeded' ? 0 : 1;
     } finally {
       await connection.close();
@@ -101,7 +114,10 @@ withConfig(program.command('run <sync>'))
 
 withConfig(program.command('schedule <sync>'))
   .description('create or update the Temporal Schedule that runs a sync on a cron expression')
-  .option('--cron <expression>', 'cron expression, e.g. "*/15 * * * *" (default: the sync\'s schedule)')
+  .option(
+    '--cron <expression>',
+    'cron expression, e.g. "*/15 * * * *" (default: the sync\'s schedule)',
+  )
   .action(async (syncId: string, opts: { config: string; cron?: string }) => {
     const { config } = loadConfig(opts.config);
     const { sync } = resolveSync(config, syncId);
@@ -133,10 +149,17 @@ withConfig(program.command('status <sync>'))
       }
       const { running, queued, recent } = status.controller;
       say(`Sync ${syncId}`);
-      say(running ? `  running: ${running.workflowId} (${status.progress?.phase ?? 'starting'})` : '  running: none');
+      say(
+        running
+          ? `  running: ${running.workflowId} (${status.progress?.phase ?? 'starting'})`
+          : '  running: none',
+      );
       say(`  queued: ${queued.length}`);
       for (const run of recent) {
-        const counts = run.status === 'failed' ? run.error : `${run.recordsRead} read, ${run.requestsSent} requests`;
+        const counts =
+          run.status === 'failed'
+            ? run.error
+            : `${run.recordsRead} read, ${run.requestsSent} requests`;
         say(`  ${run.finishedAt ?? run.startedAt} ${run.status} ${run.workflowId}: ${counts}`);
       }
     } finally {
@@ -161,7 +184,9 @@ withConfig(program.command('check'))
   .description('validate the config file')
   .action((opts: { config: string }) => {
     const { file, config } = loadConfig(opts.config);
-    say(`${file} is valid: ${Object.keys(config.syncs).length} sync(s), ${Object.keys(config.sources).length} source(s).`);
+    say(
+      `${file} is valid: ${Object.keys(config.syncs).length} sync(s), ${Object.keys(config.sources).length} source(s).`,
+    );
   });
 
 program
@@ -174,19 +199,26 @@ program
   .option('--api-key <key>', 'accepted REST API key (default: $BRAZE_API_KEY)')
   .option('--request-volume <n>', 'requests allowed per window', parsePositive, 3000)
   .option('--time-window-seconds <s>', 'rate-limit window', parsePositive, 3)
-  .action(async (opts: { port: number; apiKey?: string; requestVolume: number; timeWindowSeconds: number }) => {
-    const apiKey = opts.apiKey ?? process.env.BRAZE_API_KEY;
-    if (!apiKey) throw new InvalidArgumentError('give --api-key or set BRAZE_API_KEY');
-    const emulator = await startBrazeEmulator({
-      apiKeys: [apiKey],
-      port: opts.port,
-      requestVolume: opts.requestVolume,
-      timeWindowMs: opts.timeWindowSeconds * 1000,
-    });
-    say(`Braze emulator listening on ${emulator.url}. Ctrl-C stops it.`);
-    await untilStopped();
-    await emulator.stop();
-  });
+  .action(
+    async (opts: {
+      port: number;
+      apiKey?: string;
+      requestVolume: number;
+      timeWindowSeconds: number;
+    }) => {
+      const apiKey = opts.apiKey ?? process.env.BRAZE_API_KEY;
+      if (!apiKey) throw new InvalidArgumentError('give --api-key or set BRAZE_API_KEY');
+      const emulator = await startBrazeEmulator({
+        apiKeys: [apiKey],
+        port: opts.port,
+        requestVolume: opts.requestVolume,
+        timeWindowMs: opts.timeWindowSeconds * 1000,
+      });
+      say(`Braze emulator listening on ${emulator.url}. Ctrl-C stops it.`);
+      await untilStopped();
+      await emulator.stop();
+    },
+  );
 
 program
   .command('sftp-server')
@@ -197,7 +229,12 @@ program
   .action(async (opts: { root: string; port: number; user: string }) => {
     const password = process.env.BRAID_SFTP_PASSWORD;
     if (!password) throw new InvalidArgumentError('set BRAID_SFTP_PASSWORD');
-    const server = await startSftpServer({ root: opts.root, username: opts.user, password, port: opts.port });
+    const server = await startSftpServer({
+      root: opts.root,
+      username: opts.user,
+      password,
+      port: opts.port,
+    });
     say(`SFTP server on ${server.host}:${server.port} serving ${opts.root}. Ctrl-C stops it.`);
     await untilStopped();
     await server.stop();
@@ -228,7 +265,8 @@ temporal
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('not a port');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('not a port');
   return port;
 }
 
@@ -251,7 +289,9 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof SyncError || error instanceof TemporalCliMissingError) {
     process.stderr.write(`braid: ${error.message}\n`);
   } else {
-    process.stderr.write(`braid: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `braid: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   }
   process.exitCode = 1;
 });

@@ -16,7 +16,11 @@ export async function runDemo(opts: { json: boolean; keepRunning: boolean }): Pr
   const stateDir = path.join(PROJECT_ROOT, '.braid', 'demo');
   const stack = await startLocalStack(stateDir, say);
   try {
-    dropFile(stack, path.join(PROJECT_ROOT, 'examples/data/splink/fake_1000.csv'), 'customers_20260101.csv');
+    dropFile(
+      stack,
+      path.join(PROJECT_ROOT, 'examples/data/splink/fake_1000.csv'),
+      'customers_20260101.csv',
+    );
     Object.assign(process.env, {
       TEMPORAL_ADDRESS: stack.temporalAddress,
       BRAID_DB_FILE: path.join(stateDir, 'braid.db'),

@@ -3,7 +3,11 @@ import path from 'node:path';
 import { startBrazeEmulator, type BrazeEmulator } from '../emulators/braze';
 import { startSftpServer } from '../emulators/sftp/server';
 import { freePort, canConnect } from '../local/ports';
-import { isTemporalServing, startTemporalDevServer, type DevServer } from '../local/temporal-dev-server';
+import {
+  isTemporalServing,
+  startTemporalDevServer,
+  type DevServer,
+} from '../local/temporal-dev-server';
 
 export interface LocalStack {
   temporalAddress: string;
@@ -22,7 +26,10 @@ export const DEMO_SFTP_PASSWORD = 'demo-sftp-password';
  * workflows in `stateDir` (or reuses one already answering on 7233), the Braze emulator and an
  * SFTP server serving `stateDir/sftp`.
  */
-export async function startLocalStack(stateDir: string, log: (line: string) => void): Promise<LocalStack> {
+export async function startLocalStack(
+  stateDir: string,
+  log: (line: string) => void,
+): Promise<LocalStack> {
   mkdirSync(stateDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
 
@@ -51,14 +58,25 @@ export async function startLocalStack(stateDir: string, log: (line: string) => v
 
   const root = path.join(stateDir, 'sftp');
   mkdirSync(path.join(root, 'drop'), { recursive: true });
-  const sftpServer = await startSftpServer({ root, username: DEMO_SFTP_USER, password: DEMO_SFTP_PASSWORD, port: 0 });
+  const sftpServer = await startSftpServer({
+    root,
+    username: DEMO_SFTP_USER,
+    password: DEMO_SFTP_PASSWORD,
+    port: 0,
+  });
   stops.push(() => sftpServer.stop());
 
   return {
     temporalAddress: temporal.address,
     temporalUiUrl: temporal.uiUrl,
     braze,
-    sftp: { host: sftpServer.host, port: sftpServer.port, root, username: DEMO_SFTP_USER, password: DEMO_SFTP_PASSWORD },
+    sftp: {
+      host: sftpServer.host,
+      port: sftpServer.port,
+      root,
+      username: DEMO_SFTP_USER,
+      password: DEMO_SFTP_PASSWORD,
+    },
     stop: async () => {
       for (const stop of stops.reverse()) await stop();
     },

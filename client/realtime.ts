@@ -36,7 +36,11 @@ export function realtimeTrigger(
         pending.delete(syncId);
         try {
           const requestId = `push-${randomUUID()}`;
-          await requestSyncRun(client, config.temporal.taskQueue, { syncId, trigger: 'push', requestId });
+          await requestSyncRun(client, config.temporal.taskQueue, {
+            syncId,
+            trigger: 'push',
+            requestId,
+          });
           log.info('Real-time run requested', { syncId, source, recordCount: count });
         } catch (error) {
           log.error('Real-time run request failed', { syncId, source, error: String(error) });

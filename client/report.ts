@@ -12,7 +12,9 @@ export function printReport(
   out('');
   out(`Sync ${report.sync}: ${report.status} in ${(report.durationMs / 1000).toFixed(1)} s`);
   out(`  records read        ${report.recordsRead} (${report.recordsRejected} rejected)`);
-  out(`  golden records      ${report.goldenRecords} (${report.goldenCreated} new, ${report.goldenMerged} merged)`);
+  out(
+    `  golden records      ${report.goldenRecords} (${report.goldenCreated} new, ${report.goldenMerged} merged)`,
+  );
   if (report.goldenSplit + report.goldenRetired > 0) {
     out(`  golden changes      ${report.goldenSplit} split, ${report.goldenRetired} retired`);
   }
@@ -20,12 +22,18 @@ export function printReport(
     out(`  ambiguous records   ${report.recordsAmbiguous} held back (not merged, not sent):`);
     for (const a of report.ambiguous.slice(0, 10)) out(`    ${a.record}: ${a.reason}`);
   }
-  if (report.mergesRefused > 0) out(`  merges refused      ${report.mergesRefused} (key limits, locked clusters)`);
-  if (report.unifyMode === 'full') out(`  identity rebuilt    ${report.recordsUnified} records re-clustered (first run, or rules changed)`);
+  if (report.mergesRefused > 0)
+    out(`  merges refused      ${report.mergesRefused} (key limits, locked clusters)`);
+  if (report.unifyMode === 'full')
+    out(
+      `  identity rebuilt    ${report.recordsUnified} records re-clustered (first run, or rules changed)`,
+    );
   if ((report.recordsPrepared ?? 0) > 0) {
     const recomputed = report.customersRecomputed < 0 ? 'all' : String(report.customersRecomputed);
     const detail = report.customersRecomputed === 0 ? '' : `, customers recomputed: ${recomputed}`;
-    out(`  prepared records    ${report.recordsPrepared} (${report.preparedChanged} changed${detail})`);
+    out(
+      `  prepared records    ${report.recordsPrepared} (${report.preparedChanged} changed${detail})`,
+    );
   }
   out(`  profiles to update  ${report.recordsPlanned}`);
   out(`  requests sent       ${report.requestsSent}`);
@@ -64,11 +72,14 @@ export function printReport(
       const where = r.file ? `${r.file}:${r.line}` : (r.record ?? '');
       out(`    ${where}${r.field ? ` [${r.field}]` : ''} ${r.reason}`);
     }
-    if (report.rejections.length > shown.length) out(`    ... ${report.rejections.length - shown.length} more in the JSON report`);
+    if (report.rejections.length > shown.length)
+      out(`    ... ${report.rejections.length - shown.length} more in the JSON report`);
   }
   if (opts.uiUrl) {
     const ns = opts.namespace ?? 'default';
-    out(`  Temporal UI         ${opts.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(report.workflowId)}`);
+    out(
+      `  Temporal UI         ${opts.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(report.workflowId)}`,
+    );
   }
   if (opts.json) out(JSON.stringify(report));
 }

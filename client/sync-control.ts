@@ -32,7 +32,11 @@ export async function requestSyncRun(
 }
 
 /** Waits for the run a request started and returns its report. */
-export async function waitForRun(client: Client, workflowId: string, timeoutMs = 24 * 3600_000): Promise<RunReport> {
+export async function waitForRun(
+  client: Client,
+  workflowId: string,
+  timeoutMs = 24 * 3600_000,
+): Promise<RunReport> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -52,7 +56,9 @@ export async function syncStatus(
 ): Promise<{ controller: ControllerStatus | null; progress: SyncProgress | null }> {
   let controller: ControllerStatus | null = null;
   try {
-    controller = await client.workflow.getHandle(controllerWorkflowId(syncId)).query(controllerStatusQuery);
+    controller = await client.workflow
+      .getHandle(controllerWorkflowId(syncId))
+      .query(controllerStatusQuery);
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
     return { controller: null, progress: null };

@@ -45,7 +45,11 @@ export function parseConfig(text: string, file: string): BraidConfig {
   }
   // SQLite files named by SQL sources are relative to the config file too.
   for (const source of Object.values(config.sources)) {
-    if (source.type === 'sql' && source.client === 'sqlite' && typeof source.connection === 'string') {
+    if (
+      source.type === 'sql' &&
+      source.client === 'sqlite' &&
+      typeof source.connection === 'string'
+    ) {
       source.connection = path.resolve(path.dirname(file), source.connection);
     }
   }
@@ -65,12 +69,17 @@ export function parseConfig(text: string, file: string): BraidConfig {
  * resolved only inside activities.
  */
 function interpolate(text: string, file: string): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
-    const value = process.env[name];
-    if (value !== undefined && value !== '') return value;
-    if (fallback !== undefined) return fallback;
-    throw new ConfigError(`${file}: \${${name}} is used but the environment variable ${name} is not set`);
-  });
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (_, name: string, fallback?: string) => {
+      const value = process.env[name];
+      if (value !== undefined && value !== '') return value;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(
+        `${file}: \${${name}} is used but the environment variable ${name} is not set`,
+      );
+    },
+  );
 }
 
 function describeIssues(issues: z.core.$ZodIssue[]): string {

@@ -82,7 +82,10 @@ export const SftpSourceConfig = z
     directory: z.string().default('/'),
     pattern: z.string().refine(isRegExp, 'must be a valid regular expression').optional(),
     prefix: z.string().optional(),
-    datePattern: z.string().regex(DATE_PATTERN, 'use YYYY, MM, DD, HH, mm, ss and - _ . T').optional(),
+    datePattern: z
+      .string()
+      .regex(DATE_PATTERN, 'use YYYY, MM, DD, HH, mm, ss and - _ . T')
+      .optional(),
     suffix: z.string().default(''),
     /** `auto` imports every new or changed file; `once` imports the first files seen, once. */
     mode: z.enum(['auto', 'once']).default('auto'),
@@ -90,7 +93,10 @@ export const SftpSourceConfig = z
     stableSeconds: z.number().int().min(0).default(60),
     format: FileFormat.default({ type: 'csv' }),
     /** Move each file here once it is imported (a directory on the same server). */
-    archive: z.object({ directory: z.string().min(1) }).strict().optional(),
+    archive: z
+      .object({ directory: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Column that identifies a record within this source. */
     recordKey: z.string().min(1),
     /** Column holding the record's own last-update time, used by "most recent wins". */
@@ -171,7 +177,13 @@ export const IdentityRule = z
 export type IdentityRule = z.infer<typeof IdentityRule>;
 
 export const SurvivorshipRule = z.enum([
-  'most_recent', 'most_recent_non_null', 'source_priority', 'first_seen', 'max', 'min', 'union',
+  'most_recent',
+  'most_recent_non_null',
+  'source_priority',
+  'first_seen',
+  'max',
+  'min',
+  'union',
 ]);
 export type SurvivorshipRule = z.infer<typeof SurvivorshipRule>;
 
@@ -217,12 +229,18 @@ export const DatasetConfig = z
     const names = new Set<string>();
     dataset.keys.forEach((key, i) => {
       if (names.has(key.name)) {
-        ctx.addIssue({ code: 'custom', path: ['keys', i, 'name'], message: `"${key.name}" is used twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys', i, 'name'],
+          message: `"${key.name}" is used twice`,
+        });
       }
       names.add(key.name);
       key.blocked.forEach((entry, j) => checkBlockedEntry(entry, ['keys', i, 'blocked', j], ctx));
     });
-    dataset.blockedValues.forEach((entry, j) => checkBlockedEntry(entry, ['blockedValues', j], ctx));
+    dataset.blockedValues.forEach((entry, j) =>
+      checkBlockedEntry(entry, ['blockedValues', j], ctx),
+    );
     // A link joins on the golden field's value (and, for a record with several, on every
     // member's); `union` turns the field into a JSON list, which matches no event. It is not
     // needed: the events of every member's value count already.
@@ -335,7 +353,11 @@ function sameDirectory(a: string, b: string): boolean {
 }
 
 /** A blocked entry written `/…/` must be a regular expression that compiles. */
-function checkBlockedEntry(entry: string, path: Array<string | number>, ctx: z.RefinementCtx): void {
+function checkBlockedEntry(
+  entry: string,
+  path: Array<string | number>,
+  ctx: z.RefinementCtx,
+): void {
   try {
     parseBlockedPattern(entry);
   } catch {

@@ -61,7 +61,8 @@ export const EventExport = z
   })
   .strict()
   .superRefine((exp, ctx) => {
-    const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const issue = (path: string[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
     if (exp.as === 'event') {
       if (exp.name === undefined) issue(['name'], 'a custom event export needs a name');
       for (const key of ['productId', 'currency', 'price', 'quantity'] as const) {
@@ -69,7 +70,8 @@ export const EventExport = z
       }
     } else {
       if (exp.productId === undefined) issue(['productId'], 'a purchase export needs productId');
-      if (exp.name !== undefined) issue(['name'], 'only a custom event export (as: event) has a name');
+      if (exp.name !== undefined)
+        issue(['name'], 'only a custom event export (as: event) has a name');
     }
     const currency = exp.currency && 'value' in exp.currency ? exp.currency.value : undefined;
     if (currency !== undefined && !CURRENCIES.has(currency)) {
@@ -98,7 +100,8 @@ export function isCurrencyCode(code: string): boolean {
 export function exportKey(exp: EventExport): string {
   if (exp.as === 'event') return `event:${exp.link}:${exp.name ?? ''}`;
   const product = exp.productId;
-  const which = product === undefined ? '' : 'value' in product ? product.value : `$${product.column}`;
+  const which =
+    product === undefined ? '' : 'value' in product ? product.value : `$${product.column}`;
   return `purchase:${exp.link}:${which}`;
 }
 

@@ -3,8 +3,7 @@ import type { AttributeValue } from './diff';
 import { isBlank, normalizeDate, parseDecimal } from './normalize';
 
 export type TypedAttributes =
-  | { ok: true; attributes: Record<string, AttributeValue> }
-  | { ok: false; reason: string };
+  { ok: true; attributes: Record<string, AttributeValue> } | { ok: false; reason: string };
 
 /**
  * Maps a golden record to destination attributes: `mapping` is attribute name → golden field.
@@ -21,8 +20,10 @@ export function toDestinationAttributes(
   for (const [name, field] of Object.entries(mapping)) {
     const raw = golden[field];
     const spec = types.get(name);
-    const value = raw === undefined || isBlank(raw) ? null : convert(raw.trim(), spec?.type ?? 'string');
-    if (value === undefined) return { ok: false, reason: `${name}: "${raw}" is not a ${spec?.type}` };
+    const value =
+      raw === undefined || isBlank(raw) ? null : convert(raw.trim(), spec?.type ?? 'string');
+    if (value === undefined)
+      return { ok: false, reason: `${name}: "${raw}" is not a ${spec?.type}` };
     if (value === null && spec?.requiredForSync) {
       return { ok: false, reason: `${name}: required for sync but empty` };
     }

@@ -25,7 +25,9 @@ export function changedAttributes(
 
 function sameValue(a: AttributeValue, b: AttributeValue): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => v === b[i]);
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => v === b[i])
+    );
   }
   return a === b;
 }

@@ -37,7 +37,8 @@ export function isValidEmail(value: string): boolean {
 /** ISO date (YYYY-MM-DD) from ISO, YYYYMMDD or DD/MM/YYYY text; anything else → undefined. */
 export function normalizeDate(value: string): string | undefined {
   const text = value.trim();
-  let match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(text) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(text);
+  let match =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/.exec(text) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(text);
   if (match) return validDate(match[1]!, match[2]!, match[3]!);
   match = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text);
   if (match) return validDate(match[3]!, match[2]!.padStart(2, '0'), match[1]!.padStart(2, '0'));
@@ -62,7 +63,8 @@ export function parseTimestampMs(value: string): number | undefined {
   const match = ISO_TIMESTAMP.exec(value.trim());
   if (!match) return undefined;
   const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = match;
-  if (!validDate(y!, mo!, d!) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  if (!validDate(y!, mo!, d!) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
+    return undefined;
   const millis = fraction ? fraction.slice(1, 4).padEnd(3, '0') : '000';
   const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
   return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${millis}${offset}`);

@@ -2,8 +2,7 @@ import type { FieldType } from '../config/schema';
 import { isBlank, isValidEmail, normalizeDate, parseDecimal, parseTimestampMs } from './normalize';
 
 export type RowCheck =
-  | { ok: true; values: Record<string, string> }
-  | { ok: false; field: string; reason: string };
+  { ok: true; values: Record<string, string> } | { ok: false; field: string; reason: string };
 
 /**
  * Checks one incoming row against the dataset's declared field types and returns the values to
@@ -12,7 +11,10 @@ export type RowCheck =
  * (they are simply missing); a value that is present but malformed rejects the row. Reasons
  * never quote emails, phones or dates: they are personal data and end up in reports.
  */
-export function validateRow(values: Record<string, string>, fields: Record<string, FieldType>): RowCheck {
+export function validateRow(
+  values: Record<string, string>,
+  fields: Record<string, FieldType>,
+): RowCheck {
   const out: Record<string, string> = {};
   for (const [column, raw] of Object.entries(values)) out[column] = raw.trim();
 
@@ -31,7 +33,8 @@ export function validateRow(values: Record<string, string>, fields: Record<strin
         break;
       }
       case 'number':
-        if (parseDecimal(value) === undefined) return { ok: false, field, reason: `not a number: "${value}"` };
+        if (parseDecimal(value) === undefined)
+          return { ok: false, field, reason: `not a number: "${value}"` };
         break;
       case 'boolean':
         if (!/^(true|false|1|0|yes|no|y|n)$/i.test(value)) {
@@ -39,7 +42,8 @@ export function validateRow(values: Record<string, string>, fields: Record<strin
         }
         break;
       case 'phone':
-        if (value.replace(/\D+/g, '').length < 6) return { ok: false, field, reason: 'malformed phone' };
+        if (value.replace(/\D+/g, '').length < 6)
+          return { ok: false, field, reason: 'malformed phone' };
         break;
       case 'string':
         break;

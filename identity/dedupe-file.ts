@@ -61,7 +61,9 @@ export async function dedupeFile(options: DedupeFileOptions): Promise<DedupeFile
       if (item.kind === 'header') {
         headers = item.columns;
         if (options.idColumn && !headers.includes(options.idColumn)) {
-          throw new ConfigError(`${options.file}: no column "${options.idColumn}" (columns: ${headers.join(', ')})`);
+          throw new ConfigError(
+            `${options.file}: no column "${options.idColumn}" (columns: ${headers.join(', ')})`,
+          );
         }
         continue;
       }
@@ -75,7 +77,13 @@ export async function dedupeFile(options: DedupeFileOptions): Promise<DedupeFile
       // is shown beside it so sample pairs and ambiguous records read as the user's own ids.
       const id = options.idColumn ? item.values[options.idColumn] : undefined;
       const recordKey = id ? `${id} (line ${item.line})` : `line ${item.line}`;
-      batch.push({ source: 'file', recordKey, values: item.values, sourceUpdatedAtMs: null, origin: String(item.line) });
+      batch.push({
+        source: 'file',
+        recordKey,
+        values: item.values,
+        sourceUpdatedAtMs: null,
+        origin: String(item.line),
+      });
       if (batch.length >= STAGE_BATCH) {
         await stageRecords(db, batch, 1);
         batch = [];
@@ -103,17 +111,23 @@ function rulesFor(
     const parsed = DatasetConfig.safeParse({ sources: ['file'], ...(YAML.parse(text) ?? {}) });
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new ConfigError(`${options.rulesFile}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+      throw new ConfigError(
+        `${options.rulesFile}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+      );
     }
     for (const key of parsed.data.keys) {
       const missing = key.columns.filter((c) => !headers.includes(c));
       if (missing.length > 0) {
-        throw new ConfigError(`${options.rulesFile}: key "${key.name}" uses ${missing.join(', ')}, not in ${options.file}`);
+        throw new ConfigError(
+          `${options.rulesFile}: key "${key.name}" uses ${missing.join(', ')}, not in ${options.file}`,
+        );
       }
     }
     return { dataset: parsed.data, rulesYaml: text, inferred: false };
   }
-  const inferredRules = inferIdentityRules(headers, sample, { defaultCountry: options.defaultCountry });
+  const inferredRules = inferIdentityRules(headers, sample, {
+    defaultCountry: options.defaultCountry,
+  });
   if (inferredRules.keys.length === 0) {
     throw new BadInputError(`${options.file}: no identifier column recognised; give --rules`);
   }
@@ -135,7 +149,10 @@ function readText(file: string): string {
 }
 
 /** Streams `record_id,master_id` in input order, a page of rows at a time. */
-async function writeAssignments(db: ReturnType<typeof openDatabase>, options: DedupeFileOptions): Promise<void> {
+async function writeAssignments(
+  db: ReturnType<typeof openDatabase>,
+  options: DedupeFileOptions,
+): Promise<void> {
   const out = createWriteStream(options.out);
   const write = async (line: string) => {
     if (!out.write(`${line}\n`)) await once(out, 'drain');

@@ -16,7 +16,11 @@ export function indexOfId(sorted: Int32Array, id: number): number {
  * Groups 0..n-1 by a group number, groups ordered by their smallest member and members
  * ascending: a counting sort, so it costs a few integers per item instead of a Map of arrays.
  */
-export function groupBy(n: number, groupOf: (i: number) => number, keep: (i: number) => boolean = () => true): number[][] {
+export function groupBy(
+  n: number,
+  groupOf: (i: number) => number,
+  keep: (i: number) => boolean = () => true,
+): number[][] {
   const firstSeen = new Map<number, number>();
   const order: number[] = [];
   const sizes: number[] = [];

@@ -6,7 +6,9 @@ import crypto from 'node:crypto';
  * golden record.
  */
 const sha1 = (input: Buffer): Buffer =>
-  typeof crypto.hash === 'function' ? crypto.hash('sha1', input, 'buffer') : crypto.createHash('sha1').update(input).digest();
+  typeof crypto.hash === 'function'
+    ? crypto.hash('sha1', input, 'buffer')
+    : crypto.createHash('sha1').update(input).digest();
 
 /** Braid's namespace for name-based (RFC 4122 version 5) master ids. */
 const NAMESPACE = Buffer.from('6f1c2a52b0a84e0c9d3e7a51c4f0b8d2', 'hex');

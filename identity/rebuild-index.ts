@@ -76,7 +76,9 @@ export function valueMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.BRAID_IDENTITY_MEMORY_MB;
   const mb = raw === undefined || raw === '' ? DEFAULT_VALUE_MEMORY_MB : Number(raw);
   if (!Number.isFinite(mb) || mb < 0) {
-    throw new Error(`BRAID_IDENTITY_MEMORY_MB must be a number of megabytes, not ${JSON.stringify(raw)}`);
+    throw new Error(
+      `BRAID_IDENTITY_MEMORY_MB must be a number of megabytes, not ${JSON.stringify(raw)}`,
+    );
   }
   return Math.floor(mb * 1024 * 1024);
 }
@@ -104,7 +106,8 @@ export async function rebuildIndex(
   const holders = new ValueHolders(Math.floor((memoryBytes * 3) / 4));
   const edges = new IntPairs(Math.floor(memoryBytes / 4));
   const ids = new IntList();
-  const read = (after: number) => store.pageLiveRawRecords(trx, dataset.sources, after, pageRecords);
+  const read = (after: number) =>
+    store.pageLiveRawRecords(trx, dataset.sources, after, pageRecords);
 
   // Pages go to the worker before the rows of those before them are written; with the record
   // thread holding two, the next is normalized here (see identity/record-worker.ts).
@@ -164,7 +167,8 @@ export async function componentsByScan(
     for (const row of page) {
       const index = indexOfId(affected, row.recordId);
       if (index < 0) continue;
-      if (runFirst >= 0 && row.key === runKey && row.value === runValue) sets.union(runFirst, index);
+      if (runFirst >= 0 && row.key === runKey && row.value === runValue)
+        sets.union(runFirst, index);
       else [runKey, runValue, runFirst] = [row.key, row.value, index];
     }
     const last = page[page.length - 1]!;

@@ -26,6 +26,7 @@ port.on('message', (request: ThreadRequest) => {
     reply = { seq: request.seq, error: { name, message } };
   }
   // A page's counts move to the unify's thread rather than being copied.
-  const moved = reply.result && 'counts' in reply.result ? [(reply.result as PageEntries).counts.buffer] : [];
+  const moved =
+    reply.result && 'counts' in reply.result ? [(reply.result as PageEntries).counts.buffer] : [];
   port.postMessage(reply, moved as ArrayBuffer[]);
 });

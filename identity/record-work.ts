@@ -1,5 +1,9 @@
 import type { DatasetConfig } from '../config/schema';
-import { clusterComponent, type ClusterEvent, type ClusterRecord } from '../domain/identity/cluster';
+import {
+  clusterComponent,
+  type ClusterEvent,
+  type ClusterRecord,
+} from '../domain/identity/cluster';
 import { compileIdentity, indexEntries } from '../domain/identity/key-values';
 import { keepsRecordAsIs, surviveGolden } from '../domain/identity/survive';
 import { compileSourceRecipes, hasSourceRecipes } from '../domain/recipes/compile';
@@ -69,7 +73,11 @@ export interface BatchClusters {
 
 export interface RecordWork {
   /** What each record is indexed under: parsed, source recipes applied, identified. */
-  normalize(ids: readonly number[], sources: readonly string[], payloads: readonly string[]): PageEntries;
+  normalize(
+    ids: readonly number[],
+    sources: readonly string[],
+    payloads: readonly string[],
+  ): PageEntries;
   /** Clusters each raw component of a batch and builds each cluster's golden attributes. */
   cluster(batch: BatchInput): BatchClusters;
 }
@@ -80,7 +88,11 @@ export interface RecordWork {
  * which thread clustered which batch. A record a recipe drops is indexed under nothing and
  * keeps no values.
  */
-export function compileRecordWork(dataset: DatasetConfig, name: string, joinSample: number): RecordWork {
+export function compileRecordWork(
+  dataset: DatasetConfig,
+  name: string,
+  joinSample: number,
+): RecordWork {
   const identity = compileIdentity(dataset);
   const recipes = compileSourceRecipes(dataset, name);
   const valuesOf = (id: number, source: string, payload: string) => {
@@ -91,13 +103,24 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
       // Staging writes JSON, so this is a damaged row: named, its content never quoted, and
       // final (a retry reads the same row).
       const reason = (error as Error).message;
-      throw new BadInputError(`source record ${id} (${source}): its stored payload is not JSON: ${reason}`);
+      throw new BadInputError(
+        `source record ${id} (${source}): its stored payload is not JSON: ${reason}`,
+      );
     }
     return recipes(source, parsed) ?? {};
   };
 
-  const normalize = (ids: readonly number[], sources: readonly string[], payloads: readonly string[]) => {
-    const out: PageEntries = { counts: new Int32Array(payloads.length), keys: [], values: [], kinds: [] };
+  const normalize = (
+    ids: readonly number[],
+    sources: readonly string[],
+    payloads: readonly string[],
+  ) => {
+    const out: PageEntries = {
+      counts: new Int32Array(payloads.length),
+      keys: [],
+      values: [],
+      kinds: [],
+    };
     for (let k = 0; k < payloads.length; k++) {
       const entries = indexEntries(identity.identify(valuesOf(ids[k]!, sources[k]!, payloads[k]!)));
       out.counts[k] = entries.length;
@@ -113,13 +136,17 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
   // A golden record of one member whose values no recipe and no survivorship rule changes:
   // its attributes are the payload as staged, without parsing and writing it again.
   const asStaged = new Map(
-    dataset.sources.map((source) => [source, keepsRecordAsIs(dataset.survivorship) && !hasSourceRecipes(dataset, source)]),
+    dataset.sources.map((source) => [
+      source,
+      keepsRecordAsIs(dataset.survivorship) && !hasSourceRecipes(dataset, source),
+    ]),
   );
   const keptAsStaged = (source: string) => asStaged.get(source) ?? false;
 
   const cluster = (batch: BatchInput): BatchClusters => {
     const parsed: Array<Record<string, string> | undefined> = new Array(batch.ids.length);
-    const valuesAt = (at: number) => (parsed[at] ??= valuesOf(batch.ids[at]!, batch.sources[at]!, batch.payloads[at]!));
+    const valuesAt = (at: number) =>
+      (parsed[at] ??= valuesOf(batch.ids[at]!, batch.sources[at]!, batch.payloads[at]!));
     const label = (at: number) => `${batch.sources[at]}:${batch.recordKeys[at]}`;
     const positionOf = new Map(batch.ids.map((id, at) => [id, at]));
 
@@ -140,7 +167,10 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
       });
       const outcome = clusterComponent(records, identity.plan);
       outcome.clusters.forEach((ids, c) => {
-        found.push({ members: ids.map((id) => positionOf.get(id)!), linkedBy: outcome.linkedBy[c]! });
+        found.push({
+          members: ids.map((id) => positionOf.get(id)!),
+          linkedBy: outcome.linkedBy[c]!,
+        });
       });
       events.push(...outcome.events);
       // Only a sample per rule is kept; every join would grow with the input.
@@ -180,7 +210,12 @@ export function compileRecordWork(dataset: DatasetConfig, name: string, joinSamp
       const source = batch.sources[at]!;
       // Staging writes payloads with JSON.stringify, which this gives back unchanged after
       // JSON.parse, so the text is what parsing and writing it again would give.
-      const member = () => ({ id: batch.ids[at]!, source, recencyMs: batch.recencies[at]!, values: valuesAt(at) });
+      const member = () => ({
+        id: batch.ids[at]!,
+        source,
+        recencyMs: batch.recencies[at]!,
+        values: valuesAt(at),
+      });
       const attributes = keptAsStaged(source)
         ? batch.payloads[at]!
         : JSON.stringify(surviveGolden([member()], dataset.survivorship));

@@ -162,7 +162,8 @@ function threadWorker(script: string, data: ThreadData): RecordWorker {
             sources: records.map((r) => r.source),
             payloads: records.map((r) => r.payload),
           }),
-    cluster: (batch) => (busy() ? settled(() => shared().cluster(batch)) : ask({ seq: seq++, kind: 'batch', batch })),
+    cluster: (batch) =>
+      busy() ? settled(() => shared().cluster(batch)) : ask({ seq: seq++, kind: 'batch', batch }),
     async close() {
       closed = true;
       failAll(new Error('the record thread was closed before this request was done'));

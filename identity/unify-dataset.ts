@@ -96,7 +96,8 @@ export async function unifyDataset(
     return await db.transaction(async (trx) => {
       // Two runs unifying one dataset at once (a worker and the webhook upsert) take turns.
       // SQLite serializes writers already; PostgreSQL needs the lock.
-      if (isPostgres(db)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`braid-unify:${name}`]);
+      if (isPostgres(db))
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`braid-unify:${name}`]);
       const summary = await unifyIn(trx, name, dataset, options);
       if (options.dryRun) throw new DryRunDone(summary);
       return summary;
@@ -119,7 +120,10 @@ async function unifyIn(
   // Started once the run knows how many records it works on (see threadsFor).
   const started: { worker?: RecordWorker } = {};
   const workerFor = (records: number) => {
-    started.worker ??= startRecordWorker({ dataset, name, joinSample: SAMPLE }, threadsFor(records, options));
+    started.worker ??= startRecordWorker(
+      { dataset, name, joinSample: SAMPLE },
+      threadsFor(records, options),
+    );
     return started.worker;
   };
   try {
@@ -157,7 +161,11 @@ async function unifyWith(
   let rebuild: UnifySummary['rebuild'];
   if (full) {
     const liveRecords = await store.countLiveRecords(trx, dataset.sources);
-    const memory = { bytes: options.valueMemoryBytes ?? valueMemoryBytes(), liveRecords, pageRecords: options.pageRecords };
+    const memory = {
+      bytes: options.valueMemoryBytes ?? valueMemoryBytes(),
+      liveRecords,
+      pageRecords: options.pageRecords,
+    };
     const worker = workerFor(liveRecords);
     const built = await rebuildIndex(trx, name, dataset, worker, beat, memory);
     ({ affected, components } = built);
@@ -170,25 +178,47 @@ async function unifyWith(
     const since: store.ChangesSince =
       state?.changeSeqFrom !== null && state?.changeSeqFrom !== undefined
         ? { changeSeq: state.changeSeqFrom }
-        : { stagedAtMs: state?.stagedUntilMs == null ? null : state.stagedUntilMs - STAGING_MARGIN_MS };
+        : {
+            stagedAtMs:
+              state?.stagedUntilMs == null ? null : state.stagedUntilMs - STAGING_MARGIN_MS,
+          };
     const changes = await store.listChangedRecords(trx, name, dataset.sources, since);
     if (changes.length === 0) {
-      await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, state?.stagedUntilMs ?? null, changeMark);
+      await store.setIdentityState(
+        trx,
+        name,
+        dataset.sources,
+        identity.hash,
+        options.nowMs,
+        state?.stagedUntilMs ?? null,
+        changeMark,
+      );
       return unchangedSummary(trx, name);
     }
     removed = changes.filter((c) => c.deleted).map((c) => c.id);
     const live = changes.filter((c) => !c.deleted).map((c) => c.id);
     // The values changed records were indexed under before: their old neighbours' clusters
     // may have depended on them (a refused merge, a limit), so those are re-clustered too.
-    const before = await store.keysOfRecords(trx, name, changes.map((c) => c.id));
-    await store.deleteKeys(trx, name, changes.map((c) => c.id));
+    const before = await store.keysOfRecords(
+      trx,
+      name,
+      changes.map((c) => c.id),
+    );
+    await store.deleteKeys(
+      trx,
+      name,
+      changes.map((c) => c.id),
+    );
     // Indexed by the same record work as a rebuild's first pass (in a thread when the changes
     // are many), so both index a record under the same entries.
     await indexRecords(trx, name, workerFor(live.length), await store.loadStagedRows(trx, live));
     const changed = changes.map((c) => c.id);
     affected = await findAffected(trx, name, { live, changed, removed: new Set(removed), before });
     changedCount = changes.length;
-    stagedUntilMs = changes.reduce((max, c) => Math.max(max, c.stagedAtMs), state?.stagedUntilMs ?? 0);
+    stagedUntilMs = changes.reduce(
+      (max, c) => Math.max(max, c.stagedAtMs),
+      state?.stagedUntilMs ?? 0,
+    );
   }
   beat({ phase: 'indexed', done: affected.length });
 
@@ -199,7 +229,15 @@ async function unifyWith(
     { trx, name, worker: workerFor(affected.length), options, beat },
     { affected, components, previous, removed, full, emptyTarget },
   );
-  await store.setIdentityState(trx, name, dataset.sources, identity.hash, options.nowMs, stagedUntilMs, changeMark);
+  await store.setIdentityState(
+    trx,
+    name,
+    dataset.sources,
+    identity.hash,
+    options.nowMs,
+    stagedUntilMs,
+    changeMark,
+  );
   if (rebuild) rebuild.doneHere = workerFor(affected.length).doneHere;
 
   const goldenRecords = await countActive(trx, name);
@@ -221,10 +259,15 @@ async function indexRecords(
   worker: RecordWorker,
   rows: store.StagedRow[],
 ): Promise<void> {
-  if (rows.length > 0) await store.insertKeys(trx, name, keyRowsOf(rows, await worker.normalize(rows)));
+  if (rows.length > 0)
+    await store.insertKeys(trx, name, keyRowsOf(rows, await worker.normalize(rows)));
 }
 
-async function componentsByLookup(trx: Knex.Transaction, name: string, affected: Int32Array): Promise<UnionFind> {
+async function componentsByLookup(
+  trx: Knex.Transaction,
+  name: string,
+  affected: Int32Array,
+): Promise<UnionFind> {
   const sets = new UnionFind(affected.length);
   const first = new Map<string, number>();
   for (const row of await store.keysOfRecords(trx, name, Array.from(affected))) {
@@ -274,7 +317,8 @@ function unitsOf(components: UnionFind, previous: Int32Array): Groups {
   const byGolden = Int32Array.from(previous.keys()).filter((i) => previous[i]! >= 0);
   byGolden.sort((a, b) => previous[a]! - previous[b]! || a - b);
   for (let k = 1; k < byGolden.length; k++) {
-    if (previous[byGolden[k]!] === previous[byGolden[k - 1]!]) units.union(byGolden[k - 1]!, byGolden[k]!);
+    if (previous[byGolden[k]!] === previous[byGolden[k - 1]!])
+      units.union(byGolden[k - 1]!, byGolden[k]!);
   }
   return groupByRoot(previous.length, (i) => units.find(i));
 }
@@ -301,7 +345,10 @@ interface WriteInput {
   emptyTarget: boolean;
 }
 
-type Written = Omit<UnifySummary, 'mode' | 'recordsChanged' | 'recordsUnified' | 'goldenRecords' | 'warnings'>;
+type Written = Omit<
+  UnifySummary,
+  'mode' | 'recordsChanged' | 'recordsUnified' | 'goldenRecords' | 'warnings'
+>;
 
 /**
  * Clusters the affected records and writes golden records, memberships and the event log, a
@@ -319,19 +366,34 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   const unitAt = (u: number) => Array.from(order.subarray(starts[u]!, starts[u + 1]!));
 
   const totals: Written = {
-    created: 0, updated: 0, merged: 0, split: 0, retired: 0, ambiguous: 0, limitRefused: 0, lockRefused: 0,
-    ambiguousRecords: [], largestClusters: [], sampleJoins: {},
+    created: 0,
+    updated: 0,
+    merged: 0,
+    split: 0,
+    retired: 0,
+    ambiguous: 0,
+    limitRefused: 0,
+    lockRefused: 0,
+    ambiguousRecords: [],
+    largestClusters: [],
+    sampleJoins: {},
   };
-  const batchState: BatchState = { nextId: await store.maxGoldenId(trx), joins: [], joinsPerRule: new Map() };
+  const batchState: BatchState = {
+    nextId: await store.maxGoldenId(trx),
+    joins: [],
+    joinsPerRule: new Map(),
+  };
   const formerGolden = new Set<number>(removedGolden);
-  const restoreGolden = input.emptyTarget ? await store.setGoldenIndexesAside(trx, name, affected.length) : null;
+  const restoreGolden = input.emptyTarget
+    ? await store.setGoldenIndexesAside(trx, name, affected.length)
+    : null;
   // Only into an empty target, as above: dropping the key locks memberships against readers.
   const restoreMembers = input.emptyTarget ? await store.setMemberKeyAside(trx, name) : null;
   let done = 0;
   // Each batch is read and handed to the record worker before the one before it is written:
   // with a thread, one batch is clustered while the other is written.
   const ahead: SentBatch[] = [];
-  for (let start = 0; start < unitCount; ) {
+  for (let start = 0; start < unitCount;) {
     let end = start;
     let size = 0;
     const unitSize = (u: number) => starts[u + 1]! - starts[u]!;
@@ -343,7 +405,9 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
     for (let u = start; u < end; u++) batch.push(unitAt(u));
     start = end;
     // An incremental run remembers the golden records it reached, to retire those left empty.
-    if (!full) for (const unit of batch) for (const i of unit) if (input.previous[i]! >= 0) formerGolden.add(input.previous[i]!);
+    if (!full)
+      for (const unit of batch)
+        for (const i of unit) if (input.previous[i]! >= 0) formerGolden.add(input.previous[i]!);
     ahead.push(await sendBatch(ctx, input, batch));
     if (ahead.length > BATCHES_AHEAD) {
       done += await writeBatch(ctx, input, ahead.shift()!, batchState, totals);
@@ -364,7 +428,12 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   // rebuild answers for every golden record of the dataset, not only those it reached.
   // Into an empty target every golden record was made by this run, from its members.
   if (!input.emptyTarget) {
-    totals.retired = await store.retireEmptyGolden(trx, name, full ? 'all' : [...formerGolden], options.nowMs);
+    totals.retired = await store.retireEmptyGolden(
+      trx,
+      name,
+      full ? 'all' : [...formerGolden],
+      options.nowMs,
+    );
   }
   totals.sampleJoins = await sampleJoins(trx, batchState.joins);
   return totals;
@@ -385,9 +454,16 @@ interface SentBatch {
 }
 
 /** Reads a batch of units' records and hands them to the record worker. */
-async function sendBatch(ctx: WriteContext, input: WriteInput, batch: number[][]): Promise<SentBatch> {
+async function sendBatch(
+  ctx: WriteContext,
+  input: WriteInput,
+  batch: number[][],
+): Promise<SentBatch> {
   const { affected } = input;
-  const staged = await store.loadStagedRows(ctx.trx, batch.flatMap((unit) => unit.map((i) => affected[i]!)));
+  const staged = await store.loadStagedRows(
+    ctx.trx,
+    batch.flatMap((unit) => unit.map((i) => affected[i]!)),
+  );
   const positionOf = new Map(staged.map((row, at) => [row.id, at]));
   const components = batch.flatMap((unit) =>
     // Most units are one record: no grouping to do.
@@ -430,7 +506,8 @@ async function writeBatch(
   const held = new Map<number, { candidates: number[]; rule: string }>();
   const refusals: ClusterEvent[] = [];
   for (const event of found.events) {
-    if (event.kind === 'ambiguous') held.set(event.record, { candidates: event.candidates, rule: event.rule });
+    if (event.kind === 'ambiguous')
+      held.set(event.record, { candidates: event.candidates, rule: event.rule });
     else refusals.push(event);
     if (event.kind === 'limit_refused') totals.limitRefused += 1;
     if (event.kind === 'lock_refused') totals.lockRefused += 1;
@@ -459,14 +536,21 @@ async function writeBatch(
     let winner = -1;
     let best = 0;
     // Clusters are in order of their first member: on a tie the earlier one wins.
-    for (const [c, count] of counts) if (count > best || (count === best && c < winner)) [winner, best] = [c, count];
+    for (const [c, count] of counts)
+      if (count > best || (count === best && c < winner)) [winner, best] = [c, count];
     granted.set(winner, [...(granted.get(winner) ?? []), golden]);
-    for (const c of counts.keys()) if (c !== winner) splitFrom.set(c, [...(splitFrom.get(c) ?? []), golden]);
+    for (const c of counts.keys())
+      if (c !== winner) splitFrom.set(c, [...(splitFrom.get(c) ?? []), golden]);
   }
 
   const stored = await store.loadGoldenByIds(trx, [...holdings.keys()]);
   const fresh = clusters.filter((_, c) => !granted.has(c));
-  const newIds = await newMasterIds(input.emptyTarget ? null : trx, name, fresh, options.newMasterId);
+  const newIds = await newMasterIds(
+    input.emptyTarget ? null : trx,
+    name,
+    fresh,
+    options.newMasterId,
+  );
 
   const inserts: store.GoldenRow[] = [];
   const updates: store.GoldenRow[] = [];
@@ -504,20 +588,34 @@ async function writeBatch(
     const rule = cluster.linkedBy.join(',') || 'rebuild';
     for (const other of grants.slice(1)) {
       merges.push({ id: other, into: row.masterId });
-      events.push({ kind: 'merge', masterId: row.masterId, otherMasterId: stored.get(other)!.masterId, rule });
+      events.push({
+        kind: 'merge',
+        masterId: row.masterId,
+        otherMasterId: stored.get(other)!.masterId,
+        rule,
+      });
       totals.merged += 1;
     }
     for (const record of records) {
       memberRows.push({ recordId: record.id, goldenId: row.id, contentHash: record.contentHash });
       masterOfRecord.set(record.id, row.masterId);
     }
-    noteLargest(totals.largestClusters, { masterId: row.masterId, size: records.length, linkedBy: cluster.linkedBy });
+    noteLargest(totals.largestClusters, {
+      masterId: row.masterId,
+      size: records.length,
+      linkedBy: cluster.linkedBy,
+    });
   });
   // Splits: the smaller parts of a former golden record, now golden records of their own.
   for (const [c, goldens] of splitFrom) {
     const masterId = masterOfRecord.get(affected[clusters[c]!.members[0]!]!)!;
     for (const golden of goldens) {
-      events.push({ kind: 'split', masterId, otherMasterId: stored.get(golden)!.masterId, rule: 'no longer linked' });
+      events.push({
+        kind: 'split',
+        masterId,
+        otherMasterId: stored.get(golden)!.masterId,
+        rule: 'no longer linked',
+      });
       totals.split += 1;
     }
   }
@@ -528,7 +626,8 @@ async function writeBatch(
     memberRows.push({ recordId: record, goldenId: null, contentHash: row.contentHash });
     const candidates = ids.map((id) => masterOfRecord.get(id) ?? '');
     const label = `${row.source}:${row.recordKey}`;
-    if (totals.ambiguousRecords.length < SAMPLE) totals.ambiguousRecords.push({ record: label, candidates });
+    if (totals.ambiguousRecords.length < SAMPLE)
+      totals.ambiguousRecords.push({ record: label, candidates });
     totals.ambiguous += 1;
     events.push({
       kind: 'ambiguous',
@@ -539,7 +638,13 @@ async function writeBatch(
     });
   }
   for (const event of refusals) {
-    events.push({ kind: event.kind as store.IdentityEvent['kind'], masterId: '', otherMasterId: '', rule: event.rule, detail: event });
+    events.push({
+      kind: event.kind as store.IdentityEvent['kind'],
+      masterId: '',
+      otherMasterId: '',
+      rule: event.rule,
+      detail: event,
+    });
   }
 
   await store.insertGolden(trx, name, inserts, options.nowMs);
@@ -572,16 +677,26 @@ async function newMasterIds<T extends Pick<BatchCluster, 'founder' | 'derivedId'
   }
   const taken = async (candidates: string[]) => {
     if (trx === null) return new Set<string>();
-    const rows = await trx('golden_records').where(inValues(trx, 'master_id', candidates)).select('master_id');
+    const rows = await trx('golden_records')
+      .where(inValues(trx, 'master_id', candidates))
+      .select('master_id');
     return new Set(rows.map((r) => r.master_id as string));
   };
   const founders = fresh.map((c) => c.founder);
-  const ids = await assignDerivedIds(dataset, founders, taken, fresh.map((c) => c.derivedId));
+  const ids = await assignDerivedIds(
+    dataset,
+    founders,
+    taken,
+    fresh.map((c) => c.derivedId),
+  );
   fresh.forEach((cluster, i) => out.set(cluster, ids[i]!));
   return out;
 }
 
-function noteLargest(list: UnifySummary['largestClusters'], entry: UnifySummary['largestClusters'][number]) {
+function noteLargest(
+  list: UnifySummary['largestClusters'],
+  entry: UnifySummary['largestClusters'][number],
+) {
   if (entry.size < 2) return;
   // Most clusters would land past a full list: only those that enter it are sorted in.
   if (list.length >= SAMPLE && largestFirst(entry, list[list.length - 1]!) >= 0) return;
@@ -590,7 +705,10 @@ function noteLargest(list: UnifySummary['largestClusters'], entry: UnifySummary[
   if (list.length > SAMPLE) list.pop();
 }
 
-function largestFirst(a: { size: number; masterId: string }, b: { size: number; masterId: string }): number {
+function largestFirst(
+  a: { size: number; masterId: string },
+  b: { size: number; masterId: string },
+): number {
   return b.size - a.size || a.masterId.localeCompare(b.masterId);
 }
 
@@ -606,7 +724,9 @@ async function sampleJoins(
     picked.set(join.via, list);
   }
   const ids = [...picked.values()].flat(2);
-  const rows = new Map((await store.loadStagedRows(trx, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]));
+  const rows = new Map(
+    (await store.loadStagedRows(trx, ids)).map((r) => [r.id, `${r.source}:${r.recordKey}`]),
+  );
   const out: UnifySummary['sampleJoins'] = {};
   for (const [via, pairs] of [...picked.entries()].sort()) {
     out[via] = pairs.map(([a, b]) => [rows.get(a)!, rows.get(b)!]);
@@ -641,14 +761,18 @@ async function missingColumns(
   const warnings: string[] = [];
   for (const key of dataset.keys) {
     for (const column of key.columns) {
-      if (!seen.has(column)) warnings.push(`key "${key.name}" uses column "${column}", which no staged record has`);
+      if (!seen.has(column))
+        warnings.push(`key "${key.name}" uses column "${column}", which no staged record has`);
     }
   }
   return warnings;
 }
 
 async function countActive(trx: Knex.Transaction, name: string): Promise<number> {
-  const row = await trx('golden_records').where({ dataset: name, status: 'active' }).count({ n: '*' }).first();
+  const row = await trx('golden_records')
+    .where({ dataset: name, status: 'active' })
+    .count({ n: '*' })
+    .first();
   return Number(row?.n ?? 0);
 }
 

@@ -48,7 +48,8 @@ function onPath(name: string): string | undefined {
 export function ensureTemporalCli(log: (line: string) => void = () => {}): string {
   const explicit = process.env.BRAID_TEMPORAL_CLI;
   if (explicit) {
-    if (!existsSync(explicit)) throw new TemporalCliMissingError(`BRAID_TEMPORAL_CLI=${explicit} does not exist.`);
+    if (!existsSync(explicit))
+      throw new TemporalCliMissingError(`BRAID_TEMPORAL_CLI=${explicit} does not exist.`);
     return explicit;
   }
   const found = onPath('temporal');
@@ -57,8 +58,10 @@ export function ensureTemporalCli(log: (line: string) => void = () => {}): strin
   const cached = path.join(cacheBinDir(), 'temporal');
   if (existsSync(cached)) return cached;
 
-  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) throw new TemporalCliMissingError('No `temporal` on PATH, none cached, and no Go to build it.');
+  const go =
+    onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go)
+    throw new TemporalCliMissingError('No `temporal` on PATH, none cached, and no Go to build it.');
 
   mkdirSync(cacheBinDir(), { recursive: true });
   log(
@@ -70,7 +73,9 @@ export function ensureTemporalCli(log: (line: string) => void = () => {}): strin
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (built.status !== 0 || !existsSync(cached)) {
-    throw new TemporalCliMissingError(`\`go install\` of the Temporal CLI failed (exit ${built.status}).`);
+    throw new TemporalCliMissingError(
+      `\`go install\` of the Temporal CLI failed (exit ${built.status}).`,
+    );
   }
   return cached;
 }

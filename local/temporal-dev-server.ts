@@ -41,7 +41,9 @@ export async function startTemporalDevServer(opts: DevServerOptions = {}): Promi
 
   const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(cli, args, { stdio: ['ignore', out, out] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
 
   const address = `${host}:${port}`;
   const ready = await Promise.race([waitUntilServing(address), exited.then(() => false)]);

@@ -32,7 +32,9 @@ export async function bulkInsert(
   const list = names.map((n) => `"${n}"`).join(', ');
   const picks = names.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
   const packed = rows.map((row) => names.map((n) => row[n] ?? null));
-  await db.raw(`INSERT INTO "${table}" (${list}) SELECT ${picks} FROM json_each(?)`, [JSON.stringify(packed)]);
+  await db.raw(`INSERT INTO "${table}" (${list}) SELECT ${picks} FROM json_each(?)`, [
+    JSON.stringify(packed),
+  ]);
 }
 
 /**
@@ -48,7 +50,10 @@ export async function bulkUpdate(
 ): Promise<void> {
   if (rows.length === 0) return;
   const names = Object.keys(columns);
-  const set = names.filter((n) => n !== key).map((n) => `"${n}" = x."${n}"`).join(', ');
+  const set = names
+    .filter((n) => n !== key)
+    .map((n) => `"${n}" = x."${n}"`)
+    .join(', ');
   if (isPg(db)) {
     const types = names.map((n) => `"${n}" ${columns[n]}`).join(', ');
     await db.raw(
@@ -72,8 +77,12 @@ export async function bulkUpdate(
 export function inIds(db: Db, column: string, ids: ArrayLike<number>): Knex.Raw {
   // PostgreSQL gets a native array, unnested so the planner can hash it: `= ANY(array)` is
   // checked element by element, which on a sequential scan cost minutes for 20,000 ids.
-  if (isPg(db)) return db.raw('?? IN (SELECT unnest(?::bigint[]))', [column, `{${Array.from(ids).join(',')}}`]);
-  return db.raw('?? IN (SELECT value FROM json_each(?))', [column, JSON.stringify(Array.from(ids))]);
+  if (isPg(db))
+    return db.raw('?? IN (SELECT unnest(?::bigint[]))', [column, `{${Array.from(ids).join(',')}}`]);
+  return db.raw('?? IN (SELECT value FROM json_each(?))', [
+    column,
+    JSON.stringify(Array.from(ids)),
+  ]);
 }
 
 /** The same for text values. */

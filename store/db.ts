@@ -21,7 +21,8 @@ const SQLITE_SORT_CACHE_KIB = 4 * 1024;
 /** Opens the customer database described by the config (SQLite by default, or PostgreSQL). */
 export function openDatabase(config: DatabaseConfig): Knex {
   if (config.client === 'sqlite') {
-    if (config.filename !== ':memory:') mkdirSync(path.dirname(config.filename), { recursive: true });
+    if (config.filename !== ':memory:')
+      mkdirSync(path.dirname(config.filename), { recursive: true });
     return knexFactory({
       client: 'better-sqlite3',
       connection: { filename: config.filename },
@@ -44,7 +45,9 @@ export function openDatabase(config: DatabaseConfig): Knex {
     });
   }
   const connection =
-    typeof config.connection === 'string' ? config.connection : resolveSecret(config.connection, 'database.connection');
+    typeof config.connection === 'string'
+      ? config.connection
+      : resolveSecret(config.connection, 'database.connection');
   return knexFactory({
     client: 'pg',
     connection,
@@ -66,7 +69,10 @@ export async function migrate(db: Knex): Promise<void> {
  * 4 MiB runs that the helper threads sort side by side before one merge. The pages the sort
  * pushes out come back from the file system's cache. PostgreSQL sizes its own sorts.
  */
-export async function withSortCache<T>(db: Knex | Knex.Transaction, sort: () => Promise<T>): Promise<T> {
+export async function withSortCache<T>(
+  db: Knex | Knex.Transaction,
+  sort: () => Promise<T>,
+): Promise<T> {
   if (db.client.config.client === 'pg') return sort();
   await db.raw(`PRAGMA cache_size = -${SQLITE_SORT_CACHE_KIB}`);
   try {

@@ -61,7 +61,9 @@ export async function loadDestinationState(
   db: Knex,
   syncId: string,
 ): Promise<Map<string, Record<string, AttributeValue>>> {
-  const rows = await db('destination_state').where({ sync_id: syncId }).select('master_id', 'attributes');
+  const rows = await db('destination_state')
+    .where({ sync_id: syncId })
+    .select('master_id', 'attributes');
   return new Map(rows.map((r) => [r.master_id as string, JSON.parse(r.attributes)]));
 }
 
@@ -88,8 +90,13 @@ export async function loadDestinationRows(
 }
 
 /** External ids renamed away from, per sync: id → the master whose profile still answers to it. */
-export async function loadDestinationAliases(db: Knex, syncId: string): Promise<Map<string, string>> {
-  const rows = await db('destination_aliases').where({ sync_id: syncId }).select('external_id', 'master_id');
+export async function loadDestinationAliases(
+  db: Knex,
+  syncId: string,
+): Promise<Map<string, string>> {
+  const rows = await db('destination_aliases')
+    .where({ sync_id: syncId })
+    .select('external_id', 'master_id');
   return new Map(rows.map((r) => [r.external_id as string, r.master_id as string]));
 }
 
@@ -409,7 +416,12 @@ export async function completeRenameBatch(
         .update({ external_id: item.to, last_sent_at_ms: input.nowMs });
       // Braze still resolves the old id to this profile (see migration 014).
       await trx('destination_aliases')
-        .insert({ sync_id: input.syncId, external_id: item.from, master_id: item.masterId, renamed_at_ms: input.nowMs })
+        .insert({
+          sync_id: input.syncId,
+          external_id: item.from,
+          master_id: item.masterId,
+          renamed_at_ms: input.nowMs,
+        })
         .onConflict(['sync_id', 'external_id'])
         .merge(['master_id', 'renamed_at_ms']);
     }
@@ -443,7 +455,12 @@ async function finishIdentityBatch(
 }
 
 /** Gives up on a batch after a final error; its records are reported and tried next run. */
-export async function failBatch(db: Knex, runId: string, batchNo: number, reason: string): Promise<void> {
+export async function failBatch(
+  db: Knex,
+  runId: string,
+  batchNo: number,
+  reason: string,
+): Promise<void> {
   await db.transaction(async (trx) => {
     const row = await trx('outbox').where({ run_id: runId, batch_no: batchNo }).first('items');
     const items: OutboxItem[] = row ? JSON.parse(row.items) : [];
@@ -452,7 +469,9 @@ export async function failBatch(db: Knex, runId: string, batchNo: number, reason
       runId,
       items.map((item) => ({ stage: 'deliver' as const, recordKey: item.masterId, reason })),
     );
-    await trx('outbox').where({ run_id: runId, batch_no: batchNo }).update({ status: 'failed', error: reason });
+    await trx('outbox')
+      .where({ run_id: runId, batch_no: batchNo })
+      .update({ status: 'failed', error: reason });
   });
 }
 

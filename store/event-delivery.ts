@@ -78,8 +78,13 @@ export async function rebuildEventTargets(db: Db, spec: TargetSpec): Promise<num
        ) a WHERE k IS NOT NULL AND k <> '' AND ext IS NOT NULL AND ext <> ''
      ) b WHERE rn = 1`,
     [
-      spec.syncId, ...key.bindings, ...external.bindings, spec.dataset,
-      ...external.bindings, spec.dataset, spec.link,
+      spec.syncId,
+      ...key.bindings,
+      ...external.bindings,
+      spec.dataset,
+      ...external.bindings,
+      spec.dataset,
+      spec.link,
     ],
   );
   // Both tables change wholesale between plans; without fresh statistics PostgreSQL took them
@@ -128,7 +133,9 @@ export async function pageUndeliveredEvents(
     .where((q) =>
       q
         .whereNull('l.record_id')
-        .orWhere((r) => r.where('l.status', 'rejected').whereRaw('l.content_hash <> e.content_hash')),
+        .orWhere((r) =>
+          r.where('l.status', 'rejected').whereRaw('l.content_hash <> e.content_hash'),
+        ),
     )
     .orderBy('e.record_id')
     .limit(input.limit)
@@ -176,7 +183,9 @@ export async function reviseExportSettings(
     if (isPostgres(db)) query.forUpdate();
     const last = await query.first('settings_hash');
     if (last?.settings_hash === input.settingsHash) return 0;
-    const dropped = await trx('event_delivery').where({ ...key, status: 'rejected' }).delete();
+    const dropped = await trx('event_delivery')
+      .where({ ...key, status: 'rejected' })
+      .delete();
     await trx('event_export_settings')
       .insert({ ...key, settings_hash: input.settingsHash, updated_at_ms: input.nowMs })
       .onConflict(['sync_id', 'export_key'])
@@ -250,7 +259,11 @@ export async function rejectAtPlanning(
   if (input.rejected.length === 0) return;
   await db.transaction(async (trx) => {
     await writeLedger(trx, input.runId, input.syncId, 'rejected', input.rejected, input.nowMs);
-    await recordRowErrors(trx, input.runId, input.rejected.map((r) => rowError('plan', r)));
+    await recordRowErrors(
+      trx,
+      input.runId,
+      input.rejected.map((r) => rowError('plan', r)),
+    );
   });
 }
 

@@ -59,8 +59,13 @@ export async function refreshSourceStatistics(db: Knex): Promise<boolean> {
   return true;
 }
 
-export async function getIdentityState(db: Db, dataset: string): Promise<IdentityState | undefined> {
-  const row = await db('identity_state').where({ dataset }).first('rules_hash', 'staged_until_ms', 'change_seq_from');
+export async function getIdentityState(
+  db: Db,
+  dataset: string,
+): Promise<IdentityState | undefined> {
+  const row = await db('identity_state')
+    .where({ dataset })
+    .first('rules_hash', 'staged_until_ms', 'change_seq_from');
   if (!row) return undefined;
   return {
     rulesHash: row.rules_hash,
@@ -139,16 +144,27 @@ export async function listChangedRecords(
         .orWhere((c) =>
           c
             .whereNotNull('m.record_id')
-            .where((d) => d.whereRaw('m.content_hash <> s.content_hash').orWhereNotNull('s.deleted_at_ms')),
+            .where((d) =>
+              d.whereRaw('m.content_hash <> s.content_hash').orWhereNotNull('s.deleted_at_ms'),
+            ),
         ),
     )
     .orderBy('s.id')
     .select('s.id', 's.deleted_at_ms', 's.staged_at_ms');
-  return rows.map((r) => ({ id: Number(r.id), deleted: r.deleted_at_ms !== null, stagedAtMs: Number(r.staged_at_ms) }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    deleted: r.deleted_at_ms !== null,
+    stagedAtMs: Number(r.staged_at_ms),
+  }));
 }
 
 /** A page of live (not deleted) records of the sources after `afterId`, in id order. */
-function liveRecordsAfter(db: Db, sources: string[], afterId: number, limit: number): Knex.QueryBuilder {
+function liveRecordsAfter(
+  db: Db,
+  sources: string[],
+  afterId: number,
+  limit: number,
+): Knex.QueryBuilder {
   // Walk the primary key: SQLite would otherwise pick the (source, record_key) index and sort
   // the whole source for every page.
   const table = isPostgres(db) ? 'source_records' : db.raw('?? NOT INDEXED', ['source_records']);
@@ -161,13 +177,26 @@ function liveRecordsAfter(db: Db, sources: string[], afterId: number, limit: num
 }
 
 /** Live (not deleted) record ids of the sources after `afterId`, in id order. */
-export async function pageLiveRecordIds(db: Db, sources: string[], afterId: number, limit: number): Promise<number[]> {
+export async function pageLiveRecordIds(
+  db: Db,
+  sources: string[],
+  afterId: number,
+  limit: number,
+): Promise<number[]> {
   const rows = await liveRecordsAfter(db, sources, afterId, limit).select('id');
   return rows.map((r: { id: number | string }) => Number(r.id));
 }
 
 /** Columns of source_records the identity engine reads, and their conversion. */
-const ROW_COLUMNS = ['id', 'source', 'record_key', 'payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms'];
+const ROW_COLUMNS = [
+  'id',
+  'source',
+  'record_key',
+  'payload',
+  'content_hash',
+  'source_updated_at_ms',
+  'staged_at_ms',
+];
 
 function toStagedRow(r: Record<string, unknown>): StagedRow {
   return {
@@ -184,7 +213,9 @@ function toStagedRow(r: Record<string, unknown>): StagedRow {
 export async function loadStagedRows(db: Db, ids: ArrayLike<number>): Promise<StagedRow[]> {
   const out: StagedRow[] = [];
   for (const part of chunk(Array.from(ids), IN_CHUNK)) {
-    const rows = await db('source_records').where(inIds(db, 'id', part)).select(ROW_COLUMNS);
+    const rows = await db('source_records')
+      .where(inIds(db, 'id', part))
+      .select(ROW_COLUMNS);
     for (const r of rows) out.push(toStagedRow(r));
   }
   return out.sort((a, b) => a.id - b.id);
@@ -200,7 +231,11 @@ export async function pageLiveRawRecords(
   afterId: number,
   limit: number,
 ): Promise<Array<{ id: number; source: string; payload: string }>> {
-  const rows = await liveRecordsAfter(db, sources, afterId, limit).select('id', 'source', 'payload');
+  const rows = await liveRecordsAfter(db, sources, afterId, limit).select(
+    'id',
+    'source',
+    'payload',
+  );
   return rows.map((r: { id: number | string; source: string; payload: string }) => ({
     id: Number(r.id),
     source: r.source,
@@ -228,7 +263,10 @@ export async function eachMemberPage(
       .limit(limit)
       .select('record_id', 'golden_id');
     if (rows.length === 0) return;
-    visit(Int32Array.from(rows, (r) => Number(r.record_id)), Int32Array.from(rows, (r) => Number(r.golden_id)));
+    visit(
+      Int32Array.from(rows, (r) => Number(r.record_id)),
+      Int32Array.from(rows, (r) => Number(r.golden_id)),
+    );
     after = Number(rows[rows.length - 1].record_id);
   }
 }
@@ -237,24 +275,46 @@ export async function eachMemberPage(
  * Retires active golden records of the dataset that no longer have a member (all deleted at the
  * source or held back), among `ids` or all; returns how many.
  */
-export async function retireEmptyGolden(db: Db, dataset: string, ids: number[] | 'all', nowMs: number): Promise<number> {
+export async function retireEmptyGolden(
+  db: Db,
+  dataset: string,
+  ids: number[] | 'all',
+  nowMs: number,
+): Promise<number> {
   const empty = (q: Knex.QueryBuilder) =>
     q
       .where({ dataset, status: 'active' })
       .whereNotExists((m) =>
-        m.select(db.raw('1')).from('identity_members').where('identity_members.dataset', dataset).whereRaw('identity_members.golden_id = golden_records.id'),
+        m
+          .select(db.raw('1'))
+          .from('identity_members')
+          .where('identity_members.dataset', dataset)
+          .whereRaw('identity_members.golden_id = golden_records.id'),
       );
-  if (ids === 'all') return Number(await empty(db('golden_records')).update({ status: 'retired', merged_into: null, updated_at_ms: nowMs }));
+  if (ids === 'all')
+    return Number(
+      await empty(db('golden_records')).update({
+        status: 'retired',
+        merged_into: null,
+        updated_at_ms: nowMs,
+      }),
+    );
   let count = 0;
   for (const part of chunk(ids, IN_CHUNK)) {
     const query = empty(db('golden_records')).where(inIds(db, 'id', part));
-    count += Number(await query.update({ status: 'retired', merged_into: null, updated_at_ms: nowMs }));
+    count += Number(
+      await query.update({ status: 'retired', merged_into: null, updated_at_ms: nowMs }),
+    );
   }
   return count;
 }
 
 /** Previous golden id of each record (null when none), for the given ids. */
-export async function loadPreviousGolden(db: Db, dataset: string, ids: number[]): Promise<Map<number, number>> {
+export async function loadPreviousGolden(
+  db: Db,
+  dataset: string,
+  ids: number[],
+): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (const part of chunk(ids, IN_CHUNK)) {
     const rows = await db('identity_members')
@@ -273,13 +333,26 @@ export async function deleteKeys(db: Db, dataset: string, recordIds?: number[]):
     return;
   }
   for (const part of chunk(recordIds, IN_CHUNK)) {
-    await db('identity_keys').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
+    await db('identity_keys')
+      .where({ dataset })
+      .where(inIds(db, 'record_id', part))
+      .delete();
   }
 }
 
-const KEY_COLUMNS = { dataset: 'text', key_name: 'text', value: 'text', record_id: 'integer', kind: 'text' } as const;
+const KEY_COLUMNS = {
+  dataset: 'text',
+  key_name: 'text',
+  value: 'text',
+  record_id: 'integer',
+  kind: 'text',
+} as const;
 const MEMBER_COLUMNS = {
-  dataset: 'text', record_id: 'integer', golden_id: 'integer', state: 'text', content_hash: 'text',
+  dataset: 'text',
+  record_id: 'integer',
+  golden_id: 'integer',
+  state: 'text',
+  content_hash: 'text',
 } as const;
 
 /**
@@ -314,13 +387,22 @@ export interface KeyRebuild {
  * first unifies at once each saw no other dataset's rows, and each dropping the indexes while
  * the other held its delete's lock on the table was a deadlock.
  */
-export async function beginKeyRebuild(db: Db, dataset: string, liveRecords: number): Promise<KeyRebuild> {
-  if (isPostgres(db)) await db.raw("SELECT pg_advisory_xact_lock(hashtext('braid-identity-keys-rebuild'))");
+export async function beginKeyRebuild(
+  db: Db,
+  dataset: string,
+  liveRecords: number,
+): Promise<KeyRebuild> {
+  if (isPostgres(db))
+    await db.raw("SELECT pg_advisory_xact_lock(hashtext('braid-identity-keys-rebuild'))");
   await deleteKeys(db, dataset);
   const others = await rowsOfOthers(db, 'identity_keys', dataset);
   const dominant = others === 0 || (!isPostgres(db) && others <= liveRecords);
-  const indexes = isPostgres(db) ? ['identity_keys_value', 'identity_keys_record'] : ['identity_keys_value'];
-  const restore = dominant ? await setIndexesAside(db, 'identity_keys', indexes, { postgres: true }) : null;
+  const indexes = isPostgres(db)
+    ? ['identity_keys_value', 'identity_keys_record']
+    : ['identity_keys_value'];
+  const restore = dominant
+    ? await setIndexesAside(db, 'identity_keys', indexes, { postgres: true })
+    : null;
   if (restore) {
     return {
       into: 'index',
@@ -341,18 +423,26 @@ export async function beginKeyRebuild(db: Db, dataset: string, liveRecords: numb
  * end of a rebuild), so it is told which index to use.
  */
 async function newestStagedAt(db: Db, sources: string[]): Promise<number | null> {
-  const table = isPostgres(db) ? 'source_records' : db.raw('?? INDEXED BY ??', ['source_records', 'source_records_staged_at']);
+  const table = isPostgres(db)
+    ? 'source_records'
+    : db.raw('?? INDEXED BY ??', ['source_records', 'source_records_staged_at']);
   const row: { staged_at_ms: number | string | null } | undefined = await db
     .from(table)
     .whereIn('source', sources)
     .orderBy('staged_at_ms', 'desc')
     .first('staged_at_ms');
-  return row?.staged_at_ms === null || row?.staged_at_ms === undefined ? null : Number(row.staged_at_ms);
+  return row?.staged_at_ms === null || row?.staged_at_ms === undefined
+    ? null
+    : Number(row.staged_at_ms);
 }
 
 /** Live (not deleted) records of the sources. */
 export async function countLiveRecords(db: Db, sources: string[]): Promise<number> {
-  const row = await db('source_records').whereIn('source', sources).whereNull('deleted_at_ms').count({ n: '*' }).first();
+  const row = await db('source_records')
+    .whereIn('source', sources)
+    .whereNull('deleted_at_ms')
+    .count({ n: '*' })
+    .first();
   return Number(row?.n ?? 0);
 }
 
@@ -367,7 +457,9 @@ async function beginKeyLoad(db: Db): Promise<void> {
   // Text compared as identity_keys compares it (migration 015), so the move below sorts rows
   // in that table's index order.
   const collate = (type: string) => (pg && type === 'text' ? `${type} COLLATE "C"` : type);
-  const list = Object.entries(KEY_COLUMNS).map(([name, type]) => `"${name}" ${collate(type)}`).join(', ');
+  const list = Object.entries(KEY_COLUMNS)
+    .map(([name, type]) => `"${name}" ${collate(type)}`)
+    .join(', ');
   await db.raw(`DROP TABLE IF EXISTS ${pg ? 'pg_temp' : 'temp'}."${LOAD_KEYS}"`);
   await db.raw(`CREATE TEMP TABLE "${LOAD_KEYS}" (${list})${pg ? ' ON COMMIT DROP' : ''}`);
   // The move sorts millions of rows; a larger sort area for this transaction only keeps
@@ -383,7 +475,9 @@ async function beginKeyLoad(db: Db): Promise<void> {
  * so memory stays bounded.
  */
 async function moveLoadedKeys(db: Db, dataset: string): Promise<void> {
-  const list = Object.keys(KEY_COLUMNS).map((name) => `"${name}"`).join(', ');
+  const list = Object.keys(KEY_COLUMNS)
+    .map((name) => `"${name}"`)
+    .join(', ');
   const restore = await setRecordIndexAside(db, dataset);
   await withSortCache(db, () =>
     db.raw(
@@ -425,7 +519,10 @@ export async function setIndexesAside(
           [table, [...names]],
         )
       ).rows
-    : await db('sqlite_master').where({ type: 'index', tbl_name: table }).whereIn('name', [...names]).select('name', 'sql');
+    : await db('sqlite_master')
+        .where({ type: 'index', tbl_name: table })
+        .whereIn('name', [...names])
+        .select('name', 'sql');
   if (rows.length !== names.length || rows.some((r) => !r.sql)) return null;
   for (const name of names) await db.raw(`DROP INDEX "${name}"`);
   return () =>
@@ -471,7 +568,9 @@ export async function setGoldenIndexesAside(
   const unique = 'golden_records_master_id_unique';
   if (isPostgres(db)) {
     if (others > 0) return null;
-    return setConstraintAside(db, 'golden_records', unique, ['golden_records_dataset_status_index']);
+    return setConstraintAside(db, 'golden_records', unique, [
+      'golden_records_dataset_status_index',
+    ]);
   }
   if (others > upTo / 2) return null;
   return setIndexesAside(db, 'golden_records', [unique]);
@@ -489,9 +588,14 @@ export async function setGoldenIndexesAside(
  * restores them, and a duplicate fails the restore as its insert would have. SQLite keeps both:
  * its primary key is part of the table, and the golden index takes rows nearly in order.
  */
-export async function setMemberKeyAside(db: Db, dataset: string): Promise<(() => Promise<void>) | null> {
+export async function setMemberKeyAside(
+  db: Db,
+  dataset: string,
+): Promise<(() => Promise<void>) | null> {
   if (!isPostgres(db) || (await rowsOfOthers(db, 'identity_members', dataset)) > 0) return null;
-  return setConstraintAside(db, 'identity_members', 'identity_members_pkey', ['identity_members_golden']);
+  return setConstraintAside(db, 'identity_members', 'identity_members_pkey', [
+    'identity_members_golden',
+  ]);
 }
 
 /**
@@ -521,7 +625,12 @@ async function setConstraintAside(
   };
 }
 
-export async function insertKeys(db: Db, dataset: string, rows: KeyRow[], into: WriteTarget = 'index'): Promise<void> {
+export async function insertKeys(
+  db: Db,
+  dataset: string,
+  rows: KeyRow[],
+  into: WriteTarget = 'index',
+): Promise<void> {
   const table = into === 'index' ? 'identity_keys' : LOAD_KEYS;
   const toRow = (r: KeyRow): CopyRow => [dataset, r.key, r.value, r.recordId, r.kind];
   if (await writeDirect(db, table, Object.keys(KEY_COLUMNS), rows, toRow)) return;
@@ -530,7 +639,13 @@ export async function insertKeys(db: Db, dataset: string, rows: KeyRow[], into: 
       db,
       table,
       KEY_COLUMNS,
-      part.map((r) => ({ dataset, key_name: r.key, value: r.value, record_id: r.recordId, kind: r.kind })),
+      part.map((r) => ({
+        dataset,
+        key_name: r.key,
+        value: r.value,
+        record_id: r.recordId,
+        kind: r.kind,
+      })),
     );
   }
 }
@@ -573,12 +688,22 @@ export async function scanKeys(
   const query = db('identity_keys').where({ dataset });
   // A row-value comparison lets both databases seek in the covering index; the equivalent OR
   // of three conditions made SQLite rescan the dataset's index from its start for every page.
-  if (after) query.whereRaw('(key_name, value, record_id) > (?, ?, ?)', [after.key, after.value, after.recordId]);
+  if (after)
+    query.whereRaw('(key_name, value, record_id) > (?, ?, ?)', [
+      after.key,
+      after.value,
+      after.recordId,
+    ]);
   const rows = await query
     .orderBy([{ column: 'key_name' }, { column: 'value' }, { column: 'record_id' }])
     .limit(limit)
     .select('key_name', 'value', 'record_id');
-  return rows.map((r) => ({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: '' }));
+  return rows.map((r) => ({
+    recordId: Number(r.record_id),
+    key: r.key_name,
+    value: r.value,
+    kind: '',
+  }));
 }
 
 export async function keysOfRecords(db: Db, dataset: string, ids: number[]): Promise<KeyRow[]> {
@@ -588,13 +713,19 @@ export async function keysOfRecords(db: Db, dataset: string, ids: number[]): Pro
       .where({ dataset })
       .where(inIds(db, 'record_id', part))
       .select('key_name', 'value', 'record_id', 'kind');
-    for (const r of rows) out.push({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: r.kind });
+    for (const r of rows)
+      out.push({ recordId: Number(r.record_id), key: r.key_name, value: r.value, kind: r.kind });
   }
   return out;
 }
 
 /** Records indexed under any of the given values of one key. */
-export async function recordsWithValues(db: Db, dataset: string, key: string, values: string[]): Promise<number[]> {
+export async function recordsWithValues(
+  db: Db,
+  dataset: string,
+  key: string,
+  values: string[],
+): Promise<number[]> {
   const out: number[] = [];
   for (const part of chunk(values, IN_CHUNK)) {
     const rows = await db('identity_keys')
@@ -607,10 +738,17 @@ export async function recordsWithValues(db: Db, dataset: string, key: string, va
 }
 
 /** Member record ids of the given golden records. */
-export async function membersOfGolden(db: Db, dataset: string, goldenIds: number[]): Promise<number[]> {
+export async function membersOfGolden(
+  db: Db,
+  dataset: string,
+  goldenIds: number[],
+): Promise<number[]> {
   const out: number[] = [];
   for (const part of chunk(goldenIds, IN_CHUNK)) {
-    const rows = await db('identity_members').where({ dataset }).where(inIds(db, 'golden_id', part)).select('record_id');
+    const rows = await db('identity_members')
+      .where({ dataset })
+      .where(inIds(db, 'golden_id', part))
+      .select('record_id');
     for (const r of rows) out.push(Number(r.record_id));
   }
   return out;
@@ -669,14 +807,37 @@ export interface GoldenRow {
   memberCount: number;
 }
 
-export async function insertGolden(db: Db, dataset: string, rows: GoldenRow[], nowMs: number): Promise<void> {
+export async function insertGolden(
+  db: Db,
+  dataset: string,
+  rows: GoldenRow[],
+  nowMs: number,
+): Promise<void> {
   const columns = {
-    id: 'integer', master_id: 'text', dataset: 'text', status: 'text', merged_into: 'text',
-    attributes: 'text', source_keys: 'text', linked_by: 'text', member_count: 'integer',
-    created_at_ms: 'bigint', updated_at_ms: 'bigint',
+    id: 'integer',
+    master_id: 'text',
+    dataset: 'text',
+    status: 'text',
+    merged_into: 'text',
+    attributes: 'text',
+    source_keys: 'text',
+    linked_by: 'text',
+    member_count: 'integer',
+    created_at_ms: 'bigint',
+    updated_at_ms: 'bigint',
   } as const;
   const toRow = (g: GoldenRow): CopyRow => [
-    g.id, g.masterId, dataset, 'active', null, g.attributes, g.sourceKeys, g.linkedBy, g.memberCount, nowMs, nowMs,
+    g.id,
+    g.masterId,
+    dataset,
+    'active',
+    null,
+    g.attributes,
+    g.sourceKeys,
+    g.linkedBy,
+    g.memberCount,
+    nowMs,
+    nowMs,
   ];
   if (await writeDirect(db, 'golden_records', Object.keys(columns), rows, toRow)) return;
   for (const part of chunk(rows, 2000)) {
@@ -704,8 +865,14 @@ export async function insertGolden(db: Db, dataset: string, rows: GoldenRow[], n
 /** Rewrites golden records that changed, in bulk statements. */
 export async function updateGolden(db: Db, rows: GoldenRow[], nowMs: number): Promise<void> {
   const columns = {
-    id: 'integer', attributes: 'text', source_keys: 'text', linked_by: 'text', member_count: 'integer',
-    status: 'text', merged_into: 'text', updated_at_ms: 'bigint',
+    id: 'integer',
+    attributes: 'text',
+    source_keys: 'text',
+    linked_by: 'text',
+    member_count: 'integer',
+    status: 'text',
+    merged_into: 'text',
+    updated_at_ms: 'bigint',
   } as const;
   for (const part of chunk(rows, 2000)) {
     await bulkUpdate(
@@ -727,10 +894,19 @@ export async function updateGolden(db: Db, rows: GoldenRow[], nowMs: number): Pr
   }
 }
 
-export async function retireGolden(db: Db, id: number, mergedInto: string | null, nowMs: number): Promise<void> {
+export async function retireGolden(
+  db: Db,
+  id: number,
+  mergedInto: string | null,
+  nowMs: number,
+): Promise<void> {
   await db('golden_records')
     .where({ id })
-    .update({ status: mergedInto ? 'merged' : 'retired', merged_into: mergedInto, updated_at_ms: nowMs });
+    .update({
+      status: mergedInto ? 'merged' : 'retired',
+      merged_into: mergedInto,
+      updated_at_ms: nowMs,
+    });
 }
 
 export interface MemberRow {
@@ -749,11 +925,18 @@ export async function replaceMembers(
   if (recordIds === 'all') await db('identity_members').where({ dataset }).delete();
   else {
     for (const part of chunk(Array.from(recordIds), IN_CHUNK)) {
-      await db('identity_members').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
+      await db('identity_members')
+        .where({ dataset })
+        .where(inIds(db, 'record_id', part))
+        .delete();
     }
   }
   const toRow = (m: MemberRow): CopyRow => [
-    dataset, m.recordId, m.goldenId, m.goldenId === null ? 'ambiguous' : 'linked', m.contentHash,
+    dataset,
+    m.recordId,
+    m.goldenId,
+    m.goldenId === null ? 'ambiguous' : 'linked',
+    m.contentHash,
   ];
   if (await writeDirect(db, 'identity_members', Object.keys(MEMBER_COLUMNS), rows, toRow)) return;
   for (const part of chunk(rows, INSERT_ROWS)) {

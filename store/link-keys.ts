@@ -30,7 +30,7 @@ export async function* multiMemberRecords(
   db: Db,
   dataset: string,
 ): AsyncGenerator<MultiMemberRecord[]> {
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const goldens = await guarded('multiMemberRecords', 'golden_records', () =>
       db('golden_records')
         .where({ dataset, status: 'active' })

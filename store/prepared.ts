@@ -62,7 +62,10 @@ export interface PreparedState {
   changeSeqFrom?: number | null;
 }
 
-export async function getPreparedState(db: Db, dataset: string): Promise<PreparedState | undefined> {
+export async function getPreparedState(
+  db: Db,
+  dataset: string,
+): Promise<PreparedState | undefined> {
   return guarded('getPreparedState', 'prepared_state', async () => {
     const row = await db('prepared_state')
       .where({ dataset })
@@ -77,7 +80,12 @@ export async function getPreparedState(db: Db, dataset: string): Promise<Prepare
   });
 }
 
-export async function setPreparedState(db: Db, dataset: string, state: PreparedState, nowMs: number): Promise<void> {
+export async function setPreparedState(
+  db: Db,
+  dataset: string,
+  state: PreparedState,
+  nowMs: number,
+): Promise<void> {
   return guarded('setPreparedState', 'prepared_state', async () => {
     await db('prepared_state')
       .insert({
@@ -135,7 +143,9 @@ export async function listChangedEvents(
           .orWhere((c) =>
             c
               .whereNotNull('p.record_id')
-              .where((d) => d.whereRaw('p.content_hash <> s.content_hash').orWhereNotNull('s.deleted_at_ms')),
+              .where((d) =>
+                d.whereRaw('p.content_hash <> s.content_hash').orWhereNotNull('s.deleted_at_ms'),
+              ),
           ),
       )
       .orderBy('s.id')
@@ -143,7 +153,10 @@ export async function listChangedEvents(
     return rows.map((r) => ({
       id: Number(r.id),
       deleted: r.deleted_at_ms !== null,
-      previousKey: r.customer_key !== null && r.customer_key !== undefined && truthy(r.usable) ? r.customer_key : null,
+      previousKey:
+        r.customer_key !== null && r.customer_key !== undefined && truthy(r.usable)
+          ? r.customer_key
+          : null,
     }));
   });
 }
@@ -151,7 +164,14 @@ export async function listChangedEvents(
 /** The staged payloads of the given records. */
 export async function loadSourcePayloads(db: Db, ids: number[]) {
   return guarded('loadSourcePayloads', 'source_records', async () => {
-    const out: Array<{ id: number; source: string; recordKey: string; origin: string; values: Record<string, string>; contentHash: string }> = [];
+    const out: Array<{
+      id: number;
+      source: string;
+      recordKey: string;
+      origin: string;
+      values: Record<string, string>;
+      contentHash: string;
+    }> = [];
     // One statement per batch, the ids bound as one array (see store/bulk.ts).
     for (const part of chunk(ids, BULK_ROWS)) {
       const rows = await db('source_records')
@@ -193,12 +213,23 @@ export async function writeEvents(
     // on a table filled in the same transaction PostgreSQL had no statistics and scanned it.
     if (!opts.fresh) {
       for (const part of chunk([...rows.map((r) => r.recordId), ...deletedIds], IN_CHUNK)) {
-        await db('prepared_events').where({ dataset }).where(inIds(db, 'record_id', part)).delete();
+        await db('prepared_events')
+          .where({ dataset })
+          .where(inIds(db, 'record_id', part))
+          .delete();
       }
     }
     const columns = {
-      dataset: 'text', record_id: 'integer', usable: 'boolean', customer_key: 'text', day: 'integer',
-      at: 'text', amount: 'double precision', order_id: 'text', payload: 'text', content_hash: 'text',
+      dataset: 'text',
+      record_id: 'integer',
+      usable: 'boolean',
+      customer_key: 'text',
+      day: 'integer',
+      at: 'text',
+      amount: 'double precision',
+      order_id: 'text',
+      payload: 'text',
+      content_hash: 'text',
     } as const;
     for (const part of chunk(rows, BULK_ROWS)) {
       await bulkInsert(
@@ -229,12 +260,17 @@ export async function deleteAllEvents(db: Db, dataset: string): Promise<void> {
 }
 
 /** Customer keys with an event dated in one of the ranges. */
-export async function customersInRanges(db: Db, dataset: string, ranges: DayRange[]): Promise<string[]> {
+export async function customersInRanges(
+  db: Db,
+  dataset: string,
+  ranges: DayRange[],
+): Promise<string[]> {
   return guarded('customersInRanges', 'prepared_events', async () => {
     if (ranges.length === 0) return [];
     const rows = await usableEvents(db, dataset)
       .where((q) => {
-        for (const range of ranges) q.orWhere((r) => r.where('day', '>', range.after).where('day', '<=', range.upTo));
+        for (const range of ranges)
+          q.orWhere((r) => r.where('day', '>', range.after).where('day', '<=', range.upTo));
       })
       .distinct('customer_key');
     return rows.map((r) => r.customer_key as string);
@@ -292,7 +328,8 @@ export async function aggregateLinkRows(
     const ranked = fields.filter(([, f]) => !GROUPED_OPS.has(f.op));
     const select: SqlPart[] = [];
     grouped.forEach(([, field], i) => select.push(groupedExpr(db, shape, field, asOfDay, `c${i}`)));
-    for (const [i, point] of (rfm?.points ?? []).entries()) select.push(...rfmExprs(db, shape, rfm!.columns, point, i));
+    for (const [i, point] of (rfm?.points ?? []).entries())
+      select.push(...rfmExprs(db, shape, rfm!.columns, point, i));
 
     for (const part of scopeParts(scope)) {
       if (select.length > 0) {
@@ -329,15 +366,25 @@ export async function aggregateLinkRows(
 }
 
 /** A first/last field per customer: the value of its first or last matching event. */
-function computedQuery(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number, part: ScopePart) {
+function computedQuery(
+  db: Db,
+  shape: EventsShape,
+  field: ComputedField,
+  asOfDay: number,
+  part: ScopePart,
+) {
   const { query: base, unit } = scopedEvents(db, shape.dataset, asOfDay, part);
   const cond = fieldCondition(db, shape, field, asOfDay);
   if (cond !== null) base.whereRaw(cond.sql, cond.bindings);
   const text = textExpr(db, shape, field.column ?? shape.columns.customer);
   const direction = field.op === 'first' ? 'ASC' : 'DESC';
   const by = field.by ?? shape.columns.date;
-  const order: SqlPart = by === shape.columns.date ? { sql: 'day, at', bindings: [] } : textExpr(db, shape, by);
-  const orderSql = order.sql.split(', ').map((part) => `${part} ${direction}`).join(', ');
+  const order: SqlPart =
+    by === shape.columns.date ? { sql: 'day, at', bindings: [] } : textExpr(db, shape, by);
+  const orderSql = order.sql
+    .split(', ')
+    .map((part) => `${part} ${direction}`)
+    .join(', ');
   const ranked = base.select(
     db.raw(`${unit} AS unit_key`),
     db.raw(`${text.sql} AS val`, text.bindings),
@@ -357,7 +404,8 @@ const KEY_CHUNK = 20_000;
  * holding several keys, as (master id, key) pairs: those group the events of all their keys,
  * so an order is counted once per golden record whichever of its ids it was placed under.
  */
-export type AggregateScope = { keys: string[] | null } | { groups: Array<[masterId: string, key: string]> };
+export type AggregateScope =
+  { keys: string[] | null } | { groups: Array<[masterId: string, key: string]> };
 
 type ScopePart = { keys: string[] | null } | { groups: Array<[string, string]> };
 
@@ -382,12 +430,19 @@ function scopedEvents(db: Db, dataset: string, asOfDay: number, part: ScopePart)
     ? 'json_to_recordset(?::json) AS grp(grp_unit text, grp_key text)'
     : `(SELECT json_extract(value, '$.grp_unit') AS grp_unit, json_extract(value, '$.grp_key') AS grp_key
         FROM json_each(?)) AS grp`;
-  query.joinRaw(`JOIN ${table} ON grp.grp_key = prepared_events.customer_key`, [JSON.stringify(pairs)]);
+  query.joinRaw(`JOIN ${table} ON grp.grp_key = prepared_events.customer_key`, [
+    JSON.stringify(pairs),
+  ]);
   return { query, unit: 'grp.grp_unit' };
 }
 
 /** The condition of a field's window and filter, or null when it counts every event. */
-function fieldCondition(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number): SqlPart | null {
+function fieldCondition(
+  db: Db,
+  shape: EventsShape,
+  field: ComputedField,
+  asOfDay: number,
+): SqlPart | null {
   const parts: SqlPart[] = [];
   if (field.window) parts.push({ sql: 'day > ?', bindings: [asOfDay - field.window.days] });
   if (field.where) {
@@ -395,27 +450,50 @@ function fieldCondition(db: Db, shape: EventsShape, field: ComputedField, asOfDa
     const expr = textExpr(db, shape, where.column);
     if (where.blank !== undefined) {
       const blank = `(${expr.sql} IS NULL OR TRIM(${expr.sql}) = '')`;
-      parts.push({ sql: where.blank ? blank : `NOT ${blank}`, bindings: [...expr.bindings, ...expr.bindings] });
+      parts.push({
+        sql: where.blank ? blank : `NOT ${blank}`,
+        bindings: [...expr.bindings, ...expr.bindings],
+      });
     } else {
-      const allowed = (where.in ?? [where.equals!]).map((v) => (where.ignoreCase ? v.trim().toLowerCase() : v.trim()));
+      const allowed = (where.in ?? [where.equals!]).map((v) =>
+        where.ignoreCase ? v.trim().toLowerCase() : v.trim(),
+      );
       const folded = where.ignoreCase ? `LOWER(TRIM(${expr.sql}))` : `TRIM(${expr.sql})`;
-      parts.push({ sql: `${folded} IN (${allowed.map(() => '?').join(', ')})`, bindings: [...expr.bindings, ...allowed] });
+      parts.push({
+        sql: `${folded} IN (${allowed.map(() => '?').join(', ')})`,
+        bindings: [...expr.bindings, ...allowed],
+      });
     }
   }
   if (parts.length === 0) return null;
-  return { sql: parts.map((p) => `(${p.sql})`).join(' AND '), bindings: parts.flatMap((p) => p.bindings) };
+  return {
+    sql: parts.map((p) => `(${p.sql})`).join(' AND '),
+    bindings: parts.flatMap((p) => p.bindings),
+  };
 }
 
 /** `CASE WHEN cond THEN expr END`, or the expression itself when there is no condition. */
 function when(cond: SqlPart | null, expr: SqlPart): SqlPart {
   if (cond === null) return expr;
-  return { sql: `CASE WHEN ${cond.sql} THEN ${expr.sql} END`, bindings: [...cond.bindings, ...expr.bindings] };
+  return {
+    sql: `CASE WHEN ${cond.sql} THEN ${expr.sql} END`,
+    bindings: [...cond.bindings, ...expr.bindings],
+  };
 }
 
-function groupedExpr(db: Db, shape: EventsShape, field: ComputedField, asOfDay: number, alias: string): SqlPart {
+function groupedExpr(
+  db: Db,
+  shape: EventsShape,
+  field: ComputedField,
+  asOfDay: number,
+  alias: string,
+): SqlPart {
   const cond = fieldCondition(db, shape, field, asOfDay);
   const column = field.column ?? shape.columns.customer;
-  const wrap = (fn: string, inner: SqlPart): SqlPart => ({ sql: `${fn}(${inner.sql}) AS ${alias}`, bindings: inner.bindings });
+  const wrap = (fn: string, inner: SqlPart): SqlPart => ({
+    sql: `${fn}(${inner.sql}) AS ${alias}`,
+    bindings: inner.bindings,
+  });
   switch (field.op) {
     case 'count':
       return wrap('COUNT', when(cond, { sql: '1', bindings: [] }));
@@ -429,7 +507,10 @@ function groupedExpr(db: Db, shape: EventsShape, field: ComputedField, asOfDay: 
       return wrap(field.op.toUpperCase(), when(cond, numberExpr(db, shape, column)));
     default: {
       const isNumber = column === shape.columns.amount || shape.numeric.has(column);
-      return wrap(field.op.toUpperCase(), when(cond, isNumber ? numberExpr(db, shape, column) : textExpr(db, shape, column)));
+      return wrap(
+        field.op.toUpperCase(),
+        when(cond, isNumber ? numberExpr(db, shape, column) : textExpr(db, shape, column)),
+      );
     }
   }
 }
@@ -474,16 +555,28 @@ function rfmExprs(
     agg('MIN', { sql: 'day', bindings: [] }, 'first'),
     agg('MAX', { sql: 'day', bindings: [] }, 'last'),
     { sql: `COUNT(DISTINCT ${distinct.sql}) AS r${i}_orders`, bindings: distinct.bindings },
-    agg('COUNT', { sql: `CASE WHEN ${order.sql} IS NULL THEN 1 END`, bindings: order.bindings }, 'lines'),
+    agg(
+      'COUNT',
+      { sql: `CASE WHEN ${order.sql} IS NULL THEN 1 END`, bindings: order.bindings },
+      'lines',
+    ),
     agg('SUM', { sql: `COALESCE(${amount.sql}, 0)`, bindings: amount.bindings }, 'money', range),
   ];
 }
 
 /** Stored aggregates of one link: customer key → JSON-ready values. */
-export async function loadAggregates(db: Db, dataset: string, link: string): Promise<Map<string, AggregateValues>> {
+export async function loadAggregates(
+  db: Db,
+  dataset: string,
+  link: string,
+): Promise<Map<string, AggregateValues>> {
   return guarded('loadAggregates', 'prepared_aggregates', async () => {
-    const rows = await db('prepared_aggregates').where({ dataset, link }).select('customer_key', 'vals');
-    return new Map(rows.map((r) => [r.customer_key as string, JSON.parse(r.vals) as AggregateValues]));
+    const rows = await db('prepared_aggregates')
+      .where({ dataset, link })
+      .select('customer_key', 'vals');
+    return new Map(
+      rows.map((r) => [r.customer_key as string, JSON.parse(r.vals) as AggregateValues]),
+    );
   });
 }
 
@@ -503,18 +596,37 @@ export async function replaceAggregates(
 ): Promise<void> {
   return guarded('replaceAggregates', 'prepared_aggregates', async () => {
     const columns = { dataset: 'text', link: 'text', customer_key: 'text', vals: 'text' } as const;
-    const rows = [...values].map(([key, vals]) => ({ dataset, link, customer_key: key, vals: JSON.stringify(vals) }));
+    const rows = [...values].map(([key, vals]) => ({
+      dataset,
+      link,
+      customer_key: key,
+      vals: JSON.stringify(vals),
+    }));
     if (keys === null) {
       await db('prepared_aggregates').where({ dataset, link }).delete();
-      for (const part of chunk(rows, BULK_ROWS)) await bulkInsert(db, 'prepared_aggregates', columns, part);
+      for (const part of chunk(rows, BULK_ROWS))
+        await bulkInsert(db, 'prepared_aggregates', columns, part);
       return;
     }
     // Updated in place; only customers left without any event lose their row.
     for (const part of chunk(rows, BULK_ROWS)) {
-      await upsertRows(db, 'prepared_aggregates', columns, ['dataset', 'link', 'customer_key'], ['vals'], part);
+      await upsertRows(
+        db,
+        'prepared_aggregates',
+        columns,
+        ['dataset', 'link', 'customer_key'],
+        ['vals'],
+        part,
+      );
     }
-    for (const part of chunk(keys.filter((key) => !values.has(key)), IN_CHUNK)) {
-      await db('prepared_aggregates').where({ dataset, link }).whereIn('customer_key', part).delete();
+    for (const part of chunk(
+      keys.filter((key) => !values.has(key)),
+      IN_CHUNK,
+    )) {
+      await db('prepared_aggregates')
+        .where({ dataset, link })
+        .whereIn('customer_key', part)
+        .delete();
     }
   });
 }
@@ -550,9 +662,10 @@ async function upsertRows(
   const picks = names.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
   const packed = rows.map((row) => names.map((n) => row[n] ?? null));
   // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
-  await db.raw(`INSERT INTO "${table}" (${list}) SELECT ${picks} FROM json_each(?) WHERE true ${conflict}`, [
-    JSON.stringify(packed),
-  ]);
+  await db.raw(
+    `INSERT INTO "${table}" (${list}) SELECT ${picks} FROM json_each(?) WHERE true ${conflict}`,
+    [JSON.stringify(packed)],
+  );
 }
 
 /** Hash of every prepared record of a dataset, by master id. */
@@ -579,7 +692,11 @@ export async function writePrepared(
 ): Promise<void> {
   return guarded('writePrepared', 'prepared_records', async () => {
     const columns = {
-      dataset: 'text', master_id: 'text', attributes: 'text', hash: 'text', updated_at_ms: 'bigint',
+      dataset: 'text',
+      master_id: 'text',
+      attributes: 'text',
+      hash: 'text',
+      updated_at_ms: 'bigint',
     } as const;
     const inserts = rows.map((r) => ({
       dataset,
@@ -591,7 +708,15 @@ export async function writePrepared(
     for (const part of chunk(inserts, BULK_ROWS)) {
       // Nothing stored yet: plain inserts. Otherwise changed rows are updated in place.
       if (opts.fresh) await bulkInsert(db, 'prepared_records', columns, part);
-      else await upsertRows(db, 'prepared_records', columns, ['dataset', 'master_id'], ['attributes', 'hash', 'updated_at_ms'], part);
+      else
+        await upsertRows(
+          db,
+          'prepared_records',
+          columns,
+          ['dataset', 'master_id'],
+          ['attributes', 'hash', 'updated_at_ms'],
+          part,
+        );
     }
     for (const part of chunk(removed, IN_CHUNK)) {
       await db('prepared_records').where({ dataset }).whereIn('master_id', part).delete();
@@ -684,19 +809,30 @@ export async function insertEventsInSql(
     // Each declared column's value (SQL text for a JSON string) and its JSON type, named the
     // way SQLite's json_type does ('text', 'null', ...).
     const read = (column: string | undefined, name: string): SqlPart[] => {
-      if (column === undefined) return [{ sql: `NULL AS ${name}, NULL AS ${name}_type`, bindings: [] }];
+      if (column === undefined)
+        return [{ sql: `NULL AS ${name}, NULL AS ${name}_type`, bindings: [] }];
       if (!pg) {
-        return [{ sql: `json_extract(payload, ?) AS ${name}, json_type(payload, ?) AS ${name}_type`, bindings: [path(column), path(column)] }];
+        return [
+          {
+            sql: `json_extract(payload, ?) AS ${name}, json_type(payload, ?) AS ${name}_type`,
+            bindings: [path(column), path(column)],
+          },
+        ];
       }
       const type = `CASE jsonb_typeof(j -> ?) WHEN 'string' THEN 'text' WHEN 'null' THEN 'null' ELSE 'other' END`;
       return [{ sql: `j ->> ? AS ${name}, ${type} AS ${name}_type`, bindings: [column, column] }];
     };
     const values = [
-      ...read(columns.customer, 'c'), ...read(columns.date, 'd'),
-      ...read(columns.amount, 'a'), ...read(columns.orderId, 'o'),
+      ...read(columns.customer, 'c'),
+      ...read(columns.date, 'd'),
+      ...read(columns.amount, 'a'),
+      ...read(columns.orderId, 'o'),
     ];
     const sourceList = pg
-      ? { sql: 'SELECT unnest(?::text[])', binding: `{${sources.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}` }
+      ? {
+          sql: 'SELECT unnest(?::text[])',
+          binding: `{${sources.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`,
+        }
       : { sql: 'SELECT value FROM json_each(?)', binding: JSON.stringify(sources) };
     // OFFSET 0 keeps each subquery whole: flattened, every use of a value would read it out
     // of the JSON again (tens of reads per row instead of eight; twice the time).
@@ -726,9 +862,10 @@ export async function insertEventsInSql(
       ? `a ~ '^-\\?[0-9]+(\\.[0-9]+)\\?$'`
       : `(a GLOB '[0-9]*' OR a GLOB '-[0-9]*') AND substr(a, 2) NOT GLOB '*[^0-9.]*'
          AND a NOT GLOB '*.*.*' AND a NOT GLOB '*.'`;
-    const amountOk = columns.amount === undefined
-      ? 'a IS NULL'
-      : `(a IS NULL OR (a_type = 'text' AND (a = '' OR (length(a) <= 20 AND ${decimal}))))`;
+    const amountOk =
+      columns.amount === undefined
+        ? 'a IS NULL'
+        : `(a IS NULL OR (a_type = 'text' AND (a = '' OR (length(a) <= 20 AND ${decimal}))))`;
     const orderOk = `(o IS NULL OR (o_type = 'text' AND (o = '' OR (${tidy('o')}))))`;
     const fast = `c_type = 'text' AND ${tidy('c')} AND d_type = 'text' AND ${realDay} AND ${amountOk} AND ${orderOk}`;
     const day = pg ? `(d::date - DATE '1970-01-01')` : 'CAST(julianday(d) - 2440587.5 AS INTEGER)';

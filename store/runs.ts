@@ -83,7 +83,13 @@ export interface RowError {
  */
 export async function openRun(
   db: Knex,
-  run: { runId: string; syncId: string; trigger: string; startedAtMs: number; dataPointsBefore?: number | null },
+  run: {
+    runId: string;
+    syncId: string;
+    trigger: string;
+    startedAtMs: number;
+    dataPointsBefore?: number | null;
+  },
 ): Promise<void> {
   await db('runs')
     .insert({
@@ -100,12 +106,20 @@ export async function openRun(
 }
 
 /** Sets counters to absolute values (for steps that recompute a figure rather than add to it). */
-export async function setCounts(db: Knex | Knex.Transaction, runId: string, values: Partial<RunCounts>): Promise<void> {
+export async function setCounts(
+  db: Knex | Knex.Transaction,
+  runId: string,
+  values: Partial<RunCounts>,
+): Promise<void> {
   await updateCounts(db, runId, (counts) => Object.assign(counts, values));
 }
 
 /** Read and write share a transaction so a concurrent update is never lost. */
-async function updateCounts(db: Knex | Knex.Transaction, runId: string, change: (counts: RunCounts) => void) {
+async function updateCounts(
+  db: Knex | Knex.Transaction,
+  runId: string,
+  change: (counts: RunCounts) => void,
+) {
   const apply = async (trx: Knex.Transaction) => {
     const query = trx('runs').where({ run_id: runId });
     // SQLite locks the whole database for a write transaction; PostgreSQL needs the row lock.
@@ -113,7 +127,9 @@ async function updateCounts(db: Knex | Knex.Transaction, runId: string, change: 
     const row = await query.first('counts');
     const counts: RunCounts = { ...EMPTY_COUNTS, ...(row ? JSON.parse(row.counts) : {}) };
     change(counts);
-    await trx('runs').where({ run_id: runId }).update({ counts: JSON.stringify(counts) });
+    await trx('runs')
+      .where({ run_id: runId })
+      .update({ counts: JSON.stringify(counts) });
   };
   if ('isTransaction' in db && db.isTransaction) await apply(db as Knex.Transaction);
   else await (db as Knex).transaction(apply);
@@ -135,13 +151,23 @@ export async function getRun(db: Knex, runId: string) {
   };
 }
 
-export async function closeRun(db: Knex, runId: string, status: string, finishedAtMs: number, report: unknown) {
+export async function closeRun(
+  db: Knex,
+  runId: string,
+  status: string,
+  finishedAtMs: number,
+  report: unknown,
+) {
   await db('runs')
     .where({ run_id: runId })
     .update({ status, finished_at_ms: finishedAtMs, report: JSON.stringify(report) });
 }
 
-export async function recordRowErrors(db: Knex | Knex.Transaction, runId: string, errors: RowError[]) {
+export async function recordRowErrors(
+  db: Knex | Knex.Transaction,
+  runId: string,
+  errors: RowError[],
+) {
   if (errors.length === 0) return;
   const rows = errors.map((e) => ({
     run_id: runId,
@@ -170,7 +196,10 @@ export async function listRowErrors(db: Knex, runId: string, limit = 1000): Prom
 }
 
 /** What the extraction of a run has staged so far, whether or not it finished. */
-export type ExtractProgress = Pick<RunCounts, 'filesImported' | 'pagesRead' | 'recordsRead' | 'recordsRejected'>;
+export type ExtractProgress = Pick<
+  RunCounts,
+  'filesImported' | 'pagesRead' | 'recordsRead' | 'recordsRejected'
+>;
 
 /**
  * A run's extraction figures read back from where extraction keeps them: the files it
@@ -186,7 +215,12 @@ export async function extractProgress(db: Knex, runId: string): Promise<ExtractP
   const pages = await db('watermarks')
     .where({ run_id: runId })
     .select('run_pages', 'run_records', 'run_rejected');
-  const progress: ExtractProgress = { filesImported: 0, pagesRead: 0, recordsRead: 0, recordsRejected: 0 };
+  const progress: ExtractProgress = {
+    filesImported: 0,
+    pagesRead: 0,
+    recordsRead: 0,
+    recordsRejected: 0,
+  };
   for (const file of files) {
     if (file.status === 'imported') progress.filesImported += 1;
     progress.recordsRead += Number(file.rows_staged) + Number(file.rows_rejected);

@@ -32,13 +32,16 @@ export async function directInsert(
   columns: readonly string[],
 ): Promise<((rows: readonly DirectRow[]) => void) | null> {
   if (db.client.config.client !== 'better-sqlite3' || !isTransaction(db)) return null;
-  if (db.isCompleted()) throw new Error(`insert into ${table}: the transaction is already complete`);
+  if (db.isCompleted())
+    throw new Error(`insert into ${table}: the transaction is already complete`);
   // A transaction's client returns the one connection it runs on (knex makeTxClient).
   const connection = (await db.client.acquireConnection()) as Database;
   const list = columns.map((name) => `"${name}"`).join(', ');
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   const insert = (rows: number) =>
-    connection.prepare(`INSERT INTO "${table}" (${list}) VALUES ${Array(rows).fill(tuple).join(', ')}`);
+    connection.prepare(
+      `INSERT INTO "${table}" (${list}) VALUES ${Array(rows).fill(tuple).join(', ')}`,
+    );
   let many: Statement | undefined;
   let one: Statement | undefined;
   // One array for every group: the statement binds its values before run returns.

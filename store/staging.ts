@@ -20,7 +20,11 @@ const INSERT_CHUNK = 500;
  * Upserts records by (source, record key). A record whose content did not change keeps its row
  * untouched, so its staging time still says when it last really changed. Idempotent.
  */
-export async function stageRecords(db: Knex | Knex.Transaction, rows: StageRow[], nowMs: number): Promise<void> {
+export async function stageRecords(
+  db: Knex | Knex.Transaction,
+  rows: StageRow[],
+  nowMs: number,
+): Promise<void> {
   const latest = new Map<string, StageRow>();
   for (const row of rows) latest.set(`${row.source}\u0000${row.recordKey}`, row);
   const live = [...latest.values()].filter((row) => !row.deleted);
@@ -51,7 +55,14 @@ export async function stageRecords(db: Knex | Knex.Transaction, rows: StageRow[]
     await db('source_records')
       .insert(records)
       .onConflict(['source', 'record_key'])
-      .merge(['payload', 'content_hash', 'source_updated_at_ms', 'staged_at_ms', 'origin', 'deleted_at_ms'])
+      .merge([
+        'payload',
+        'content_hash',
+        'source_updated_at_ms',
+        'staged_at_ms',
+        'origin',
+        'deleted_at_ms',
+      ])
       // Unchanged content keeps its row (and staging time), unless it comes back from deletion.
       .where((q) =>
         q

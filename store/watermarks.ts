@@ -9,7 +9,10 @@ export interface SourceProgress {
   rejected: number;
 }
 
-export async function getWatermark(db: Knex | Knex.Transaction, source: string): Promise<SourceProgress> {
+export async function getWatermark(
+  db: Knex | Knex.Transaction,
+  source: string,
+): Promise<SourceProgress> {
   const row = await db('watermarks').where({ source }).first();
   if (!row) return { cursor: null, runId: null, pages: 0, records: 0, rejected: 0 };
   return {

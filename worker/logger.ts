@@ -1,5 +1,10 @@
 import pino from 'pino';
-import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  type LogLevel,
+} from '@temporalio/worker';
 
 let installed = false;
 
@@ -11,7 +16,10 @@ export function installLogger(destination: NodeJS.WritableStream = process.stder
   if (installed) return;
   installed = true;
   const level = (process.env.BRAID_LOG_LEVEL ?? 'info').toLowerCase();
-  const logger = pino({ level, base: { service: 'braid-worker' } }, destination as pino.DestinationStream);
+  const logger = pino(
+    { level, base: { service: 'braid-worker' } },
+    destination as pino.DestinationStream,
+  );
   const sdkLevel = level.toUpperCase() as LogLevel;
   Runtime.install({
     logger: new DefaultLogger(sdkLevel, (entry) => {

@@ -46,7 +46,8 @@ export async function syncControllerWorkflow(input: SyncControllerInput): Promis
       status.running?.requestId === request.requestId ||
       status.recent.some((r) => r.requestId === request.requestId);
     // Pushes arrive in bursts; one queued push run picks up everything staged before it starts.
-    const pushQueued = request.trigger === 'push' && status.queued.some((r) => r.trigger === 'push');
+    const pushQueued =
+      request.trigger === 'push' && status.queued.some((r) => r.trigger === 'push');
     if (!known && !pushQueued) status.queued.push(request);
   });
 

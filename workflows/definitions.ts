@@ -49,4 +49,5 @@ export const controllerStatusQuery = defineQuery<ControllerStatus>('status');
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
 
 export const controllerWorkflowId = (syncId: string) => `braid-sync-${syncId}`;
-export const runWorkflowId = (syncId: string, requestId: string) => `braid-sync-${syncId}-run-${requestId}`;
+export const runWorkflowId = (syncId: string, requestId: string) =>
+  `braid-sync-${syncId}-run-${requestId}`;

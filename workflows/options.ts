@@ -10,13 +10,23 @@ export const FINAL_ERROR_TYPES = ['ConfigError', 'AuthError', 'BadInputError'];
 export const EXTRACT_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '60 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: FINAL_ERROR_TYPES },
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: FINAL_ERROR_TYPES,
+  },
 };
 
 /** Database-bound steps: unify, plan, run bookkeeping. */
 export const STEP_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: FINAL_ERROR_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: FINAL_ERROR_TYPES,
+  },
 };
 
 /**

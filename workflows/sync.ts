@@ -88,7 +88,12 @@ async function prepare(
   startedAtMs: number,
   progress: SyncProgress,
 ): Promise<DeliveryCarry> {
-  const run = await steps.startRun({ runId, syncId: input.syncId, trigger: input.trigger, startedAtMs });
+  const run = await steps.startRun({
+    runId,
+    syncId: input.syncId,
+    trigger: input.trigger,
+    startedAtMs,
+  });
 
   progress.phase = 'extracting';
   const results = [];
@@ -120,7 +125,11 @@ async function prepare(
   };
 }
 
-async function deliverAll(input: SyncWorkflowInput, carry: DeliveryCarry, progress: SyncProgress): Promise<void> {
+async function deliverAll(
+  input: SyncWorkflowInput,
+  carry: DeliveryCarry,
+  progress: SyncProgress,
+): Promise<void> {
   progress.phase = 'delivering';
   let windowsHere = 0;
   for (;;) {

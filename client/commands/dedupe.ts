@@ -19,7 +19,10 @@ export function dedupeCommands(program: Command): void {
     .command('file <csv>')
     .description('unify one CSV export and write record_id,master_id for every row')
     .requiredOption('--out <csv>', 'where to write record_id,master_id')
-    .option('--rules <yaml>', 'identity rules (keys, rules, ...); inferred from the file when absent')
+    .option(
+      '--rules <yaml>',
+      'identity rules (keys, rules, ...); inferred from the file when absent',
+    )
     .option('--id <column>', 'column that identifies a row (default: the line number)')
     .option('--delimiter <char>', 'field delimiter (default: detected from the header)')
     .option('--encoding <name>', 'utf8, latin1 or utf16le (default utf8; a BOM wins)')
@@ -39,7 +42,8 @@ export function dedupeCommands(program: Command): void {
         say(result.rulesYaml.trimEnd());
       }
       say(`rows read          ${result.rowsRead} (${result.rowsRejected} rejected)`);
-      for (const reject of result.rejects.slice(0, 10)) say(`  line ${reject.line}: ${reject.reason}`);
+      for (const reject of result.rejects.slice(0, 10))
+        say(`  line ${reject.line}: ${reject.reason}`);
       printSummary(result.summary);
       say(`written            ${opts.out}`);
     });
@@ -55,12 +59,16 @@ export function dedupeCommands(program: Command): void {
       if (!dataset) throw new ConfigError(`${file}: unknown dataset "${name}"`);
       // A preview reads what syncs wrote; a missing SQLite file means a wrong path, not "empty".
       if (config.database.client === 'sqlite' && !existsSync(config.database.filename)) {
-        throw new ConfigError(`${file}: database ${config.database.filename} does not exist (no sync has run?)`);
+        throw new ConfigError(
+          `${file}: database ${config.database.filename} does not exist (no sync has run?)`,
+        );
       }
       const db = openDatabase(config.database);
       try {
         await migrate(db);
-        const before = await db('golden_records').where({ dataset: name, status: 'active' }).count({ n: '*' });
+        const before = await db('golden_records')
+          .where({ dataset: name, status: 'active' })
+          .count({ n: '*' });
         const summary = await unifyDataset(db, name, dataset, {
           runId: 'preview',
           nowMs: Date.now(),
@@ -71,7 +79,9 @@ export function dedupeCommands(program: Command): void {
           say(JSON.stringify({ goldenBefore: Number(before[0]?.n ?? 0), ...summary }));
           return;
         }
-        say(`golden records     ${Number(before[0]?.n ?? 0)} now → ${summary.goldenRecords} with these rules`);
+        say(
+          `golden records     ${Number(before[0]?.n ?? 0)} now → ${summary.goldenRecords} with these rules`,
+        );
         printSummary(summary);
         say('Nothing was written. Run the sync to apply the rules.');
       } finally {
@@ -88,7 +98,9 @@ function printSummary(summary: UnifySummary): void {
   say(`  split off        ${summary.split}`);
   say(`  retired          ${summary.retired}`);
   say(`held as ambiguous  ${summary.ambiguous}`);
-  say(`merges refused     ${summary.limitRefused} by key limits, ${summary.lockRefused} by locked clusters`);
+  say(
+    `merges refused     ${summary.limitRefused} by key limits, ${summary.lockRefused} by locked clusters`,
+  );
   if (summary.largestClusters.length > 0) {
     say('largest clusters:');
     for (const c of summary.largestClusters.slice(0, 5)) {

@@ -10,4 +10,9 @@ import { webhookCommands } from './webhook';
  */
 export type CommandGroup = (program: Command) => void;
 
-export const COMMAND_GROUPS: CommandGroup[] = [dedupeCommands, scoreCommands, sourceCommands, webhookCommands];
+export const COMMAND_GROUPS: CommandGroup[] = [
+  dedupeCommands,
+  scoreCommands,
+  sourceCommands,
+  webhookCommands,
+];

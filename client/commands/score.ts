@@ -215,7 +215,11 @@ function withInputOptions(command: Command): Command {
     .option('--order-col <name>', 'CSV column of an order id grouping lines into one order')
     .addOption(new Option('--format <format>', 'file layout (detected)').choices(FORMATS))
     .option('--delimiter <char>', 'CSV delimiter (detected when absent)')
-    .option('--number-locale <locale>', 'amounts written as in this locale, e.g. de-DE for 1.234,50', parseLocale)
+    .option(
+      '--number-locale <locale>',
+      'amounts written as in this locale, e.g. de-DE for 1.234,50',
+      parseLocale,
+    )
     .option('--bins <n>', 'number of score bins', parseBins, 6)
     .option('--segments <yaml>', 'segment rules over the (R, FxM) grid (default: built-in 6x6)')
     .option('--window-days <n>', 'count only the last n days of orders to each as-of', parseWhole);

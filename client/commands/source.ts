@@ -70,7 +70,9 @@ export async function describeSource(
       return discovered(await describeZendesk(options, new AbortController().signal));
     }
     case 'sql':
-      return discovered(await describeSqlTable(sqlTableOptions(name, source, path.dirname(configFile))));
+      return discovered(
+        await describeSqlTable(sqlTableOptions(name, source, path.dirname(configFile))),
+      );
     case 'webhook':
       return { source: name, type: 'webhook', fields: declaredColumns(config, name, source) };
   }

@@ -68,9 +68,15 @@ export const webhookCommands: CommandGroup = (program: Command) => {
         await migrate(db);
         // Real-time syncs need Temporal; without any, the server only stages.
         const realtime = Object.values(config.syncs).some((sync) => sync.realtime);
-        connection = realtime ? await Connection.connect({ address: config.temporal.address }) : undefined;
+        connection = realtime
+          ? await Connection.connect({ address: config.temporal.address })
+          : undefined;
         const trigger = connection
-          ? realtimeTrigger(config, new Client({ connection, namespace: config.temporal.namespace }), log)
+          ? realtimeTrigger(
+              config,
+              new Client({ connection, namespace: config.temporal.namespace }),
+              log,
+            )
           : undefined;
         const server = await startWebhookServer({
           db,

@@ -25,27 +25,36 @@ interface PreparedDataset {
  * scores name a declared link.
  */
 export function checkPreparation(dataset: PreparedDataset, ctx: z.RefinementCtx): void {
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
   if (dataset.kind === 'profiles') {
     if (dataset.keys.length === 0) issue(['keys'], 'a profiles dataset needs at least one key');
-    if (dataset.events) issue(['events'], 'only an events dataset (kind: events) has event columns');
+    if (dataset.events)
+      issue(['events'], 'only an events dataset (kind: events) has event columns');
   } else {
     if (!dataset.events) issue(['events'], 'an events dataset needs events: { customer, date }');
-    if (dataset.keys.length > 0) issue(['keys'], 'an events dataset is not deduplicated: remove keys');
+    if (dataset.keys.length > 0)
+      issue(['keys'], 'an events dataset is not deduplicated: remove keys');
     dataset.recipes.forEach((recipe, i) => {
-      if (recipe.level === 'golden') issue(['recipes', i, 'level'], 'an events dataset has no golden records');
+      if (recipe.level === 'golden')
+        issue(['recipes', i, 'level'], 'an events dataset has no golden records');
     });
     for (const part of ['links', 'computed'] as const) {
-      if (Object.keys(dataset[part]).length > 0) issue([part], 'belongs on the profiles dataset that links here');
+      if (Object.keys(dataset[part]).length > 0)
+        issue([part], 'belongs on the profiles dataset that links here');
     }
     if (dataset.scores) issue(['scores'], 'belongs on the profiles dataset that links here');
   }
   dataset.recipes.forEach((recipe, i) => {
     if (recipe.sources && recipe.level !== 'source' && dataset.kind === 'profiles') {
-      issue(['recipes', i, 'sources'], 'only source-level recipes (level: source) can name sources');
+      issue(
+        ['recipes', i, 'sources'],
+        'only source-level recipes (level: source) can name sources',
+      );
     }
     for (const source of recipe.sources ?? []) {
-      if (!dataset.sources.includes(source)) issue(['recipes', i, 'sources'], `"${source}" does not feed this dataset`);
+      if (!dataset.sources.includes(source))
+        issue(['recipes', i, 'sources'], `"${source}" does not feed this dataset`);
     }
   });
   for (const [name, field] of Object.entries(dataset.computed)) {

@@ -32,7 +32,16 @@ export const LinkConfig = z
   .strict();
 export type LinkConfig = z.infer<typeof LinkConfig>;
 
-export const AggregateOp = z.enum(['count', 'sum', 'avg', 'min', 'max', 'first', 'last', 'distinct']);
+export const AggregateOp = z.enum([
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'first',
+  'last',
+  'distinct',
+]);
 export type AggregateOp = z.infer<typeof AggregateOp>;
 
 /** A field aggregated per golden record over its linked events, up to the run's as-of day. */
@@ -50,5 +59,8 @@ export const ComputedField = z
     where: Condition.optional(),
   })
   .strict()
-  .refine((c) => c.op === 'count' || c.column !== undefined, 'needs a column (only count does not)');
+  .refine(
+    (c) => c.op === 'count' || c.column !== undefined,
+    'needs a column (only count does not)',
+  );
 export type ComputedField = z.infer<typeof ComputedField>;

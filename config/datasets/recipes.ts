@@ -88,7 +88,9 @@ export const Recipe = z.discriminatedUnion('type', [
       ...common,
     })
     .strict(),
-  z.object({ type: z.literal('default'), column: z.string().min(1), value: z.string(), ...common }).strict(),
+  z
+    .object({ type: z.literal('default'), column: z.string().min(1), value: z.string(), ...common })
+    .strict(),
   z.object({ type: z.literal('drop'), when: Condition, ...common }).strict(),
   z
     .object({

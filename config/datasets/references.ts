@@ -34,14 +34,19 @@ export function checkDatasetLinks(
       }
     }
     const rfm = dataset.scores?.rfm;
-    const target = rfm && dataset.links[rfm.link] ? datasets[dataset.links[rfm.link]!.dataset] : undefined;
+    const target =
+      rfm && dataset.links[rfm.link] ? datasets[dataset.links[rfm.link]!.dataset] : undefined;
     if (rfm && target?.events && !rfm.amount && !target.events.amount) {
-      problems.push(`datasets.${name}.scores.rfm.amount: give the amount column (or events.amount)`);
+      problems.push(
+        `datasets.${name}.scores.rfm.amount: give the amount column (or events.amount)`,
+      );
     }
   }
   for (const [name, sync] of Object.entries(syncs)) {
     if (datasets[sync.dataset]?.kind === 'events') {
-      problems.push(`syncs.${name}.dataset: "${sync.dataset}" is an events dataset; sync a profiles dataset`);
+      problems.push(
+        `syncs.${name}.dataset: "${sync.dataset}" is an events dataset; sync a profiles dataset`,
+      );
     }
   }
   return problems;

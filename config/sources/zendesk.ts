@@ -74,9 +74,10 @@ export function zendeskReaderOptions(
   resolve: SecretResolver,
 ): ZendeskReaderOptions {
   const baseUrl = config.url ?? `https://${config.subdomain}.zendesk.com`;
-  const auth = config.oauthToken !== undefined
-    ? { oauthToken: resolve(config.oauthToken, `sources.${name}.oauthToken`) }
-    : { email: config.email!, apiToken: resolve(config.apiToken!, `sources.${name}.apiToken`) };
+  const auth =
+    config.oauthToken !== undefined
+      ? { oauthToken: resolve(config.oauthToken, `sources.${name}.oauthToken`) }
+      : { email: config.email!, apiToken: resolve(config.apiToken!, `sources.${name}.apiToken`) };
   return {
     source: name,
     baseUrl: baseUrl.replace(/\/+$/, ''),

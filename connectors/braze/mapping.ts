@@ -206,5 +206,8 @@ export function readPrimaryIds(body: unknown): {
   const list = (key: string) => (isRecord(body) && Array.isArray(body[key]) ? body[key] : []);
   const strings = (values: unknown[]) => values.filter((v): v is string => typeof v === 'string');
   const ids = list('users').map((user: unknown) => (isRecord(user) ? user.external_id : undefined));
-  return { primaryIds: new Set(strings(ids)), unknownIds: new Set(strings(list('invalid_user_ids'))) };
+  return {
+    primaryIds: new Set(strings(ids)),
+    unknownIds: new Set(strings(list('invalid_user_ids'))),
+  };
 }

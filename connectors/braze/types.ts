@@ -51,7 +51,10 @@ export type TrackedPurchase = {
 };
 
 /** A Braze event object (`events` array of `/users/track`). Build it with `toEventObject`. */
-export type EventObject = { external_id: string; name: string; time: string } & Record<string, unknown>;
+export type EventObject = { external_id: string; name: string; time: string } & Record<
+  string,
+  unknown
+>;
 
 /** A Braze purchase object (`purchases` array). Build it with `toPurchaseObject`. */
 export type PurchaseObject = {

@@ -61,7 +61,9 @@ export async function* readCsv(
   let feed: Readable | undefined;
   try {
     if (quote.length !== 1 || '\r\n'.includes(quote)) {
-      throw new ConfigError(`CSV quote for ${opts.fileName} must be one character, not a line break`);
+      throw new ConfigError(
+        `CSV quote for ${opts.fileName} must be one character, not a line break`,
+      );
     }
     if (opts.delimiter !== undefined && !isUsableDelimiter(opts.delimiter, quote)) {
       const rule = 'must be one character other than the quote or a line break';
@@ -256,11 +258,7 @@ function toItem(
  * doubled quote inside is an escaped quote). Returns a reason, or undefined when the quoting is
  * sound. Skipped empty lines before the record and its line break are ignored.
  */
-export function findQuoteProblem(
-  raw: string,
-  delimiter: string,
-  quote = '"',
-): string | undefined {
+export function findQuoteProblem(raw: string, delimiter: string, quote = '"'): string | undefined {
   if (!raw.includes(quote)) return undefined;
   const text = raw.replace(/^[\r\n]+/, '').replace(/[\r\n]+$/, '');
   let field = 1;

@@ -34,9 +34,10 @@ export function numberMarks(locale: string): NumberMarks {
 export function parseLocaleNumber(text: string, locale: string): string | undefined {
   const { group, decimal } = numberMarks(locale);
   const value = text.trim();
-  const groupClass = /\s/.test(group) || group === "'" || group === '\u2019'
-    ? "[\\s\\u00a0\\u202f'\\u2019]"
-    : escapeRegExp(group);
+  const groupClass =
+    /\s/.test(group) || group === "'" || group === '\u2019'
+      ? "[\\s\\u00a0\\u202f'\\u2019]"
+      : escapeRegExp(group);
   const shape = new RegExp(
     `^([+-]?)(\\d{1,3}(?:${groupClass}\\d{3})+|\\d+)(?:${escapeRegExp(decimal)}(\\d+))?$`,
   );

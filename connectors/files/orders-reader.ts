@@ -313,5 +313,7 @@ function amountOf(text: string, numberLocale: string | undefined): number | stri
     return plain === undefined ? `not a number as written in ${numberLocale}` : Number(plain);
   }
   if (AMOUNT.test(text)) return Number(text);
-  return hasDecimalComma(text) ? 'not a number (a decimal comma? give --number-locale, e.g. de-DE)' : 'not a number';
+  return hasDecimalComma(text)
+    ? 'not a number (a decimal comma? give --number-locale, e.g. de-DE)'
+    : 'not a number';
 }

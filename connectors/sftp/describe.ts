@@ -40,7 +40,11 @@ export async function describeSftpSource(opts: DescribeSftpOptions): Promise<Sft
     const rows: Record<string, string>[] = [];
     const columns = new Set<string>();
     let rejected = 0;
-    for await (const record of readFileRecords(sftp.openReadStream(file.name), opts.format, file.name)) {
+    for await (const record of readFileRecords(
+      sftp.openReadStream(file.name),
+      opts.format,
+      file.name,
+    )) {
       if (record.kind === 'reject') rejected += 1;
       else {
         rows.push(record.values);

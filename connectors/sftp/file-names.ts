@@ -19,8 +19,7 @@ const DATE_TOKENS: Record<string, { group: string; digits: number }> = {
 
 /** How file names are chosen: a whole-name regular expression, or prefix + date + suffix. */
 export type FileNameRule =
-  | { pattern: RegExp }
-  | { prefix: string; datePattern: string; suffix: string };
+  { pattern: RegExp } | { prefix: string; datePattern: string; suffix: string };
 
 /** Decides which names belong to a source and reads the date a dated name carries. */
 export interface FileNameMatcher {
@@ -60,7 +59,7 @@ export function fileNameMatcher(rule: FileNameRule): FileNameMatcher {
 function datedNameRegex(rule: { prefix: string; datePattern: string; suffix: string }): RegExp {
   let body = '';
   const seen = new Set<string>();
-  for (let rest = rule.datePattern; rest.length > 0; ) {
+  for (let rest = rule.datePattern; rest.length > 0;) {
     const token = Object.keys(DATE_TOKENS).find((t) => rest.startsWith(t));
     if (token !== undefined) {
       const { group, digits } = DATE_TOKENS[token]!;
@@ -128,6 +127,7 @@ export function matcherFor(settings: FileNameSettings): FileNameMatcher {
     const { prefix = '', datePattern, suffix = '' } = settings;
     return fileNameMatcher({ prefix, datePattern, suffix });
   }
-  if (settings.pattern === undefined) throw new ConfigError('give pattern, or prefix and datePattern');
+  if (settings.pattern === undefined)
+    throw new ConfigError('give pattern, or prefix and datePattern');
   return fileNameMatcher({ pattern: new RegExp(settings.pattern) });
 }

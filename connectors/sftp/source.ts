@@ -169,10 +169,13 @@ export class SftpSource {
   async moveTo(file: RemoteFile, targetDirectory: string): Promise<string> {
     const client = this.connected();
     if (file.name.includes('/') || !this.names.matches(file.name)) {
-      throw new BadInputError(`File "${file.name}" is not part of SFTP source ${describe(this.conn)}`);
+      throw new BadInputError(
+        `File "${file.name}" is not part of SFTP source ${describe(this.conn)}`,
+      );
     }
     try {
-      if ((await client.exists(targetDirectory)) === false) await client.mkdir(targetDirectory, true);
+      if ((await client.exists(targetDirectory)) === false)
+        await client.mkdir(targetDirectory, true);
       let target = path.posix.join(targetDirectory, file.name);
       if ((await client.exists(target)) !== false) {
         target = path.posix.join(targetDirectory, versionedName(file));
@@ -215,7 +218,9 @@ export class SftpSource {
 function versionedName(file: RemoteFile): string {
   const stamp = new Date(file.modifiedAtMs).toISOString().replace(/[-:]|\.\d+/g, '');
   const dot = file.name.lastIndexOf('.');
-  return dot > 0 ? `${file.name.slice(0, dot)}-${stamp}${file.name.slice(dot)}` : `${file.name}-${stamp}`;
+  return dot > 0
+    ? `${file.name.slice(0, dot)}-${stamp}${file.name.slice(dot)}`
+    : `${file.name}-${stamp}`;
 }
 
 function describe(conn: SftpConnectionOptions): string {

@@ -29,7 +29,10 @@ export type FileDecision =
   /** Already imported in this version. */
   | { action: 'done' }
   /** Never imported: a one-time source that has already made its choice of files. */
-  | { action: 'ignore'; reason: 'new file' | 'changed after import' | 'unreadable; replace the file' };
+  | {
+      action: 'ignore';
+      reason: 'new file' | 'changed after import' | 'unreadable; replace the file';
+    };
 
 export interface DecideInput {
   listed: ListedVersion;
@@ -58,11 +61,17 @@ export function decideFile(input: DecideInput): FileDecision {
   }
   if (known !== undefined && sameVersion) {
     if (known.status === 'imported') return { action: 'done' };
-    if (known.status === 'failed') return { action: 'ignore', reason: 'unreadable; replace the file' };
+    if (known.status === 'failed')
+      return { action: 'ignore', reason: 'unreadable; replace the file' };
     if (known.status === 'importing') return { action: 'import', resume: true, newVersion: false };
     const since = known.seenSinceMs ?? nowMs;
     if (nowMs - since >= stableMs) return { action: 'import', resume: false, newVersion: false };
-    return { action: 'wait', seenSinceMs: since, changed: known.seenSinceMs === null, newVersion: false };
+    return {
+      action: 'wait',
+      seenSinceMs: since,
+      changed: known.seenSinceMs === null,
+      newVersion: false,
+    };
   }
   const newVersion = known?.status === 'imported';
   if (newVersion && mode === 'once') return { action: 'ignore', reason: 'changed after import' };

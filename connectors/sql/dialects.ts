@@ -41,13 +41,24 @@ export interface SqlDialect {
 // PostgreSQL type OIDs (pg_type.dat) read as the server's text, so that no JS Date and no
 // process time zone ever touches a date, and JSON, intervals and bytea stay as printed.
 const PG_TEXT_OIDS = new Set([
-  1082, 1182, // date, date[]
-  1114, 1115, // timestamp, timestamp[]
-  1184, 1185, // timestamptz, timestamptz[]
-  1186, 1187, // interval, interval[]
-  114, 199, 3802, 3807, // json, json[], jsonb, jsonb[]
-  17, 1001, // bytea, bytea[]
-  600, 1017, 718, 719, // point, point[], circle, circle[]
+  1082,
+  1182, // date, date[]
+  1114,
+  1115, // timestamp, timestamp[]
+  1184,
+  1185, // timestamptz, timestamptz[]
+  1186,
+  1187, // interval, interval[]
+  114,
+  199,
+  3802,
+  3807, // json, json[], jsonb, jsonb[]
+  17,
+  1001, // bytea, bytea[]
+  600,
+  1017,
+  718,
+  719, // point, point[], circle, circle[]
 ]);
 
 const asText = (value: string): string => value;

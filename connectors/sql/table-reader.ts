@@ -16,14 +16,7 @@ import {
 } from './cursor';
 import type { SqlTableOptions } from './options';
 import { instantOf, valueText } from './row-values';
-import {
-  CURSOR,
-  CURSOR_RAW,
-  KEY,
-  RECORD_KEY,
-  TableSession,
-  UPDATED_AT,
-} from './table-session';
+import { CURSOR, CURSOR_RAW, KEY, RECORD_KEY, TableSession, UPDATED_AT } from './table-session';
 import { UTC, parseTimeText } from './zoned-time';
 
 type Row = Record<string, unknown>;

@@ -9,8 +9,7 @@ export const MAX_TIMESTAMP_SKEW_MS = 5 * 60 * 1000;
 
 /** A source's resolved credential; held in memory only, never logged. */
 export type WebhookCredential =
-  | { kind: 'hmac'; secret: string }
-  | { kind: 'bearer'; token: string };
+  { kind: 'hmac'; secret: string } | { kind: 'bearer'; token: string };
 
 export type AuthCheck = { ok: true } | { ok: false; reason: string };
 

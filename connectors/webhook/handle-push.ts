@@ -98,7 +98,8 @@ export async function handlePush(
   }
   const parsed = parseJson(text.replace(/^\uFEFF/, ''));
   if (!parsed.ok) return refuse(400, describeJsonError(parsed.error));
-  if (deeperThan(parsed.value, MAX_DEPTH)) return refuse(400, `JSON nested deeper than ${MAX_DEPTH} levels`);
+  if (deeperThan(parsed.value, MAX_DEPTH))
+    return refuse(400, `JSON nested deeper than ${MAX_DEPTH} levels`);
 
   const request: PushRequest = { source, endpoint, start, body: parsed.value, startedMs };
   const answer =

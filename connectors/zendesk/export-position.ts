@@ -107,9 +107,10 @@ export function readExportPage(
   const endTime =
     typeof fields.end_time === 'number' ? fields.end_time : startTimeOf(fields.next_page);
   if (endTime === undefined) throw bad('has neither end_time nor next_page');
-  const endOfStream = typeof fields.end_of_stream === 'boolean'
-    ? fields.end_of_stream
-    : fields.next_page === null || fields.next_page === undefined;
+  const endOfStream =
+    typeof fields.end_of_stream === 'boolean'
+      ? fields.end_of_stream
+      : fields.next_page === null || fields.next_page === undefined;
   if (!endOfStream && endTime <= position.startTime) {
     // The next request would be this one again; Zendesk never does this, but a loop must not.
     throw bad(`did not move past start_time ${position.startTime}`);

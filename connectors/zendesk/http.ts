@@ -47,9 +47,10 @@ export class ZendeskHttp {
     this.opts = opts;
     this.signal = signal;
     this.apiBase = `${opts.baseUrl.replace(/\/+$/, '')}/api/v2`;
-    const auth = 'oauthToken' in opts.auth
-      ? { token: opts.auth.oauthToken, useOAuth: true }
-      : { username: opts.auth.email, token: opts.auth.apiToken };
+    const auth =
+      'oauthToken' in opts.auth
+        ? { token: opts.auth.oauthToken, useOAuth: true }
+        : { username: opts.auth.email, token: opts.auth.apiToken };
     const client = createClient({
       ...auth,
       endpointUri: this.apiBase,

@@ -66,9 +66,10 @@ export class ZendeskReader implements SourceReader {
       recordKey: this.opts.recordKey ?? 'id',
       updatedAt: this.opts.updatedAt ?? 'updated_at',
     };
-    let position: ExportPosition = cursor === null
-      ? initialPosition(object, this.opts.startTime)
-      : parseCursor(cursor, object, source);
+    let position: ExportPosition =
+      cursor === null
+        ? initialPosition(object, this.opts.startTime)
+        : parseCursor(cursor, object, source);
 
     for (;;) {
       signal.throwIfAborted();

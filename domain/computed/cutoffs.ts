@@ -13,7 +13,10 @@ export interface DayRange {
  * look-backs shifted by the RFM time frame. When the as-of day moves, only customers with an
  * event that crosses one of these boundaries can see a value change.
  */
-export function cutoffOffsets(computed: Iterable<ComputedField>, rfm: RfmScoreConfig | undefined): number[] {
+export function cutoffOffsets(
+  computed: Iterable<ComputedField>,
+  rfm: RfmScoreConfig | undefined,
+): number[] {
   const offsets = new Set<number>([0]);
   for (const field of computed) if (field.window) offsets.add(field.window.days);
   if (rfm) {
@@ -31,7 +34,11 @@ export function cutoffOffsets(computed: Iterable<ComputedField>, rfm: RfmScoreCo
  * The day ranges whose events may count differently as of `asOfDay` than as of `previousDay`:
  * for each offset, the days between the two boundaries. Empty when the day did not move.
  */
-export function movedRanges(previousDay: number, asOfDay: number, offsets: readonly number[]): DayRange[] {
+export function movedRanges(
+  previousDay: number,
+  asOfDay: number,
+  offsets: readonly number[],
+): DayRange[] {
   if (previousDay === asOfDay) return [];
   const [low, high] = previousDay < asOfDay ? [previousDay, asOfDay] : [asOfDay, previousDay];
   return offsets.map((offset) => ({ after: low - offset, upTo: high - offset }));

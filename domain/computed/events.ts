@@ -13,7 +13,8 @@ export interface PreparedEvent {
   orderId: string | null;
 }
 
-export type EventOutcome = { ok: true; event: PreparedEvent } | { ok: false; field: string; reason: string };
+export type EventOutcome =
+  { ok: true; event: PreparedEvent } | { ok: false; field: string; reason: string };
 
 /**
  * Reads the declared columns of one staged event (after its recipes). An event without a
@@ -27,12 +28,14 @@ export function toEvent(values: Record<string, string>, columns: EventColumns): 
   }
   const at = (values[columns.date] ?? '').trim();
   const day = at === '' ? undefined : toUtcDay(at);
-  if (day === undefined) return { ok: false, field: columns.date, reason: 'not an ISO date or date-time' };
+  if (day === undefined)
+    return { ok: false, field: columns.date, reason: 'not an ISO date or date-time' };
 
   let amount: number | null = null;
   if (columns.amount !== undefined && !isBlank(values[columns.amount])) {
     const parsed = parseDecimal(values[columns.amount]!);
-    if (parsed === undefined) return { ok: false, field: columns.amount, reason: 'amount is not a number' };
+    if (parsed === undefined)
+      return { ok: false, field: columns.amount, reason: 'amount is not a number' };
     amount = parsed;
   }
   const rawOrder = columns.orderId === undefined ? undefined : values[columns.orderId];

@@ -3,7 +3,16 @@ import { roundCents, scoreAggregates } from '../rfm/score';
 import type { SegmentGrid } from '../rfm/segments';
 
 /** The fields RFM adds to a golden record (before the configured prefix). */
-export const RFM_FIELDS = ['r', 'f', 'm', 'fm', 'segment', 'recency_days', 'frequency', 'monetary'] as const;
+export const RFM_FIELDS = [
+  'r',
+  'f',
+  'm',
+  'fm',
+  'segment',
+  'recency_days',
+  'frequency',
+  'monetary',
+] as const;
 
 /** An aggregate as the events table gives it, at one scoring day. */
 export interface RfmAggregate {
@@ -36,7 +45,11 @@ export function rfmFields(
 ): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
   const score = (point: number) =>
-    scoreAggregates((byPoint.get(point) ?? []).map(toCustomerAggregate), opts.asOfDay - point, opts);
+    scoreAggregates(
+      (byPoint.get(point) ?? []).map(toCustomerAggregate),
+      opts.asOfDay - point,
+      opts,
+    );
   const p = opts.prefix;
 
   for (const row of score(0).rows) {
@@ -59,7 +72,8 @@ export function rfmFields(
   });
   const oldestFirst = [...earlier].sort((a, b) => b.days - a.days);
   for (const [customer, fields] of out) {
-    for (const point of earlier) fields[`${p}segment_${point.days}d_ago`] = point.segments.get(customer) ?? '';
+    for (const point of earlier)
+      fields[`${p}segment_${point.days}d_ago`] = point.segments.get(customer) ?? '';
     const path: string[] = [];
     for (const point of oldestFirst) {
       const segment = point.segments.get(customer);

@@ -1,6 +1,11 @@
 import type { RfmScoreConfig } from '../../config/datasets/scores';
 import { ConfigError } from '../../connectors/errors';
-import { buildSegmentGrid, DEFAULT_SEGMENT_GRID, parseSegmentsFile, type SegmentGrid } from '../rfm/segments';
+import {
+  buildSegmentGrid,
+  DEFAULT_SEGMENT_GRID,
+  parseSegmentsFile,
+  type SegmentGrid,
+} from '../rfm/segments';
 
 /**
  * The segment grid of a dataset's RFM settings: inline rules, a YAML file of rules (read with
@@ -15,12 +20,17 @@ export function rfmGrid(
 ): { grid: SegmentGrid; source: string } {
   if (rfm.segments === undefined) {
     if (rfm.bins !== DEFAULT_SEGMENT_GRID.bins) {
-      throw new ConfigError(`${where}.segments: the built-in segments are for 6 bins; give segments for ${rfm.bins}`);
+      throw new ConfigError(
+        `${where}.segments: the built-in segments are for 6 bins; give segments for ${rfm.bins}`,
+      );
     }
     return { grid: DEFAULT_SEGMENT_GRID, source: 'default' };
   }
   if (typeof rfm.segments !== 'string') {
-    return { grid: buildSegmentGrid(rfm.segments, rfm.bins, `${where}.segments`), source: JSON.stringify(rfm.segments) };
+    return {
+      grid: buildSegmentGrid(rfm.segments, rfm.bins, `${where}.segments`),
+      source: JSON.stringify(rfm.segments),
+    };
   }
   let text: string;
   try {
@@ -28,5 +38,8 @@ export function rfmGrid(
   } catch (error) {
     throw new ConfigError(`${where}.segments: cannot read ${rfm.segments}`, error);
   }
-  return { grid: buildSegmentGrid(parseSegmentsFile(text, rfm.segments), rfm.bins, rfm.segments), source: text };
+  return {
+    grid: buildSegmentGrid(parseSegmentsFile(text, rfm.segments), rfm.bins, rfm.segments),
+    source: text,
+  };
 }

@@ -59,14 +59,18 @@ export interface ClusterOutcome {
 
 const DEFAULT_MAX_BLOCK = 1000;
 
-export function clusterComponent(input: ReadonlyArray<ClusterRecord>, plan: IdentityPlan): ClusterOutcome {
+export function clusterComponent(
+  input: ReadonlyArray<ClusterRecord>,
+  plan: IdentityPlan,
+): ClusterOutcome {
   const records = [...input].sort((a, b) => a.id - b.id);
   const state = new ClusterState(records, plan.limits);
   const events: ClusterEvent[] = [];
   const held = new Set<number>();
 
   plan.rules.forEach((rule, ruleIndex) => {
-    const edges = rule.kind === 'exact' ? exactEdges(records, rule) : fuzzyEdges(records, rule, plan, events);
+    const edges =
+      rule.kind === 'exact' ? exactEdges(records, rule) : fuzzyEdges(records, rule, plan, events);
     if (ruleIndex === 0) {
       for (const edge of edges) state.tryUnion(edge, rule.name, events);
     } else {
@@ -224,7 +228,8 @@ function holdRoleOnlyRecords(
     if (held.has(index) || state.size(index) > 1 || hasLinkableValue(record)) return;
     const others = new Set<number>();
     for (const role of record.roles) {
-      for (const other of roleHolders.get(role)!) if (other !== index) others.add(state.find(other));
+      for (const other of roleHolders.get(role)!)
+        if (other !== index) others.add(state.find(other));
     }
     if (others.size === 0) return;
     held.add(index);
@@ -313,7 +318,8 @@ class ClusterState {
     const root = this.find(rootA);
     const other = root === rootA ? rootB : rootA;
     for (const key of Object.keys(this.limits)) {
-      for (const value of this.limited.get(other)!.get(key)!) this.limited.get(root)!.get(key)!.add(value);
+      for (const value of this.limited.get(other)!.get(key)!)
+        this.limited.get(root)!.get(key)!.add(value);
     }
     this.sizes.set(root, this.sizes.get(rootA)! + this.sizes.get(rootB)!);
     const via = new Set([...(this.linkedBy.get(rootA) ?? []), ...(this.linkedBy.get(rootB) ?? [])]);

@@ -21,9 +21,21 @@ export type ColumnRole =
 // ("E-mail" → "e_mail", "Date de naissance" → "date_de_naissance", "N° client" → "n_client").
 // The first role that matches wins, so record ids are tried before anything else.
 const HEADER_ALTERNATIVES: ReadonlyArray<readonly [ColumnRole, readonly string[]]> = [
-  ['record_id', [
-    'id', 'uid', 'uuid', 'unique_id', 'rec_id', 'record_id', 'row_id', 'row', '_id', 'identifiant',
-  ]],
+  [
+    'record_id',
+    [
+      'id',
+      'uid',
+      'uuid',
+      'unique_id',
+      'rec_id',
+      'record_id',
+      'row_id',
+      'row',
+      '_id',
+      'identifiant',
+    ],
+  ],
   [
     'email',
     [
@@ -47,15 +59,30 @@ const HEADER_ALTERNATIVES: ReadonlyArray<readonly [ColumnRole, readonly string[]
   [
     'full_name',
     [
-      'full_?name', 'name', 'display_?name', '(?:customer|client|contact|person)_name',
-      'nom_complet', 'nom_prenom', 'prenom_nom',
+      'full_?name',
+      'name',
+      'display_?name',
+      '(?:customer|client|contact|person)_name',
+      'nom_complet',
+      'nom_prenom',
+      'prenom_nom',
     ],
   ],
   [
     'dob',
     [
-      'dob', 'd_o_b', 'date_of_birth', 'birth_?date', 'birth_?day', 'bday', 'born', 'born_on',
-      'date_(?:de_)?naissance', 'naissance', 'ddn', 'ne_le',
+      'dob',
+      'd_o_b',
+      'date_of_birth',
+      'birth_?date',
+      'birth_?day',
+      'bday',
+      'born',
+      'born_on',
+      'date_(?:de_)?naissance',
+      'naissance',
+      'ddn',
+      'ne_le',
     ],
   ],
   ['postcode', ['post_?code', 'postal_?code', 'zip', 'zip_?code', 'code_postal', 'cp', 'plz']],
@@ -70,8 +97,15 @@ const HEADER_ALTERNATIVES: ReadonlyArray<readonly [ColumnRole, readonly string[]
   [
     'national_id',
     [
-      'ssn', 'soc_sec_id', 'social_security_(?:number|no|id)', 'national_id',
-      'national_insurance_number', 'nino', 'nir', 'insee', 'numero_(?:de_)?securite_sociale',
+      'ssn',
+      'soc_sec_id',
+      'social_security_(?:number|no|id)',
+      'national_id',
+      'national_insurance_number',
+      'nino',
+      'nir',
+      'insee',
+      'numero_(?:de_)?securite_sociale',
       'num_secu',
     ],
   ],

@@ -23,17 +23,20 @@ export interface CompiledIdentity {
 }
 
 export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
-  const rules: RulePlan[] = (dataset.rules ?? [{ name: 'exact', keys: dataset.keys.map((k) => k.name) }]).map(
-    (rule) =>
-      rule.keys
-        ? { name: rule.name, kind: 'exact', keys: rule.keys }
-        : { name: rule.name, kind: 'fuzzy', block: rule.block!, compare: rule.compare! },
+  const rules: RulePlan[] = (
+    dataset.rules ?? [{ name: 'exact', keys: dataset.keys.map((k) => k.name) }]
+  ).map((rule) =>
+    rule.keys
+      ? { name: rule.name, kind: 'exact', keys: rule.keys }
+      : { name: rule.name, kind: 'fuzzy', block: rule.block!, compare: rule.compare! },
   );
   const limits: Record<string, number> = {};
   for (const key of dataset.keys) if (key.maxValues !== undefined) limits[key.name] = key.maxValues;
 
   const blocked = compileKeyBlocked(dataset.keys, dataset.blockedValues, dataset.defaultCountry);
-  const normalizers = new Map(dataset.keys.map((k) => [k.name, keyNormalizer(k, dataset.defaultCountry)]));
+  const normalizers = new Map(
+    dataset.keys.map((k) => [k.name, keyNormalizer(k, dataset.defaultCountry)]),
+  );
   const fuzzyColumns = new Set<string>();
   for (const rule of rules) {
     if (rule.kind !== 'fuzzy') continue;
@@ -74,8 +77,13 @@ export function compileIdentity(dataset: DatasetConfig): CompiledIdentity {
   const hash = createHash('sha256')
     .update(
       JSON.stringify([
-        dataset.keys, rules, dataset.blockedValues, dataset.roleEmails, dataset.defaultCountry,
-        dataset.survivorship, sourceRecipesOf(dataset),
+        dataset.keys,
+        rules,
+        dataset.blockedValues,
+        dataset.roleEmails,
+        dataset.defaultCountry,
+        dataset.survivorship,
+        sourceRecipesOf(dataset),
         // A source added to the dataset brings records staged long ago: rebuild once.
         [...dataset.sources].sort(),
       ]),
@@ -102,7 +110,9 @@ function keyValue(
 }
 
 /** Every value a record is indexed under: keys, role addresses and fuzzy blocks. */
-export function indexEntries(identity: RecordIdentity): Array<{ key: string; value: string; kind: string }> {
+export function indexEntries(
+  identity: RecordIdentity,
+): Array<{ key: string; value: string; kind: string }> {
   const out: Array<{ key: string; value: string; kind: string }> = [];
   for (const [key, values] of Object.entries(identity.keys)) {
     for (const value of values) out.push({ key, value, kind: 'link' });

@@ -75,11 +75,23 @@ function isDigitRun(digits: string, step: number): boolean {
 const GMAIL_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
 const PLUS_TAG_DOMAINS = new Set([
   ...GMAIL_DOMAINS,
-  'outlook.com', 'outlook.fr', 'hotmail.com', 'hotmail.fr', 'hotmail.co.uk', 'live.com',
-  'live.fr', 'msn.com',
-  'icloud.com', 'me.com', 'mac.com',
-  'fastmail.com', 'fastmail.fm',
-  'proton.me', 'protonmail.com', 'protonmail.ch', 'pm.me',
+  'outlook.com',
+  'outlook.fr',
+  'hotmail.com',
+  'hotmail.fr',
+  'hotmail.co.uk',
+  'live.com',
+  'live.fr',
+  'msn.com',
+  'icloud.com',
+  'me.com',
+  'mac.com',
+  'fastmail.com',
+  'fastmail.fm',
+  'proton.me',
+  'protonmail.com',
+  'protonmail.ch',
+  'pm.me',
 ]);
 
 /** Options of {@link normalizeEmailKey}. */
@@ -119,7 +131,16 @@ export interface TextKeyOptions {
 // Latin letters that carry a stroke or are ligatures: NFKD leaves them whole, yet people write
 // "Lukasz" for "Łukasz", "Soren" for "Søren" and "Oeuvray" for "Œuvray".
 const UNDECOMPOSED: Record<string, string> = {
-  ł: 'l', ø: 'o', đ: 'd', ħ: 'h', ı: 'i', ŧ: 't', æ: 'ae', œ: 'oe', þ: 'th', ð: 'd',
+  ł: 'l',
+  ø: 'o',
+  đ: 'd',
+  ħ: 'h',
+  ı: 'i',
+  ŧ: 't',
+  æ: 'ae',
+  œ: 'oe',
+  þ: 'th',
+  ð: 'd',
 };
 
 /**
@@ -130,7 +151,10 @@ const UNDECOMPOSED: Record<string, string> = {
 export function normalizeTextKey(raw: string, options: TextKeyOptions = {}): string | undefined {
   const stripAccents = options.stripAccents ?? true;
   // Upper then lower case folds ς → Σ → σ and ß → SS → ss; the capital ẞ only lowers to ß.
-  let text = raw.normalize(stripAccents ? 'NFKD' : 'NFKC').toUpperCase().toLowerCase();
+  let text = raw
+    .normalize(stripAccents ? 'NFKD' : 'NFKC')
+    .toUpperCase()
+    .toLowerCase();
   text = text.replace(/ß/g, 'ss');
   if (stripAccents) {
     text = text.replace(/\p{M}+/gu, '').replace(/[łøđħıŧæœþð]/g, (c) => UNDECOMPOSED[c] ?? c);

@@ -22,7 +22,8 @@ export function surviveGolden(
   if (members.length === 1) return surviveAlone(members[0]!.values, config);
   const newestFirst = [...members].sort((a, b) => b.recencyMs - a.recencyMs || b.id - a.id);
   const columns = new Set<string>();
-  for (const member of newestFirst) for (const column of Object.keys(member.values)) columns.add(column);
+  for (const member of newestFirst)
+    for (const column of Object.keys(member.values)) columns.add(column);
 
   // No prototype: a column named `__proto__` is a column like any other.
   const out: Record<string, string> = Object.create(null);
@@ -38,7 +39,10 @@ export function surviveGolden(
  * `most_recent`, which keeps each value as it is.
  */
 export function keepsRecordAsIs(config: SurvivorshipConfig): boolean {
-  return config.default === 'most_recent' && Object.values(config.columns).every((rule) => rule === 'most_recent');
+  return (
+    config.default === 'most_recent' &&
+    Object.values(config.columns).every((rule) => rule === 'most_recent')
+  );
 }
 
 /**
@@ -47,7 +51,10 @@ export function keepsRecordAsIs(config: SurvivorshipConfig): boolean {
  * `max`, `min` and `union` (a list of one). Same result as the general path, without sorting
  * and filtering member lists per column.
  */
-function surviveAlone(values: Record<string, string>, config: SurvivorshipConfig): Record<string, string> {
+function surviveAlone(
+  values: Record<string, string>,
+  config: SurvivorshipConfig,
+): Record<string, string> {
   // No prototype: a column named `__proto__` is a column like any other.
   const out: Record<string, string> = Object.create(null);
   for (const column of Object.keys(values)) {
@@ -94,7 +101,10 @@ function surviveColumn(
       return [...filled].sort((a, b) => a.id - b.id)[0]?.values[column] ?? '';
     case 'max':
     case 'min':
-      return extreme(filled.map((m) => m.values[column]!.trim()), rule);
+      return extreme(
+        filled.map((m) => m.values[column]!.trim()),
+        rule,
+      );
     case 'union': {
       const seen = [...filled].sort((a, b) => a.id - b.id).map((m) => m.values[column]!.trim());
       const distinct = [...new Set(seen)];
@@ -107,6 +117,8 @@ function surviveColumn(
 function extreme(values: string[], rule: 'max' | 'min'): string {
   if (values.length === 0) return '';
   const numeric = values.every((v) => v !== '' && Number.isFinite(Number(v)));
-  const sorted = [...values].sort((a, b) => (numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...values].sort((a, b) =>
+    numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0,
+  );
   return rule === 'max' ? sorted[sorted.length - 1]! : sorted[0]!;
 }

@@ -9,7 +9,10 @@ export interface RecipeDataset {
 }
 
 /** Source-level recipes of a dataset: values of one source's record → values, or null (dropped). */
-export type SourceRecipes = (source: string, values: Record<string, string>) => Record<string, string> | null;
+export type SourceRecipes = (
+  source: string,
+  values: Record<string, string>,
+) => Record<string, string> | null;
 
 /** Where a recipe runs when it does not say: golden for profiles, source for events. */
 export function levelOf(recipe: Recipe, kind: DatasetKind = 'profiles'): RecipeLevel {
@@ -17,7 +20,10 @@ export function levelOf(recipe: Recipe, kind: DatasetKind = 'profiles'): RecipeL
 }
 
 /** The recipes of one level, with their position in the dataset's list. */
-export function recipesAt(dataset: RecipeDataset, level: RecipeLevel): Array<{ recipe: Recipe; index: number }> {
+export function recipesAt(
+  dataset: RecipeDataset,
+  level: RecipeLevel,
+): Array<{ recipe: Recipe; index: number }> {
   return (dataset.recipes ?? [])
     .map((recipe, index) => ({ recipe, index }))
     .filter(({ recipe }) => levelOf(recipe, dataset.kind) === level);
@@ -31,7 +37,10 @@ export function recipesAt(dataset: RecipeDataset, level: RecipeLevel): Array<{ r
 export function compileSourceRecipes(dataset: RecipeDataset, name = 'dataset'): SourceRecipes {
   const steps = recipesAt(dataset, 'source').map(({ recipe, index }) => ({
     sources: recipe.sources ? new Set(recipe.sources) : undefined,
-    step: compileStep(recipe, { where: `datasets.${name}.recipes.${index}`, defaultCountry: dataset.defaultCountry }),
+    step: compileStep(recipe, {
+      where: `datasets.${name}.recipes.${index}`,
+      defaultCountry: dataset.defaultCountry,
+    }),
   }));
   if (steps.length === 0) return (_source, values) => values;
   return (source, values) => {
@@ -47,13 +56,18 @@ export function compileSourceRecipes(dataset: RecipeDataset, name = 'dataset'): 
 
 /** Whether any source-level recipe of the dataset applies to records of `source`. */
 export function hasSourceRecipes(dataset: RecipeDataset, source: string): boolean {
-  return recipesAt(dataset, 'source').some(({ recipe }) => !recipe.sources || recipe.sources.includes(source));
+  return recipesAt(dataset, 'source').some(
+    ({ recipe }) => !recipe.sources || recipe.sources.includes(source),
+  );
 }
 
 /** Compiles the golden-level recipes: golden attributes → attributes, or null (left out). */
 export function compileGoldenRecipes(dataset: RecipeDataset, name = 'dataset'): Step {
   const steps: Step[] = recipesAt(dataset, 'golden').map(({ recipe, index }) =>
-    compileStep(recipe, { where: `datasets.${name}.recipes.${index}`, defaultCountry: dataset.defaultCountry }),
+    compileStep(recipe, {
+      where: `datasets.${name}.recipes.${index}`,
+      defaultCountry: dataset.defaultCountry,
+    }),
   );
   return (values) => {
     let current: Record<string, string> | null = values;

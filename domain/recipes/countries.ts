@@ -28,18 +28,61 @@ UZB UZ VUT VU VEN VE VNM VN VGB VG VIR VI WLF WF ESH EH YEM YE ZMB ZM ZWE ZW`;
 
 // Forms people write that ICU's display names do not give (EN and FR), mapped to alpha-2.
 const COMMON_NAMES: Record<string, string> = {
-  usa: 'US', 'united states of america': 'US', america: 'US', 'etats unis d amerique': 'US',
-  uk: 'GB', 'great britain': 'GB', britain: 'GB', england: 'GB', scotland: 'GB', wales: 'GB',
-  'northern ireland': 'GB', angleterre: 'GB', 'grande bretagne': 'GB', ecosse: 'GB',
-  holland: 'NL', hollande: 'NL', 'pays bas': 'NL', russia: 'RU', russie: 'RU',
-  'south korea': 'KR', 'coree du sud': 'KR', 'north korea': 'KP', 'coree du nord': 'KP',
-  'ivory coast': 'CI', 'cote divoire': 'CI', 'czech republic': 'CZ', 'republique tcheque': 'CZ',
-  turkey: 'TR', turquie: 'TR', vietnam: 'VN', 'viet nam': 'VN', 'cape verde': 'CV',
-  swaziland: 'SZ', burma: 'MM', 'vatican city': 'VA', vatican: 'VA', macedonia: 'MK',
-  'republic of ireland': 'IE', eire: 'IE', 'east timor': 'TL', 'hong kong sar': 'HK',
-  'democratic republic of the congo': 'CD', 'drc': 'CD', 'rdc': 'CD', 'republic of the congo': 'CG',
-  'uae': 'AE', 'emirats arabes unis': 'AE', 'palestine': 'PS', 'bolivia': 'BO', 'iran': 'IR',
-  'syria': 'SY', 'laos': 'LA', 'moldova': 'MD', 'tanzania': 'TZ', 'venezuela': 'VE',
+  usa: 'US',
+  'united states of america': 'US',
+  america: 'US',
+  'etats unis d amerique': 'US',
+  uk: 'GB',
+  'great britain': 'GB',
+  britain: 'GB',
+  england: 'GB',
+  scotland: 'GB',
+  wales: 'GB',
+  'northern ireland': 'GB',
+  angleterre: 'GB',
+  'grande bretagne': 'GB',
+  ecosse: 'GB',
+  holland: 'NL',
+  hollande: 'NL',
+  'pays bas': 'NL',
+  russia: 'RU',
+  russie: 'RU',
+  'south korea': 'KR',
+  'coree du sud': 'KR',
+  'north korea': 'KP',
+  'coree du nord': 'KP',
+  'ivory coast': 'CI',
+  'cote divoire': 'CI',
+  'czech republic': 'CZ',
+  'republique tcheque': 'CZ',
+  turkey: 'TR',
+  turquie: 'TR',
+  vietnam: 'VN',
+  'viet nam': 'VN',
+  'cape verde': 'CV',
+  swaziland: 'SZ',
+  burma: 'MM',
+  'vatican city': 'VA',
+  vatican: 'VA',
+  macedonia: 'MK',
+  'republic of ireland': 'IE',
+  eire: 'IE',
+  'east timor': 'TL',
+  'hong kong sar': 'HK',
+  'democratic republic of the congo': 'CD',
+  drc: 'CD',
+  rdc: 'CD',
+  'republic of the congo': 'CG',
+  uae: 'AE',
+  'emirats arabes unis': 'AE',
+  palestine: 'PS',
+  bolivia: 'BO',
+  iran: 'IR',
+  syria: 'SY',
+  laos: 'LA',
+  moldova: 'MD',
+  tanzania: 'TZ',
+  venezuela: 'VE',
 };
 
 const ALPHA3_TO_2 = new Map<string, string>();
@@ -53,7 +96,8 @@ export function toCountryCode(raw: string): string | undefined {
   const text = raw.trim();
   if (text === '') return undefined;
   const upper = text.toUpperCase();
-  if (/^[A-Z]{2}$/.test(upper)) return ALPHA2.has(upper) ? upper : upper === 'UK' ? 'GB' : undefined;
+  if (/^[A-Z]{2}$/.test(upper))
+    return ALPHA2.has(upper) ? upper : upper === 'UK' ? 'GB' : undefined;
   if (/^[A-Z]{3}$/.test(upper) && ALPHA3_TO_2.has(upper)) return ALPHA3_TO_2.get(upper);
   return countryNames().get(nameKey(text));
 }

@@ -28,12 +28,12 @@ const MAX_LENGTH = 2000;
 const MAX_DEPTH = 32;
 
 type Token =
-  | { t: 'ident' | 'string' | 'number'; v: string; at: number }
-  | { t: '(' | ')' | ','; at: number };
+  { t: 'ident' | 'string' | 'number'; v: string; at: number } | { t: '(' | ')' | ','; at: number };
 
 /** Parses an expression; throws ConfigError naming `where` and the position of a mistake. */
 export function parseExpression(text: string, where: string): Expression {
-  if (text.length > MAX_LENGTH) throw new ConfigError(`${where}: expression longer than ${MAX_LENGTH}`);
+  if (text.length > MAX_LENGTH)
+    throw new ConfigError(`${where}: expression longer than ${MAX_LENGTH}`);
   const tokens = tokenize(text, where);
   let pos = 0;
   const fail = (message: string, at = tokens[pos]?.at ?? text.length): never => {
@@ -61,7 +61,10 @@ export function parseExpression(text: string, where: string): Expression {
     }
     const arity = FUNCTIONS[fn as FunctionName];
     if (args.length < arity.min || args.length > arity.max) {
-      fail(`${fn} takes ${arity.min === arity.max ? arity.min : `at least ${arity.min}`} arguments`, token.at);
+      fail(
+        `${fn} takes ${arity.min === arity.max ? arity.min : `at least ${arity.min}`} arguments`,
+        token.at,
+      );
     }
     return { kind: 'call', fn: fn as FunctionName, args };
   };
@@ -133,7 +136,8 @@ function tokenize(text: string, where: string): Token[] {
       const start = i;
       let value = '';
       for (i += 1; ; i += 1) {
-        if (i >= text.length) throw new ConfigError(`${where}: unclosed ${c} at character ${start + 1}`);
+        if (i >= text.length)
+          throw new ConfigError(`${where}: unclosed ${c} at character ${start + 1}`);
         if (text[i] === c && text[i + 1] === c) {
           value += c;
           i += 1;

@@ -31,9 +31,14 @@ export function compileStep(recipe: Recipe, context: StepContext): Step {
     case 'phone': {
       const fallback = recipe.defaultCountry ?? context.defaultCountry;
       return (values) => {
-        const rowCountry = recipe.countryColumn ? toCountryCode(values[recipe.countryColumn] ?? '') : undefined;
+        const rowCountry = recipe.countryColumn
+          ? toCountryCode(values[recipe.countryColumn] ?? '')
+          : undefined;
         const country = rowCountry ?? fallback;
-        return perColumn(recipe.columns, (v) => normalizePhoneSafe(v, country) ?? invalid(recipe.invalid, v))(values);
+        return perColumn(
+          recipe.columns,
+          (v) => normalizePhoneSafe(v, country) ?? invalid(recipe.invalid, v),
+        )(values);
       };
     }
     case 'name':
@@ -41,7 +46,10 @@ export function compileStep(recipe: Recipe, context: StepContext): Step {
     case 'country':
       return perColumn(recipe.columns, (v) => toCountryCode(v) ?? invalid(recipe.invalid, v));
     case 'datetime':
-      return perColumn(recipe.columns, (v) => toUtc(v, recipe.timeZone, recipe.format) ?? invalid(recipe.invalid, v));
+      return perColumn(
+        recipe.columns,
+        (v) => toUtc(v, recipe.timeZone, recipe.format) ?? invalid(recipe.invalid, v),
+      );
     case 'trim':
       return perColumn(recipe.columns, (v) => {
         const text = recipe.collapse ? v.trim().replace(/\s+/g, ' ') : v.trim();
@@ -55,7 +63,8 @@ export function compileStep(recipe: Recipe, context: StepContext): Step {
       return perColumn(recipe.columns, (v) => table.get(fold(v)) ?? recipe.otherwise ?? v);
     }
     case 'default':
-      return (values) => (isBlank(values[recipe.column]) ? { ...values, [recipe.column]: recipe.value } : values);
+      return (values) =>
+        isBlank(values[recipe.column]) ? { ...values, [recipe.column]: recipe.value } : values;
     case 'drop': {
       const test = compileCondition(recipe.when);
       return (values) => (test(values) ? null : values);
@@ -79,7 +88,10 @@ export function normalizeName(raw: string): string {
 }
 
 function titleCase(text: string): string {
-  return text.replace(/(^|[\s\-'’.])(\p{L})/gu, (_, before: string, letter: string) => before + letter.toUpperCase());
+  return text.replace(
+    /(^|[\s\-'’.])(\p{L})/gu,
+    (_, before: string, letter: string) => before + letter.toUpperCase(),
+  );
 }
 
 function perColumn(columns: string[], fix: (value: string) => string): Step {

@@ -5,7 +5,8 @@
 
 export type DateOrder = 'iso' | 'dmy' | 'mdy';
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 const SLASHED = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 
 /**
@@ -28,7 +29,10 @@ export function toUtc(raw: string, timeZone: string, order: DateOrder = 'iso'): 
   let instant: number;
   if (zone) {
     const sign = zone.startsWith('-') ? -1 : 1;
-    const offsetMin = zone.toUpperCase() === 'Z' ? 0 : sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
+    const offsetMin =
+      zone.toUpperCase() === 'Z'
+        ? 0
+        : sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
     instant = wall - offsetMin * 60_000;
   } else {
     instant = wallToInstant(wall, timeZone);
@@ -59,8 +63,12 @@ function offsetMs(instant: number, timeZone: string): number {
     format = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
-      year: 'numeric', month: '2-digit', day: '2-digit',
-      hour: '2-digit', minute: '2-digit', second: '2-digit',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
     formatters.set(timeZone, format);
   }

@@ -52,7 +52,7 @@ export function* scoreHistory(
 
   const carried = new Map<string, CustomerAggregate>();
   let consumed = 0;
-  for (let start = periodStart(first.day, period); start <= asOfDay; ) {
+  for (let start = periodStart(first.day, period); start <= asOfDay;) {
     const next = nextStart(start, period);
     const scoredAsOfDay = Math.min(next - 1, asOfDay);
     let base: Iterable<CustomerAggregate>;

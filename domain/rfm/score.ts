@@ -89,7 +89,9 @@ export function scoreAggregates(
     throw new ConfigError(`RFM: ${what}; give segments for ${opts.bins} bins`);
   }
   // A customer whose lines are all refunds bought nothing: not part of the base.
-  const base = [...aggregates].filter((a) => a.frequency > 0).sort((a, b) => compareIds(a.customerId, b.customerId));
+  const base = [...aggregates]
+    .filter((a) => a.frequency > 0)
+    .sort((a, b) => compareIds(a.customerId, b.customerId));
   for (const agg of base) {
     if (agg.lastOrderDay > asOfDay) {
       const late = `an order on ${isoDay(agg.lastOrderDay)}`;
@@ -100,8 +102,16 @@ export function scoreAggregates(
 
   const recency = base.map((agg) => asOfDay - agg.lastOrderDay);
   const r = tieAwareScores(recency, opts.bins, 'lower');
-  const f = tieAwareScores(base.map((agg) => agg.frequency), opts.bins, 'higher');
-  const m = tieAwareScores(base.map((agg) => monetaryKey(agg.monetary)), opts.bins, 'higher');
+  const f = tieAwareScores(
+    base.map((agg) => agg.frequency),
+    opts.bins,
+    'higher',
+  );
+  const m = tieAwareScores(
+    base.map((agg) => monetaryKey(agg.monetary)),
+    opts.bins,
+    'higher',
+  );
   const sums = f.scores.map((score, i) => score + (m.scores[i] as number));
   const fm = tieAwareScores(sums, opts.bins, 'higher');
 

@@ -46,7 +46,10 @@ export const DEFAULT_SEGMENT_RULES: readonly SegmentRule[] = [
 const SEGMENT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 const scoreRange = z.union([
-  z.number().int().transform((n): ScoreRange => [n, n]),
+  z
+    .number()
+    .int()
+    .transform((n): ScoreRange => [n, n]),
   z
     .string()
     .regex(/^\s*\d+\s*(-\s*\d+\s*)?$/, 'expected a score or a range such as "5-6"')
@@ -83,7 +86,10 @@ export const SegmentRulesSpec = z
  * in a dataset's settings). Unknown keys are refused rather than ignored: a `bins: 5` there does
  * nothing, and silence would let the user think it did. Errors name the file and the path.
  */
-export function parseSegmentsFile(text: string, file: string): z.infer<typeof SegmentRulesSpec>['segments'] {
+export function parseSegmentsFile(
+  text: string,
+  file: string,
+): z.infer<typeof SegmentRulesSpec>['segments'] {
   const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) {
     throw new ConfigError(`${file}: invalid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? ''}`);

@@ -8,7 +8,9 @@ export type ReadBody = { text: string; tooLarge: boolean };
 
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<ReadBody> {
   const raw = await readRawBody(req, maxBytes);
-  return raw.tooLarge ? { text: '', tooLarge: true } : { text: raw.bytes.toString('utf8'), tooLarge: false };
+  return raw.tooLarge
+    ? { text: '', tooLarge: true }
+    : { text: raw.bytes.toString('utf8'), tooLarge: false };
 }
 
 /** Parses JSON, or returns `undefined` when the text is not JSON. */

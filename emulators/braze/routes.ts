@@ -154,7 +154,9 @@ export async function exportRoute(
   const users = [...found.flatMap((f) => (f.profile ? [f.profile] : [])), ...byEmail];
   sendJson(res, 201, {
     message: 'success',
-    users: users.map((profile) => withActivity(toExportUser(profile, wanted), profile, state, wanted)),
+    users: users.map((profile) =>
+      withActivity(toExportUser(profile, wanted), profile, state, wanted),
+    ),
     invalid_user_ids: found.filter((f) => f.profile === undefined).map((f) => f.id),
   });
 }

@@ -332,8 +332,7 @@ function isArrayOperation(value: unknown): value is ArrayOperation {
   if (!isPlainObject(value)) return false;
   const keys = Object.keys(value);
   return (
-    keys.length > 0 &&
-    keys.every((k) => (k === 'add' || k === 'remove') && Array.isArray(value[k]))
+    keys.length > 0 && keys.every((k) => (k === 'add' || k === 'remove') && Array.isArray(value[k]))
   );
 }
 

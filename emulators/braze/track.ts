@@ -129,7 +129,8 @@ function validateActivity(array: TrackArray, item: unknown): string | undefined 
   if (!ISO_TIME.test(time) || Number.isNaN(Date.parse(time))) {
     return "'time' must be an ISO 8601 date-time";
   }
-  if (array === 'events' && !isNonEmptyString(item.name)) return "'name' must be a non-empty string";
+  if (array === 'events' && !isNonEmptyString(item.name))
+    return "'name' must be a non-empty string";
   if (array === 'purchases') {
     if (!isNonEmptyString(item.product_id) || item.product_id.length > MAX_PROPERTY_NAME_LENGTH) {
       return "'product_id' must be a string of 1 to 255 characters";
@@ -141,7 +142,8 @@ function validateActivity(array: TrackArray, item: unknown): string | undefined 
       return "'price' must be a number";
     }
     const quantity = item.quantity;
-    const inRange = typeof quantity === 'number' && quantity >= 1 && quantity <= MAX_PURCHASE_QUANTITY;
+    const inRange =
+      typeof quantity === 'number' && quantity >= 1 && quantity <= MAX_PURCHASE_QUANTITY;
     if (quantity !== undefined && !(Number.isInteger(quantity) && inRange)) {
       return `'quantity' must be an integer from 1 to ${MAX_PURCHASE_QUANTITY}`;
     }

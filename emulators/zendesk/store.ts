@@ -72,9 +72,10 @@ export class RecordStore {
     }
     const records = rest.slice(0, end);
     const lastRecord = records[records.length - 1];
-    const last = lastRecord === undefined
-      ? { updatedMs: startSec * 1000, id: -1 }
-      : { updatedMs: msOf(lastRecord), id: lastRecord.id };
+    const last =
+      lastRecord === undefined
+        ? { updatedMs: startSec * 1000, id: -1 }
+        : { updatedMs: msOf(lastRecord), id: lastRecord.id };
     return { records, last, more: rest.length > end };
   }
 

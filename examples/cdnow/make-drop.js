@@ -27,8 +27,11 @@ const COUNTRIES = ['France', 'DEU', 'united states', 'GB', 'Allemagne', 'ESP', '
 function customerRows(customerId) {
   const id = Number(customerId);
   const email = `customer${id}@cdnow.example`;
-  const rows = [[`c${id}`, customerId, email, NAMES[id % NAMES.length], COUNTRIES[id % COUNTRIES.length]]];
-  if (id % 10 === 3) rows.push([`c${id}-crm2`, customerId, email.toUpperCase(), NAMES[id % NAMES.length], '']);
+  const rows = [
+    [`c${id}`, customerId, email, NAMES[id % NAMES.length], COUNTRIES[id % COUNTRIES.length]],
+  ];
+  if (id % 10 === 3)
+    rows.push([`c${id}-crm2`, customerId, email.toUpperCase(), NAMES[id % NAMES.length], '']);
   return rows;
 }
 
@@ -59,7 +62,13 @@ function writeDrop(folder, maxCustomer = Infinity) {
   fs.writeFileSync(ordersFile, toCsv(['order_id', 'customer_id', 'date', 'amount', 'cds'], orders));
   const header = ['row_id', 'customer_id', 'email', 'first_name', 'country'];
   fs.writeFileSync(customersFile, toCsv(header, customers));
-  return { ordersFile, customersFile, orders: orders.length, customers: ids.length, rows: customers.length };
+  return {
+    ordersFile,
+    customersFile,
+    orders: orders.length,
+    customers: ids.length,
+    rows: customers.length,
+  };
 }
 
 module.exports = { writeDrop, customerRows };

@@ -118,8 +118,16 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   for (const table of [
-    'row_errors', 'runs', 'outbox', 'destination_state', 'watermarks', 'identity_events',
-    'identity_links', 'golden_records', 'source_files', 'source_records',
+    'row_errors',
+    'runs',
+    'outbox',
+    'destination_state',
+    'watermarks',
+    'identity_events',
+    'identity_links',
+    'golden_records',
+    'source_files',
+    'source_records',
   ]) {
     await knex.schema.dropTableIfExists(table);
   }

@@ -60,7 +60,12 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['prepared_state', 'prepared_records', 'prepared_aggregates', 'prepared_events']) {
+  for (const table of [
+    'prepared_state',
+    'prepared_records',
+    'prepared_aggregates',
+    'prepared_events',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -14,6 +14,8 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('source_records', (t) => t.dropIndex(['staged_at_ms'], 'source_records_staged_at'));
+  await knex.schema.alterTable('source_records', (t) =>
+    t.dropIndex(['staged_at_ms'], 'source_records_staged_at'),
+  );
   await knex.schema.alterTable('identity_state', (t) => t.dropColumn('staged_until_ms'));
 }

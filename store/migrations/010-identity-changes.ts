@@ -44,7 +44,8 @@ export async function up(knex: Knex): Promise<void> {
   // SQLite cannot assign NEW in a trigger: the row is updated right after (a writer that sets
   // the value itself skips that). The update touches only change_seq, which the UPDATE trigger
   // does not watch, so it does not fire again.
-  const next = 'UPDATE source_records SET change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM source_records) WHERE id = NEW.id';
+  const next =
+    'UPDATE source_records SET change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM source_records) WHERE id = NEW.id';
   await knex.raw(
     `CREATE TRIGGER source_records_change_seq_insert AFTER INSERT ON source_records ` +
       `WHEN NEW.change_seq IS NULL BEGIN ${next}; END`,

@@ -12,9 +12,17 @@ import type { Knex } from 'knex';
  * SQLite compares bytes already.
  */
 const COLUMNS: Record<string, Array<[string, number]>> = {
-  identity_keys: [['dataset', 100], ['key_name', 200], ['value', 1000]],
+  identity_keys: [
+    ['dataset', 100],
+    ['key_name', 200],
+    ['value', 1000],
+  ],
   identity_members: [['dataset', 100]],
-  golden_records: [['dataset', 100], ['status', 20], ['master_id', 64]],
+  golden_records: [
+    ['dataset', 100],
+    ['status', 20],
+    ['master_id', 64],
+  ],
 };
 
 export async function up(knex: Knex): Promise<void> {

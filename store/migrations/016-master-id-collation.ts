@@ -11,7 +11,10 @@ import { setCollation } from './015-identity-collation';
  */
 const COLUMNS: Record<string, Array<[string, number]>> = {
   golden_records: [['merged_into', 64]],
-  identity_events: [['master_id', 64], ['other_master_id', 64]],
+  identity_events: [
+    ['master_id', 64],
+    ['other_master_id', 64],
+  ],
   destination_state: [['master_id', 64]],
   destination_aliases: [['master_id', 64]],
   prepared_records: [['master_id', 64]],

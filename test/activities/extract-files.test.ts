@@ -98,7 +98,12 @@ syncs: {}
 
   async function upload(name: string, text: string, mode: 'put' | 'append' = 'put') {
     const client = new SftpClient();
-    await client.connect({ host: server.host, port: server.port, username: USER, password: PASSWORD });
+    await client.connect({
+      host: server.host,
+      port: server.port,
+      username: USER,
+      password: PASSWORD,
+    });
     try {
       if (mode === 'put') await client.put(Buffer.from(text), `/drop/${name}`);
       else await client.append(Buffer.from(text), `/drop/${name}`);
@@ -177,7 +182,10 @@ syncs: {}
 
     expect(first.filesImported).toBe(1);
     expect((await fileRow('contacts_20260301.csv')).status).toBe('failed');
-    const failure = { file_name: 'contacts_20260301.csv', reason: 'contacts_20260301.csv has no header line' };
+    const failure = {
+      file_name: 'contacts_20260301.csv',
+      reason: 'contacts_20260301.csv has no header line',
+    };
     expect(await db('row_errors').select('file_name', 'reason')).toEqual([failure]);
 
     const second = await run(config);
@@ -192,7 +200,9 @@ syncs: {}
   });
 
   it('imports dated names in date order and keeps the date in the lineage', async () => {
-    const config = configWith(`prefix: contacts_\ndatePattern: YYYYMMDD\nsuffix: .csv\nstableSeconds: 0`);
+    const config = configWith(
+      `prefix: contacts_\ndatePattern: YYYYMMDD\nsuffix: .csv\nstableSeconds: 0`,
+    );
     await upload('contacts_20260303.csv', 'email,city\nlea@example.org,Lyon\n');
     await upload('contacts_20260302.csv', 'email,city\nlea@example.org,Paris\n');
     await upload('contacts_20260230.csv', 'email,city\nlea@example.org,Nowhere\n');
@@ -204,7 +214,10 @@ syncs: {}
     expect(result.filesImported).toBe(2);
     const staged = await db('source_records').where({ source: 'drop' }).select('payload', 'origin');
     expect(staged).toEqual([
-      { payload: '{"email":"lea@example.org","city":"Lyon"}', origin: 'contacts_20260303.csv:2 (dated 2026-03-03)' },
+      {
+        payload: '{"email":"lea@example.org","city":"Lyon"}',
+        origin: 'contacts_20260303.csv:2 (dated 2026-03-03)',
+      },
     ]);
     expect((await fileRow('contacts_20260302.csv')).file_date).toBe('2026-03-02');
     expect(await fileRow('contacts_20260230.csv')).toBeUndefined();
@@ -216,7 +229,10 @@ syncs: {}
     nowMs = at('2026-03-02T00:00:00Z');
     const first = await run(config);
 
-    await upload('contacts_20260301.csv', 'email,city\nlea@example.org,Berlin\nnew@example.org,Rome\n');
+    await upload(
+      'contacts_20260301.csv',
+      'email,city\nlea@example.org,Berlin\nnew@example.org,Rome\n',
+    );
     await setMtime('contacts_20260301.csv', '2026-03-02T10:00:00Z');
     await upload('contacts_20260302.csv', 'email,city\nother@example.org,Oslo\n');
     nowMs = at('2026-03-03T00:00:00Z');
@@ -247,7 +263,9 @@ syncs: {}
     expect(second.filesImported).toBe(0);
     expect(third.filesImported).toBe(0);
     expect(await fsp.readdir(path.join(root, 'drop'))).toEqual([]);
-    expect(await fsp.readdir(path.join(root, 'blocked', 'done'))).toEqual(['contacts_20260301.csv']);
+    expect(await fsp.readdir(path.join(root, 'blocked', 'done'))).toEqual([
+      'contacts_20260301.csv',
+    ]);
     expect(await fileRow('contacts_20260301.csv')).toMatchObject({
       status: 'imported',
       archived_to: '/blocked/done/contacts_20260301.csv',
@@ -256,13 +274,18 @@ syncs: {}
   });
 
   it('resumes a JSON array after a crash at the record where it stopped', async () => {
-    const config = configWith(`pattern: '^people_\\d{8}\\.json$'\nstableSeconds: 0\nformat: { type: json }`);
+    const config = configWith(
+      `pattern: '^people_\\d{8}\\.json$'\nstableSeconds: 0\nformat: { type: json }`,
+    );
     const people = Array.from({ length: 1200 }, (_, i) => ({
       email: i === 3 || i === 700 ? 'not-an-email' : `p${i}@example.org`,
       address: { city: `City ${i}`, zip: i },
       vip: i % 2 === 0,
     }));
-    await upload('people_20260301.json', `[\n${people.map((p) => JSON.stringify(p)).join(',\n')}\n]\n`);
+    await upload(
+      'people_20260301.json',
+      `[\n${people.map((p) => JSON.stringify(p)).join(',\n')}\n]\n`,
+    );
     nowMs = at('2026-03-02T00:00:00Z');
 
     const crash = () => {
@@ -273,7 +296,12 @@ syncs: {}
     const resumed = await run(config);
 
     expect(halfway).toMatchObject({ status: 'importing', lines_done: 500 });
-    expect(resumed).toEqual({ filesImported: 1, pagesRead: 0, recordsRead: 1200, recordsRejected: 2 });
+    expect(resumed).toEqual({
+      filesImported: 1,
+      pagesRead: 0,
+      recordsRead: 1200,
+      recordsRejected: 2,
+    });
     const staged = await loadStagedRecords(db, ['drop']);
     expect(staged).toHaveLength(1198);
     expect(staged[0]!.values).toEqual({
@@ -292,8 +320,16 @@ syncs: {}
   });
 
   it('reads NDJSON, naming the line of a record that is not an object', async () => {
-    const config = configWith(`pattern: '^events\\.ndjson$'\nstableSeconds: 0\nformat: { type: ndjson }`);
-    const lines = ['{"email":"a@example.org","n":1}', '', '{"email":', '[1,2]', '{"email":"b@example.org"}'];
+    const config = configWith(
+      `pattern: '^events\\.ndjson$'\nstableSeconds: 0\nformat: { type: ndjson }`,
+    );
+    const lines = [
+      '{"email":"a@example.org","n":1}',
+      '',
+      '{"email":',
+      '[1,2]',
+      '{"email":"b@example.org"}',
+    ];
     await upload('events.ndjson', `${lines.join('\n')}\n`);
     nowMs = at('2026-03-02T00:00:00Z');
 
@@ -312,7 +348,8 @@ syncs: {}
   });
 
   it('converts de-DE decimal commas when the locale is declared, else keeps text and flags (BL-08)', async () => {
-    const csv = 'email;total_spent;orders\njonas.weber@example.de;1.234,50;3\nmia.keller@example.de;89,90;1\n';
+    const csv =
+      'email;total_spent;orders\njonas.weber@example.de;1.234,50;3\nmia.keller@example.de;89,90;1\n';
     const fields = '{ email: email, total_spent: number, orders: number }';
     await upload('orders_20260301.csv', csv);
     nowMs = at('2026-03-02T00:00:00Z');
@@ -335,6 +372,8 @@ syncs: {}
     ]);
     expect(plain).toEqual({ filesImported: 1, pagesRead: 0, recordsRead: 2, recordsRejected: 0 });
     expect(kept.map((v) => v.total_spent)).toEqual(['1.234,50', '89,90']);
-    expect(JSON.parse((await fileRow('orders_20260301.csv')).type_review)).toEqual({ total_spent: 2 });
+    expect(JSON.parse((await fileRow('orders_20260301.csv')).type_review)).toEqual({
+      total_spent: 2,
+    });
   });
 });

@@ -6,11 +6,20 @@ describe('failures keep customer values out of workflow history', () => {
     const db = openDatabase({ client: 'sqlite', filename: ':memory:' });
     try {
       await migrate(db);
-      const row = { source: 's', record_key: 'k', payload: '{}', content_hash: 'h', staged_at_ms: 1 };
+      const row = {
+        source: 's',
+        record_key: 'k',
+        payload: '{}',
+        content_hash: 'h',
+        staged_at_ms: 1,
+      };
       await db('source_records').insert({ ...row, origin: 'ana.secret@example.org' });
       const error = await db('source_records')
         .insert({ ...row, origin: 'ana.secret@example.org' })
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       const failure = toFailure(error);
       expect(failure.message).toBe(
         'database error SQLITE_CONSTRAINT_UNIQUE: UNIQUE constraint failed: ' +

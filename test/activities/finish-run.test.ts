@@ -32,8 +32,22 @@ function config() {
  */
 async function stageProgress(db: Knex): Promise<void> {
   type Status = 'imported' | 'importing';
-  const save = (fileName: string, status: Status, rowsStaged: number, rowsRejected: number, runId: string) => {
-    const state = { fileName, sizeBytes: 1, modifiedAtMs: T0, status, linesDone: 0, rowsStaged, rowsRejected };
+  const save = (
+    fileName: string,
+    status: Status,
+    rowsStaged: number,
+    rowsRejected: number,
+    runId: string,
+  ) => {
+    const state = {
+      fileName,
+      sizeBytes: 1,
+      modifiedAtMs: T0,
+      status,
+      linesDone: 0,
+      rowsStaged,
+      rowsRejected,
+    };
     return saveSourceFile(db, 'drop', state, runId, T0);
   };
   await save('c0.csv', 'imported', 7, 0, 'r0');

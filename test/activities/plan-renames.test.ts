@@ -47,7 +47,12 @@ syncs:
     );
   }
 
-  async function golden(id: number, masterId: string, attributes: Record<string, string>, status = 'active') {
+  async function golden(
+    id: number,
+    masterId: string,
+    attributes: Record<string, string>,
+    status = 'active',
+  ) {
     await db('golden_records').insert({
       id,
       master_id: masterId,
@@ -97,7 +102,10 @@ syncs:
   }
 
   async function errors(runId = 'run-1') {
-    return db('row_errors').where({ run_id: runId }).orderBy('id').select('stage', 'record_key', 'reason');
+    return db('row_errors')
+      .where({ run_id: runId })
+      .orderBy('id')
+      .select('stage', 'record_key', 'reason');
   }
 
   beforeAll(async () => {
@@ -112,12 +120,20 @@ syncs:
   afterEach(() => close());
 
   it('renames the profile before sending it only what changed, then plans nothing', async () => {
-    await golden(1, 'm1', { customer_id: 'C-200', email: 'ada@example.org', first_name: 'Ada', city: 'Paris' });
+    await golden(1, 'm1', {
+      customer_id: 'C-200',
+      email: 'ada@example.org',
+      first_name: 'Ada',
+      city: 'Paris',
+    });
     await sent('m1', 'C-100', { email: 'ada@example.org', first_name: 'Ada', home_city: 'London' });
     const before = braze.stats();
 
     const planned = await plan();
-    const outbox = await db('outbox').where({ run_id: 'run-1' }).orderBy('batch_no').select('batch_no', 'kind', 'items');
+    const outbox = await db('outbox')
+      .where({ run_id: 'run-1' })
+      .orderBy('batch_no')
+      .select('batch_no', 'kind', 'items');
     const window = await deliver();
 
     expect(planned).toEqual({ recordsPlanned: 1, recordsSkipped: 0, batches: 2 });
@@ -131,7 +147,9 @@ syncs:
       { external_id: 'C-200', email: 'ada@example.org', first_name: 'Ada', home_city: 'Paris' },
     ]);
     expect(braze.profile('C-100')?.external_id).toBe('C-200');
-    expect(braze.activity('C-200').custom_events.map((e) => [e.name, e.count])).toEqual([['login', 1]]);
+    expect(braze.activity('C-200').custom_events.map((e) => [e.name, e.count])).toEqual([
+      ['login', 1],
+    ]);
     // One data point: home_city, the only attribute that changed.
     expect(braze.stats().dataPointsWritten - before.dataPointsWritten).toBe(1);
     expect(braze.stats()).toMatchObject({ renameRequests: 1, usersRenamed: 1, profiles: 1 });
@@ -170,7 +188,11 @@ syncs:
 
   it('sends every attribute to the new id when Braze refuses the rename, and names the master', async () => {
     // Another app already created a profile under the new id; Braid's state does not know it.
-    await golden(1, 'm1', { customer_id: 'ada@new.example', email: 'ada@example.org', first_name: 'Ada' });
+    await golden(1, 'm1', {
+      customer_id: 'ada@new.example',
+      email: 'ada@example.org',
+      first_name: 'Ada',
+    });
     await sent('m1', 'ada@old.example', { email: 'ada@example.org', first_name: 'Ada' });
     await brazeProfile('ada@new.example', { plan: 'gold' });
 
@@ -254,7 +276,11 @@ syncs:
       first_name: 'Ada',
       home_city: 'London',
     });
-    expect(braze.profile('C-2')).toEqual({ external_id: 'C-2', email: 'ada@example.org', first_name: 'Ada' });
+    expect(braze.profile('C-2')).toEqual({
+      external_id: 'C-2',
+      email: 'ada@example.org',
+      first_name: 'Ada',
+    });
     expect(braze.activity('C-2').custom_events).toEqual([]);
     expect((await loadDestinationRows(db, 's')).get('m1')).toEqual({
       externalId: 'C-2',
@@ -268,11 +294,15 @@ syncs:
     await sent('m1', 'C-1', { email: 'ada@example.org', first_name: 'Eda' });
     await plan();
     // The first attempt was sent and Braze renamed, then the worker died before the commit.
-    await db('outbox').where({ run_id: 'run-1', kind: 'rename' }).update({ status: 'sending', attempts: 1 });
+    await db('outbox')
+      .where({ run_id: 'run-1', kind: 'rename' })
+      .update({ status: 'sending', attempts: 1 });
     await fetch(`${braze.url}/users/external_ids/rename`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-      body: JSON.stringify({ external_id_renames: [{ current_external_id: 'C-1', new_external_id: 'C-2' }] }),
+      body: JSON.stringify({
+        external_id_renames: [{ current_external_id: 'C-1', new_external_id: 'C-2' }],
+      }),
     });
 
     const window = await deliver();
@@ -280,7 +310,9 @@ syncs:
     // The refused resend, the export that confirms it, then the diff.
     expect(window).toEqual({ requestsSent: 3, done: true });
     expect(await errors()).toEqual([]);
-    expect(braze.profiles()).toEqual([{ external_id: 'C-2', email: 'ada@example.org', first_name: 'Ada' }]);
+    expect(braze.profiles()).toEqual([
+      { external_id: 'C-2', email: 'ada@example.org', first_name: 'Ada' },
+    ]);
     expect(braze.stats()).toMatchObject({ renameRequests: 2, usersRenamed: 1, requests: 2 });
     expect(await summarizeIdentityChanges(db, 'run-1')).toMatchObject({ profilesRenamed: 1 });
   });
@@ -292,7 +324,10 @@ syncs:
     }
 
     const planned = await plan();
-    const kinds = await db('outbox').where({ run_id: 'run-1' }).orderBy('batch_no').select('kind', 'item_count');
+    const kinds = await db('outbox')
+      .where({ run_id: 'run-1' })
+      .orderBy('batch_no')
+      .select('kind', 'item_count');
     const window = await deliver();
 
     expect(planned.batches).toBe(3);
@@ -319,7 +354,7 @@ describe('planUpdates', () => {
     attributes: { email: 'a@x.org' },
   });
 
-  it('renames when the new id is no other profile\'s and the old one no other active master\'s', () => {
+  it("renames when the new id is no other profile's and the old one no other active master's", () => {
     const state = new Map([
       ['a', row('A')],
       ['b', row('B')],
@@ -359,7 +394,12 @@ describe('planUpdates', () => {
 
   it('sends one master per external id: the one Braze holds it for, else the oldest', () => {
     const state = new Map([['held', row('X', { email: 'old@x.org' })]]);
-    const records = [record('older', 'X'), record('held', 'X'), record('first', 'Y'), record('second', 'Y')];
+    const records = [
+      record('older', 'X'),
+      record('held', 'X'),
+      record('first', 'Y'),
+      record('second', 'Y'),
+    ];
 
     const { items, blocked } = planUpdates(records, state, 'rename');
 
@@ -375,7 +415,10 @@ describe('planUpdates', () => {
 
   it('keeps a renamed-away id for its profile while that profile exists', () => {
     const state = new Map([['a', row('A2')]]);
-    const aliases = new Map([['A', 'a'], ['Z', 'gone']]);
+    const aliases = new Map([
+      ['A', 'a'],
+      ['Z', 'gone'],
+    ]);
 
     const { items, blocked } = planUpdates(
       [record('a', 'A2'), record('n', 'A'), record('m', 'Z')],
@@ -400,6 +443,9 @@ describe('planUpdates', () => {
       renames: [{ masterId: 'a', from: 'A', to: 'X' }],
       blocked: [{ masterId: 'b', holder: 'a' }],
     });
-    expect(planUpdates(records, state, 'keep')).toMatchObject({ renames: [], blocked: [{ masterId: 'b', holder: 'a' }] });
+    expect(planUpdates(records, state, 'keep')).toMatchObject({
+      renames: [],
+      blocked: [{ masterId: 'b', holder: 'a' }],
+    });
   });
 });

@@ -84,7 +84,10 @@ describe.each(BACKENDS)('the speed bench on $name', (backend) => {
   it('unifies into as many golden records as truth and baseline have clusters', async () => {
     const records = [...generateRecords(RECORDS, SEED)];
     const dataset = generatedDataset(SEED);
-    const baseline = unionFindBaseline(dataset, records.map((r) => r.values));
+    const baseline = unionFindBaseline(
+      dataset,
+      records.map((r) => r.values),
+    );
 
     await stageGenerated(db, RECORDS, SEED);
     const full = await unifyFull(db, dataset);
@@ -111,7 +114,10 @@ describe.each(BACKENDS)('the speed bench on $name', (backend) => {
     expect(run.summary.merged).toBeGreaterThan(0);
     expect(run.summary.split).toBeGreaterThan(0);
     expect(run.summary.goldenRecords).toBe(truthClusters(after));
-    const baseline = unionFindBaseline(dataset, after.map((r) => r.values));
+    const baseline = unionFindBaseline(
+      dataset,
+      after.map((r) => r.values),
+    );
     expect(baseline.clusters).toBe(truthClusters(after));
     const rebuild = await unifyFull(db, dataset);
     const unchanged = { goldenRecords: baseline.clusters, created: 0, merged: 0 };
@@ -148,8 +154,16 @@ describe('the accuracy bench', () => {
       writeFileSync(predFile, ['record_id,master_id', ...lines].join('\n'));
 
       const output = execFileSync(process.execPath, [
-        DEDUP_SCORE, '--truth', SPLINK_FILE, '--truth-id', 'unique_id',
-        '--truth-cluster', 'cluster', '--pred', predFile, '--json',
+        DEDUP_SCORE,
+        '--truth',
+        SPLINK_FILE,
+        '--truth-id',
+        'unique_id',
+        '--truth-cluster',
+        'cluster',
+        '--pred',
+        predFile,
+        '--json',
       ]).toString('utf8');
       const external = JSON.parse(output.split('\n')[0]!);
 

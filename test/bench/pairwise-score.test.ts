@@ -45,10 +45,22 @@ describe('pairwiseScore', () => {
     // predicted_pairs 10, true_positive_pairs 2, precision 0.2, recall 0.5,
     // f1 0.28571428571428575.
     const truth = new Map([
-      ['1', 'A'], ['2', 'A'], ['3', 'B'], ['4', 'C'], ['5', 'C'], ['6', 'C'], ['7', ''],
+      ['1', 'A'],
+      ['2', 'A'],
+      ['3', 'B'],
+      ['4', 'C'],
+      ['5', 'C'],
+      ['6', 'C'],
+      ['7', ''],
     ]);
     const predicted = new Map([
-      ['1', 'X'], ['2', 'X'], ['3', 'X'], ['4', 'X'], ['5', 'X'], ['7', 'Z'], ['99', 'Z'],
+      ['1', 'X'],
+      ['2', 'X'],
+      ['3', 'X'],
+      ['4', 'X'],
+      ['5', 'X'],
+      ['7', 'Z'],
+      ['99', 'Z'],
     ]);
 
     const score = pairwiseScore(predicted, truth);
@@ -69,10 +81,30 @@ describe('pairwiseScore', () => {
   });
 
   it('scores a perfect and an all-singleton prediction', () => {
-    const truth = [['a', 'p'], ['b', 'p'], ['c', 'q']] as const;
+    const truth = [
+      ['a', 'p'],
+      ['b', 'p'],
+      ['c', 'q'],
+    ] as const;
 
-    expect(pairwiseScore([['a', 'x'], ['b', 'x'], ['c', 'y']], truth).f1).toBe(1);
-    const singletons = pairwiseScore([['a', ''], ['b', ''], ['c', '']], truth);
+    expect(
+      pairwiseScore(
+        [
+          ['a', 'x'],
+          ['b', 'x'],
+          ['c', 'y'],
+        ],
+        truth,
+      ).f1,
+    ).toBe(1);
+    const singletons = pairwiseScore(
+      [
+        ['a', ''],
+        ['b', ''],
+        ['c', ''],
+      ],
+      truth,
+    );
     expect([singletons.precision, singletons.recall, singletons.f1]).toEqual([1, 0, 0]);
   });
 
@@ -93,12 +125,38 @@ describe('pairwiseScore', () => {
   });
 
   it('ignores a repeated id with the same label and refuses one with another label', () => {
-    const truth = [['1', 'A'], ['1', 'A'], ['2', 'A']] as const;
+    const truth = [
+      ['1', 'A'],
+      ['1', 'A'],
+      ['2', 'A'],
+    ] as const;
 
-    expect(pairwiseScore([['1', 'X'], ['2', 'X']], truth).records).toBe(2);
-    expect(() => pairwiseScore([['1', 'X'], ['1', 'Y']], truth)).toThrow(ClusteringError);
-    expect(() => pairwiseScore([['1', 'X'], ['1', 'Y']], truth)).toThrow(
-      'prediction: record "1" has two different labels',
-    );
+    expect(
+      pairwiseScore(
+        [
+          ['1', 'X'],
+          ['2', 'X'],
+        ],
+        truth,
+      ).records,
+    ).toBe(2);
+    expect(() =>
+      pairwiseScore(
+        [
+          ['1', 'X'],
+          ['1', 'Y'],
+        ],
+        truth,
+      ),
+    ).toThrow(ClusteringError);
+    expect(() =>
+      pairwiseScore(
+        [
+          ['1', 'X'],
+          ['1', 'Y'],
+        ],
+        truth,
+      ),
+    ).toThrow('prediction: record "1" has two different labels');
   });
 });

@@ -123,7 +123,9 @@ describe.each(BACKENDS)('bench golden records on $name', (backend) => {
           .where({ dataset: 'customers', status: 'active' })
           .select('attributes', 'source_keys', 'member_count');
         return rows
-          .map((r) => `${r.source_keys} ${JSON.stringify(JSON.parse(r.attributes))} ${r.member_count}`)
+          .map(
+            (r) => `${r.source_keys} ${JSON.stringify(JSON.parse(r.attributes))} ${r.member_count}`,
+          )
           .sort();
       } finally {
         await close();
@@ -157,9 +159,16 @@ describe('runPrepareBench', () => {
       });
 
       expect(rows.map((r) => r.case)).toEqual([
-        'stage orders', 'stage customers', 'golden customers', 'prepare (full)',
-        'db-only computed', 'db-only RFM', 'db-only total', 'check prepare = db-only',
-        'stage new orders', 'prepare (incremental)',
+        'stage orders',
+        'stage customers',
+        'golden customers',
+        'prepare (full)',
+        'db-only computed',
+        'db-only RFM',
+        'db-only total',
+        'check prepare = db-only',
+        'stage new orders',
+        'prepare (incremental)',
       ]);
       const byCase = new Map(rows.map((r) => [r.case, r]));
       const customers = ordersPerCustomer(ORDERS, SEED).length;

@@ -15,12 +15,24 @@ describe('the braid command line, as a process', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('ends quietly with status 0, as `braid score rfm … | head -1` does', async () => {
-    const args = [CLI, 'score', 'rfm', '--orders', CDNOW, '--as-of', '1998-07-01', '--out', path.join(dir, 'rfm.csv')];
+    const args = [
+      CLI,
+      'score',
+      'rfm',
+      '--orders',
+      CDNOW,
+      '--as-of',
+      '1998-07-01',
+      '--out',
+      path.join(dir, 'rfm.csv'),
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     // Read the first chunk, then close the reading end, as `head -1` does.
-    const first = await new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
+    const first = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (chunk) => resolve(String(chunk))),
+    );
     child.stdout.destroy();
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
 
@@ -32,7 +44,9 @@ describe('the braid command line, as a process', () => {
   it('stops a server command on SIGTERM as on Ctrl-C: it closes what it started and exits 0', async () => {
     const args = [CLI, 'emulator', '--port', '0', '--api-key', 'cli-test-key'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const said = await new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
+    const said = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (chunk) => resolve(String(chunk))),
+    );
     const url = /listening on (http:\/\/\S+)\./.exec(said)![1]!;
     expect((await fetch(`${url}/_emulator/stats`)).status).toBe(200);
 

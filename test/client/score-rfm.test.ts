@@ -187,9 +187,17 @@ describe('braid score rfm', () => {
 
     const expected = sqlRfm('1998-07-01');
     const written = readOutput(out);
-    expect(Object.keys(written[0] ?? {})).toEqual(
-      ['customer_id', 'recency_days', 'frequency', 'monetary', 'r', 'f', 'm', 'fm', 'segment'],
-    );
+    expect(Object.keys(written[0] ?? {})).toEqual([
+      'customer_id',
+      'recency_days',
+      'frequency',
+      'monetary',
+      'r',
+      'f',
+      'm',
+      'fm',
+      'segment',
+    ]);
     expect(asSqlRows(written)).toEqual(expected);
     expect(printed.slice(0, 7)).toEqual([
       'Scored 23570 customers as of 1998-07-01 (cdnow)',

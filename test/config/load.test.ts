@@ -119,7 +119,12 @@ describe('loadConfig', () => {
     const defaults = { providerRules: false, stripAccents: true, blocked: [] };
     expect(config.datasets.customers!.keys).toEqual([
       { name: 'email', columns: ['email'], normalize: 'email', ...defaults },
-      { name: 'name_dob', columns: ['first_name', 'surname', 'dob'], normalize: 'text', ...defaults },
+      {
+        name: 'name_dob',
+        columns: ['first_name', 'surname', 'dob'],
+        normalize: 'text',
+        ...defaults,
+      },
     ]);
     expect(config.datasets.customers!.survivorship).toEqual({
       default: 'most_recent_non_null',
@@ -237,7 +242,10 @@ describe('parseConfig', () => {
       'union survivorship on the field a link joins on',
       (c) => {
         c.datasets.customers.links = { orders: { dataset: 'orders', field: 'customer_id' } };
-        c.datasets.customers.survivorship = { default: 'most_recent', columns: { customer_id: 'union' } };
+        c.datasets.customers.survivorship = {
+          default: 'most_recent',
+          columns: { customer_id: 'union' },
+        };
         c.datasets.orders = {
           kind: 'events',
           sources: ['eshop'],

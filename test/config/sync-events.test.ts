@@ -31,7 +31,13 @@ function problem(events: unknown[], change: (c: Record<string, any>) => void = (
 describe('syncs.<id>.events', () => {
   it('parses a purchase export with its defaults, and a custom event export', () => {
     const parsed = parse([
-      { link: 'orders', as: 'purchase', productId: { value: 'cd' }, quantity: 'cds', since: '1998-04-01' },
+      {
+        link: 'orders',
+        as: 'purchase',
+        productId: { value: 'cd' },
+        quantity: 'cds',
+        since: '1998-04-01',
+      },
       { link: 'orders', as: 'event', name: 'order_placed', properties: { cds: 'cds' } },
     ]);
 
@@ -53,7 +59,9 @@ describe('syncs.<id>.events', () => {
     const parsed = parse([{ ...purchase, currency: { value: 'eur' } }]);
 
     expect(parsed.syncs.s!.events[0]!.currency).toEqual({ value: 'EUR' });
-    expect(problem([{ ...purchase, currency: { value: 'eurx' } }])).toContain('syncs.s.events.0.currency.value: "EURX" is not an ISO 4217 currency code such as USD');
+    expect(problem([{ ...purchase, currency: { value: 'eurx' } }])).toContain(
+      'syncs.s.events.0.currency.value: "EURX" is not an ISO 4217 currency code such as USD',
+    );
   });
 
   it('hashes what an export sends, not since', () => {
@@ -89,7 +97,10 @@ describe('syncs.<id>.events', () => {
 
   it.each([
     [{ link: 'orders', as: 'event' }, 'syncs.s.events.0.name: a custom event export needs a name'],
-    [{ link: 'orders', as: 'purchase' }, 'syncs.s.events.0.productId: a purchase export needs productId'],
+    [
+      { link: 'orders', as: 'purchase' },
+      'syncs.s.events.0.productId: a purchase export needs productId',
+    ],
     [
       { link: 'orders', as: 'event', name: 'x', quantity: 'cds' },
       'syncs.s.events.0.quantity: only a purchase export (as: purchase) takes it',
@@ -106,7 +117,10 @@ describe('syncs.<id>.events', () => {
       { link: 'orders', as: 'event', name: 'x', since: '1998-13-45' },
       'syncs.s.events.0.since: is not a date',
     ],
-    [{ link: 'returns', as: 'event', name: 'x' }, 'syncs.s.events.0.link: no link "returns" on dataset "customers"'],
+    [
+      { link: 'returns', as: 'event', name: 'x' },
+      'syncs.s.events.0.link: no link "returns" on dataset "customers"',
+    ],
   ])('reports %j with its path', (exp, message) => {
     expect(problem([exp])).toContain(message);
   });
@@ -117,7 +131,9 @@ describe('syncs.<id>.events', () => {
       c.datasets.customers.links.self = { dataset: 'customers', field: 'x' };
     });
 
-    expect(text).toContain('syncs.s.events.0.link: link "self" does not point at an events dataset');
+    expect(text).toContain(
+      'syncs.s.events.0.link: link "self" does not point at an events dataset',
+    );
   });
 
   it('reports a purchase export without a price when the events declare no amount', () => {
@@ -125,7 +141,9 @@ describe('syncs.<id>.events', () => {
       delete c.datasets.orders.events.amount;
     });
 
-    expect(text).toContain('syncs.s.events.0.price: dataset "orders" declares no amount column: set price');
+    expect(text).toContain(
+      'syncs.s.events.0.price: dataset "orders" declares no amount column: set price',
+    );
   });
 
   it('reports two exports that would share one ledger', () => {

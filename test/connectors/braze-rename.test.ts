@@ -15,14 +15,21 @@ async function caught(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
-const pair = (currentExternalId: string, newExternalId: string) => ({ currentExternalId, newExternalId });
+const pair = (currentExternalId: string, newExternalId: string) => ({
+  currentExternalId,
+  newExternalId,
+});
 
 describe('BrazeClient renames external ids against the emulator', () => {
   let emu: BrazeEmulator;
   let client: BrazeClient;
 
   beforeAll(async () => {
-    emu = await startBrazeEmulator({ apiKeys: [KEY], renameRequestVolume: 3, renameTimeWindowMs: 60_000 });
+    emu = await startBrazeEmulator({
+      apiKeys: [KEY],
+      renameRequestVolume: 3,
+      renameTimeWindowMs: 60_000,
+    });
     client = new BrazeClient({ endpoint: emu.url, apiKey: KEY });
   });
   afterAll(() => emu.stop());
@@ -43,7 +50,10 @@ describe('BrazeClient renames external ids against the emulator', () => {
     expect(result.status).toBe(201);
     expect(result.itemErrors).toEqual([{ index: 1, reason: 'new_external_id is already in use' }]);
     expect(result.rateLimit).toMatchObject({ limit: 3, remaining: 2 });
-    expect(emu.profile('ada@new.example')).toEqual({ external_id: 'ada@new.example', first_name: 'Ada' });
+    expect(emu.profile('ada@new.example')).toEqual({
+      external_id: 'ada@new.example',
+      first_name: 'Ada',
+    });
   });
 
   test('primaryIds resolves an old id to the renamed profile and names unknown ids', async () => {
@@ -77,7 +87,9 @@ describe('BrazeClient renames external ids against the emulator', () => {
     ]);
 
     for (const error of errors) expect(error).toBeInstanceOf(BadInputError);
-    expect(errors[1]!.message).toBe('Braze /users/external_ids/rename request has 51 renames; the limit is 50');
+    expect(errors[1]!.message).toBe(
+      'Braze /users/external_ids/rename request has 51 renames; the limit is 50',
+    );
     expect(emu.stats().renameRequests).toBe(0);
   });
 
@@ -91,7 +103,9 @@ describe('BrazeClient renames external ids against the emulator', () => {
     expect(limited).toBeInstanceOf(RateLimitError);
     expect((limited as RateLimitError).retryAfterMs).toBeGreaterThan(0);
     expect(denied).toBeInstanceOf(AuthError);
-    expect(denied.message).toBe('Braze rejected the REST API key on /users/external_ids/rename (HTTP 401)');
+    expect(denied.message).toBe(
+      'Braze rejected the REST API key on /users/external_ids/rename (HTTP 401)',
+    );
     expect(`${denied.message}${denied.stack}`).not.toContain('wrong-key-555');
   });
 });
@@ -103,7 +117,11 @@ describe('mapRenameErrors', () => {
     const body = {
       message: 'success',
       external_ids: ['a2'],
-      rename_errors: [['new_external_id is already in use', 1], ['2', 'refused'], [7, 'far away']],
+      rename_errors: [
+        ['new_external_id is already in use', 1],
+        ['2', 'refused'],
+        [7, 'far away'],
+      ],
     };
 
     expect(mapRenameErrors(body, pairs)).toEqual([
@@ -113,7 +131,11 @@ describe('mapRenameErrors', () => {
   });
 
   test('an error without an index refuses every pair external_ids does not list', () => {
-    const body = { message: 'success', external_ids: ['b2'], rename_errors: [['something went wrong']] };
+    const body = {
+      message: 'success',
+      external_ids: ['b2'],
+      rename_errors: [['something went wrong']],
+    };
 
     expect(mapRenameErrors(body, pairs)).toEqual([
       { index: 0, reason: 'something went wrong' },
@@ -136,7 +158,10 @@ describe('BrazeClient rename request shape', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        seen.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        seen.push({
+          path: req.url ?? '',
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        });
         res.writeHead(201, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'success', external_ids: ['n1'], rename_errors: [] }));
       });

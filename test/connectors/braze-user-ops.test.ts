@@ -20,7 +20,11 @@ function leakSurface(error: Error): string {
 }
 
 /** A loopback server that records each request's path and body and answers `answer`. */
-async function recordingServer(answer: { status: number; body: string; headers?: Record<string, string> }) {
+async function recordingServer(answer: {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
+}) {
   const seen: Array<{ path: string; auth: string | undefined; body: unknown }> = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
@@ -50,7 +54,11 @@ describe('BrazeClient merges and deletes against the emulator', () => {
   let client: BrazeClient;
 
   beforeAll(async () => {
-    emu = await startBrazeEmulator({ apiKeys: [KEY], identityRequestVolume: 3, identityTimeWindowMs: 60_000 });
+    emu = await startBrazeEmulator({
+      apiKeys: [KEY],
+      identityRequestVolume: 3,
+      identityTimeWindowMs: 60_000,
+    });
     client = new BrazeClient({ endpoint: emu.url, apiKey: KEY });
   });
   afterAll(() => emu.stop());
@@ -76,7 +84,7 @@ describe('BrazeClient merges and deletes against the emulator', () => {
     });
   });
 
-  test('deleteUsers deletes the profiles and returns Braze\'s count', async () => {
+  test("deleteUsers deletes the profiles and returns Braze's count", async () => {
     const result = await client.deleteUsers(['m-gone', 'never-sent']);
 
     expect(result).toMatchObject({ status: 201, deleted: 1 });
@@ -85,7 +93,10 @@ describe('BrazeClient merges and deletes against the emulator', () => {
   });
 
   test('refuses an empty list, 51 items, empty ids and a self-merge before any request', async () => {
-    const pairs = Array.from({ length: 51 }, (_, i) => ({ mergeExternalId: `a${i}`, keepExternalId: 'k' }));
+    const pairs = Array.from({ length: 51 }, (_, i) => ({
+      mergeExternalId: `a${i}`,
+      keepExternalId: 'k',
+    }));
     const ids = Array.from({ length: 51 }, (_, i) => `a${i}`);
 
     const errors = [
@@ -100,7 +111,9 @@ describe('BrazeClient merges and deletes against the emulator', () => {
 
     for (const error of errors) expect(error).toBeInstanceOf(BadInputError);
     expect(errors[1]!.message).toBe('Braze /users/merge request has 51 merges; the limit is 50');
-    expect(errors[5]!.message).toBe('Braze /users/delete request has 51 external ids; the limit is 50');
+    expect(errors[5]!.message).toBe(
+      'Braze /users/delete request has 51 external ids; the limit is 50',
+    );
     expect(emu.stats()).toMatchObject({ mergeRequests: 0, deleteRequests: 0 });
   });
 
@@ -120,7 +133,9 @@ describe('BrazeClient merges and deletes against the emulator', () => {
     await client.deleteUsers(['x2']);
     await client.mergeUsers([{ mergeExternalId: 'x3', keepExternalId: 'm-new' }]);
 
-    const error = await caught(client.mergeUsers([{ mergeExternalId: 'm-old', keepExternalId: 'm-new' }]));
+    const error = await caught(
+      client.mergeUsers([{ mergeExternalId: 'm-old', keepExternalId: 'm-new' }]),
+    );
 
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.message).toMatch(/^Braze rate limit reached on \/users\/merge \(HTTP 429\)/);
@@ -133,7 +148,9 @@ describe('BrazeClient merges and deletes against the emulator', () => {
     emu.failNext(1, 503);
     const unavailable = await caught(client.deleteUsers(['m-gone']));
     emu.failNext(1, 400);
-    const bad = await caught(client.mergeUsers([{ mergeExternalId: 'm-old', keepExternalId: 'm-new' }]));
+    const bad = await caught(
+      client.mergeUsers([{ mergeExternalId: 'm-old', keepExternalId: 'm-new' }]),
+    );
 
     expect(unavailable).toBeInstanceOf(UpstreamError);
     expect(unavailable).toMatchObject({ status: 503, retryable: true });
@@ -143,7 +160,7 @@ describe('BrazeClient merges and deletes against the emulator', () => {
 });
 
 describe('BrazeClient request bodies', () => {
-  test('sends Braze\'s merge_updates and external_ids bodies with the bearer key', async () => {
+  test("sends Braze's merge_updates and external_ids bodies with the bearer key", async () => {
     const server = await recordingServer({ status: 201, body: '{"message":"success"}' });
     const client = new BrazeClient({ endpoint: `${server.url}/`, apiKey: KEY });
     try {
@@ -156,7 +173,10 @@ describe('BrazeClient request bodies', () => {
           auth: `Bearer ${KEY}`,
           body: {
             merge_updates: [
-              { identifier_to_merge: { external_id: 'old' }, identifier_to_keep: { external_id: 'new' } },
+              {
+                identifier_to_merge: { external_id: 'old' },
+                identifier_to_keep: { external_id: 'new' },
+              },
             ],
           },
         },

@@ -265,7 +265,10 @@ describe('readCsv and encodings', () => {
     ]);
     const read = async (encoding?: BufferEncoding) => {
       const items = [];
-      for await (const item of readCsv(Readable.from([bytes]), { fileName: 'people.csv', encoding })) {
+      for await (const item of readCsv(Readable.from([bytes]), {
+        fileName: 'people.csv',
+        encoding,
+      })) {
         items.push(item);
       }
       return items.slice(1);
@@ -275,6 +278,10 @@ describe('readCsv and encodings', () => {
       { kind: 'reject', line: 2, reason: 'not valid UTF-8; set the encoding (e.g. latin1)' },
       { kind: 'row', line: 3, values: { id: '2', first_name: 'Bob' } },
     ]);
-    expect((await read('latin1'))[0]).toEqual({ kind: 'row', line: 2, values: { id: '1', first_name: 'Åsa' } });
+    expect((await read('latin1'))[0]).toEqual({
+      kind: 'row',
+      line: 2,
+      values: { id: '1', first_name: 'Åsa' },
+    });
   });
 });

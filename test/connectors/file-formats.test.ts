@@ -22,13 +22,24 @@ async function readAll(text: string, format: FileFormatOptions, size = 3) {
 
 describe('file formats', () => {
   it('splits a semicolon file on semicolons, never on decimal commas (BL-08)', async () => {
-    const csv = 'email;total_spent;orders\njonas.weber@example.de;1.234,50;3\nmia.keller@example.de;89,90;1\n';
+    const csv =
+      'email;total_spent;orders\njonas.weber@example.de;1.234,50;3\nmia.keller@example.de;89,90;1\n';
 
     const items = await readAll(csv, { type: 'csv' });
 
     expect(items).toEqual([
-      { kind: 'row', line: 2, position: 2, values: { email: 'jonas.weber@example.de', total_spent: '1.234,50', orders: '3' } },
-      { kind: 'row', line: 3, position: 3, values: { email: 'mia.keller@example.de', total_spent: '89,90', orders: '1' } },
+      {
+        kind: 'row',
+        line: 2,
+        position: 2,
+        values: { email: 'jonas.weber@example.de', total_spent: '1.234,50', orders: '3' },
+      },
+      {
+        kind: 'row',
+        line: 3,
+        position: 3,
+        values: { email: 'mia.keller@example.de', total_spent: '89,90', orders: '1' },
+      },
     ]);
   });
 
@@ -45,12 +56,18 @@ describe('file formats', () => {
   });
 
   it('streams a JSON array across chunk edges, flattening nested objects', async () => {
-    const json = '\uFEFF[{"id":1,"name":"Léa \\"L\\" [x]","a":{"b":{"c":null}},"tags":["x","y"]},\n 7,\n{"id":2}]';
+    const json =
+      '\uFEFF[{"id":1,"name":"Léa \\"L\\" [x]","a":{"b":{"c":null}},"tags":["x","y"]},\n 7,\n{"id":2}]';
 
     const items = await readAll(json, { type: 'json' }, 1);
 
     expect(items).toEqual([
-      { kind: 'row', position: 1, line: 1, values: { id: '1', name: 'Léa "L" [x]', 'a.b.c': '', tags: '["x","y"]' } },
+      {
+        kind: 'row',
+        position: 1,
+        line: 1,
+        values: { id: '1', name: 'Léa "L" [x]', 'a.b.c': '', tags: '["x","y"]' },
+      },
       { kind: 'reject', position: 2, line: 2, reason: 'expected an object, found number' },
       { kind: 'row', position: 3, line: 3, values: { id: '2' } },
     ]);
@@ -80,14 +97,21 @@ describe('file names and stability', () => {
     const any = fileNameMatcher({ pattern: /.*/ });
 
     expect(['a.csv.part', 'a.tmp', 'a.csv.filepart', '.a.csv'].map((n) => any.matches(n))).toEqual([
-      false, false, false, false,
+      false,
+      false,
+      false,
+      false,
     ]);
     expect(any.matches('a.csv')).toBe(true);
     expect(isTemporaryName('contacts_20260303.csv.part')).toBe(true);
   });
 
   it('reads dates from prefix + datePattern + suffix names and refuses impossible dates', () => {
-    const dated = fileNameMatcher({ prefix: 'contacts_', datePattern: 'YYYYMMDD_HHmm', suffix: '.csv' });
+    const dated = fileNameMatcher({
+      prefix: 'contacts_',
+      datePattern: 'YYYYMMDD_HHmm',
+      suffix: '.csv',
+    });
 
     expect(dated.dateOf('contacts_20260302_0930.csv')).toBe('2026-03-02T09:30:00Z');
     expect(dated.matches('contacts_20260230_0930.csv')).toBe(false);

@@ -33,9 +33,11 @@ async function collect(
 /** Feeds text one byte at a time, so every line break and character straddles a chunk. */
 function byteByByte(text: string): Readable {
   const bytes = Buffer.from(text, 'utf8');
-  return Readable.from((function* () {
-    for (const byte of bytes) yield Buffer.from([byte]);
-  })());
+  return Readable.from(
+    (function* () {
+      for (const byte of bytes) yield Buffer.from([byte]);
+    })(),
+  );
 }
 
 function cdnowOrder(
@@ -168,7 +170,12 @@ describe('readOrders (CSV)', () => {
   });
 
   it('reads amounts written as in a locale when given one', async () => {
-    const csv = ['customer;date;amount', 'K-1;2026-03-02;1.234,50', 'K-1;2026-03-03;-3,5', 'K-2;2026-03-04;89.90'].join('\n');
+    const csv = [
+      'customer;date;amount',
+      'K-1;2026-03-02;1.234,50',
+      'K-1;2026-03-03;-3,5',
+      'K-2;2026-03-04;89.90',
+    ].join('\n');
 
     const items = await collect(csv, { columns: { customer: 'customer' }, numberLocale: 'de-DE' });
 

@@ -124,7 +124,10 @@ describe('SftpSource', () => {
     const options = { ...conn, password: 'Wrong-Pa55-not-in-messages' };
     const source = new SftpSource(options, { directory: '/', pattern: PATTERN });
 
-    const failure = await source.connect().then(() => undefined, (err: unknown) => err);
+    const failure = await source.connect().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
 
     expect(failure).toBeInstanceOf(AuthError);
     const auth = failure as AuthError;
@@ -139,7 +142,10 @@ describe('SftpSource', () => {
     const port = await closedLoopbackPort();
     const source = new SftpSource({ ...conn, port }, { directory: '/', pattern: PATTERN });
 
-    const failure = await source.connect().then(() => undefined, (err: unknown) => err);
+    const failure = await source.connect().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
 
     expect(failure).toBeInstanceOf(UpstreamError);
     expect(failure).toMatchObject({ retryable: true, status: undefined });
@@ -153,7 +159,10 @@ describe('SftpSource', () => {
     const options = { ...conn, port, readyTimeoutMs: 300 };
     const source = new SftpSource(options, { directory: '/', pattern: PATTERN });
 
-    const failure = await source.connect().then(() => undefined, (err: unknown) => err);
+    const failure = await source.connect().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     accepted.forEach((socket) => socket.destroy());
     await new Promise<void>((resolve) => silent.close(() => resolve()));
 

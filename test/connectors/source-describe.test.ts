@@ -23,7 +23,10 @@ describe('braid source describe', () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'braid-describe-'));
     const drop = path.join(dir, 'sftp', 'drop');
     await fsp.mkdir(drop, { recursive: true });
-    await fsp.writeFile(path.join(drop, 'contacts_20260301.csv'), 'email,old_column\na@example.org,1\n');
+    await fsp.writeFile(
+      path.join(drop, 'contacts_20260301.csv'),
+      'email,old_column\na@example.org,1\n',
+    );
     await fsp.writeFile(
       path.join(drop, 'contacts_20260302.csv'),
       [
@@ -34,9 +37,17 @@ describe('braid source describe', () => {
       ].join('\n'),
     );
     await fsp.writeFile(path.join(drop, 'contacts_20260303.csv.part'), 'email\nhalf@example.org\n');
-    sftp = await startSftpServer({ root: path.join(dir, 'sftp'), username: USER, password: PASSWORD });
+    sftp = await startSftpServer({
+      root: path.join(dir, 'sftp'),
+      username: USER,
+      password: PASSWORD,
+    });
 
-    const crm = knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, 'crm.db') }, useNullAsDefault: true });
+    const crm = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: path.join(dir, 'crm.db') },
+      useNullAsDefault: true,
+    });
     await crm.schema.createTable('customers', (t) => {
       t.integer('id').primary();
       t.string('email').notNullable();
@@ -134,7 +145,11 @@ syncs: {}
   });
 
   it('guesses a decimal-comma column as number once the locale is declared (BL-08)', async () => {
-    const described = await describeSource(config('{ type: csv, numberLocale: de-DE }'), 'drop', configFile);
+    const described = await describeSource(
+      config('{ type: csv, numberLocale: de-DE }'),
+      'drop',
+      configFile,
+    );
 
     expect(described.fields.find((f) => f.name === 'total_spent')).toEqual({
       name: 'total_spent',

@@ -51,8 +51,12 @@ describe('time literals', () => {
     expect(dialectFor('postgres').timeLiteral('timestamptz', instant, 'Europe/Paris')).toBe(
       '2026-03-29 01:30:00+00',
     );
-    expect(dialectFor('postgres').timeLiteral('timestamp', instant, 'UTC')).toBe('2026-03-29 01:30:00');
-    expect(dialectFor('sqlite').timeLiteral('timestamp', instant, 'UTC')).toBe('2026-03-29 01:30:00.000');
+    expect(dialectFor('postgres').timeLiteral('timestamp', instant, 'UTC')).toBe(
+      '2026-03-29 01:30:00',
+    );
+    expect(dialectFor('sqlite').timeLiteral('timestamp', instant, 'UTC')).toBe(
+      '2026-03-29 01:30:00.000',
+    );
     expect(formatWallTime(instant, 'America/Los_Angeles')).toBe('2026-03-28 18:30:00.000');
   });
 
@@ -66,11 +70,17 @@ describe('time literals', () => {
       .orderByRaw('? asc, ?? asc', [cursor, 'id'])
       .toSQL().sql;
 
-    expect(config.connection).toMatchObject({ dateStrings: true, timezone: 'Z', bigNumberStrings: true });
+    expect(config.connection).toMatchObject({
+      dateStrings: true,
+      timezone: 'Z',
+      bigNumberStrings: true,
+    });
     expect(sql).toBe(
       'select * from `orders` where ((`updated_at` > ?) or (`updated_at` = ? and `id` > ?)) order by `updated_at` asc, `id` asc',
     );
-    expect(dialectFor('mysql').describeTarget('mysql://braid:pw@db:3306/shop')).toBe('mysql db:3306/shop');
+    expect(dialectFor('mysql').describeTarget('mysql://braid:pw@db:3306/shop')).toBe(
+      'mysql db:3306/shop',
+    );
   });
 });
 
@@ -78,9 +88,21 @@ describe('classifySqlError', () => {
   const where = 'SQL source "shop" (mysql db:3306/shop, orders)';
 
   it.each([
-    ['mysql', { errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: "Access denied for user 'braid'" }, AuthError],
-    ['mysql', { errno: 1146, code: 'ER_NO_SUCH_TABLE', message: "Table 'shop.orders' doesn't exist" }, ConfigError],
-    ['mysql', { errno: 1205, code: 'ER_LOCK_WAIT_TIMEOUT', message: 'Lock wait timeout' }, UpstreamError],
+    [
+      'mysql',
+      { errno: 1045, code: 'ER_ACCESS_DENIED_ERROR', message: "Access denied for user 'braid'" },
+      AuthError,
+    ],
+    [
+      'mysql',
+      { errno: 1146, code: 'ER_NO_SUCH_TABLE', message: "Table 'shop.orders' doesn't exist" },
+      ConfigError,
+    ],
+    [
+      'mysql',
+      { errno: 1205, code: 'ER_LOCK_WAIT_TIMEOUT', message: 'Lock wait timeout' },
+      UpstreamError,
+    ],
     ['mysql', { code: 'PROTOCOL_CONNECTION_LOST', message: 'Connection lost' }, UpstreamError],
     ['postgres', { code: '28P01', message: 'password authentication failed' }, AuthError],
     ['postgres', { code: '42P01', message: 'relation "orders" does not exist' }, ConfigError],
@@ -106,8 +128,12 @@ describe('SQL cursors and values', () => {
   it('orders cursor values as the database does', () => {
     expect(compareCursorValues('number', '9', '10')).toBe(-1);
     expect(compareCursorValues('number', '90071992547409930', '90071992547409929')).toBe(1);
-    expect(compareCursorValues('timestamp', '2026-03-29 01:30:00', '2026-03-29 01:30:00.5')).toBe(-1);
-    expect(compareCursorValues('timestamptz', '2026-03-29 01:30:00+00', '2026-03-29 01:30:00.5+00')).toBe(-1);
+    expect(compareCursorValues('timestamp', '2026-03-29 01:30:00', '2026-03-29 01:30:00.5')).toBe(
+      -1,
+    );
+    expect(
+      compareCursorValues('timestamptz', '2026-03-29 01:30:00+00', '2026-03-29 01:30:00.5+00'),
+    ).toBe(-1);
   });
 
   it('flattens values to text', () => {
@@ -116,36 +142,66 @@ describe('SQL cursors and values', () => {
     expect(valueText(0, 'boolean', 'UTC')).toBe('false');
     expect(valueText(Buffer.from([1, 255]), 'string', 'UTC')).toBe('\\x01ff');
     expect(valueText(['a', 1], 'string', 'UTC')).toBe('["a",1]');
-    expect(valueText('2026-03-29 01:30:00+00', 'timestamptz', 'Europe/Paris')).toBe('2026-03-29T01:30:00.000Z');
+    expect(valueText('2026-03-29 01:30:00+00', 'timestamptz', 'Europe/Paris')).toBe(
+      '2026-03-29T01:30:00.000Z',
+    );
     expect(valueText('0000-00-00 00:00:00', 'timestamp', 'UTC')).toBe('0000-00-00 00:00:00');
   });
 
   it('tells full-refresh cursors from others', () => {
-    expect(fullRefreshRun('{"v":1,"mode":"full_refresh","run":"r1","after":4,"done":true}')).toEqual({
+    expect(
+      fullRefreshRun('{"v":1,"mode":"full_refresh","run":"r1","after":4,"done":true}'),
+    ).toEqual({
       runId: 'r1',
       complete: true,
     });
-    expect(fullRefreshRun('{"v":1,"mode":"incremental","phase":"done","pos":null,"at":null}')).toBeNull();
+    expect(
+      fullRefreshRun('{"v":1,"mode":"incremental","phase":"done","pos":null,"at":null}'),
+    ).toBeNull();
   });
 });
 
 describe('SqlSourceConfig', () => {
-  const base = { type: 'sql', client: 'postgres', connection: { env: 'CRM_URL' }, table: 'customers', keyColumn: 'id', cursorColumn: 'updated_at' };
+  const base = {
+    type: 'sql',
+    client: 'postgres',
+    connection: { env: 'CRM_URL' },
+    table: 'customers',
+    keyColumn: 'id',
+    cursorColumn: 'updated_at',
+  };
 
   it('applies defaults and maps to reader options', () => {
     const config = SqlSourceConfig.parse(base);
     const options = sqlTableOptions('crm', config, '/etc/braid');
 
-    expect(config).toMatchObject({ mode: 'incremental', lookBackSeconds: 300, timestamps: 'utc', pageSize: 1000 });
-    expect(options).toMatchObject({ recordKey: 'id', updatedAt: 'updated_at', zone: 'UTC', table: 'customers' });
+    expect(config).toMatchObject({
+      mode: 'incremental',
+      lookBackSeconds: 300,
+      timestamps: 'utc',
+      pageSize: 1000,
+    });
+    expect(options).toMatchObject({
+      recordKey: 'id',
+      updatedAt: 'updated_at',
+      zone: 'UTC',
+      table: 'customers',
+    });
     process.env.CRM_URL = 'postgres://u:p@h/db';
     expect(options.connection()).toBe('postgres://u:p@h/db');
     delete process.env.CRM_URL;
-    expect(() => options.connection()).toThrow('sources.crm.connection: environment variable CRM_URL is not set');
+    expect(() => options.connection()).toThrow(
+      'sources.crm.connection: environment variable CRM_URL is not set',
+    );
   });
 
   it('resolves a relative SQLite file against the config folder and reads local zones', () => {
-    const config = SqlSourceConfig.parse({ ...base, client: 'sqlite', connection: 'data/crm.db', timestamps: 'local:Europe/Paris' });
+    const config = SqlSourceConfig.parse({
+      ...base,
+      client: 'sqlite',
+      connection: 'data/crm.db',
+      timestamps: 'local:Europe/Paris',
+    });
     const options = sqlTableOptions('crm', config, '/etc/braid');
     expect(options.connection()).toBe('/etc/braid/data/crm.db');
     expect(options.zone).toBe('Europe/Paris');

@@ -7,7 +7,8 @@ import { SqlTableReader, type SqlTableOptions } from '../../connectors/sql';
 
 const PG_URL = process.env.BRAID_TEST_PG_URL;
 const maybe = PG_URL ? describe : describe.skip;
-if (!PG_URL) process.stderr.write('BRAID_TEST_PG_URL unset: PostgreSQL SQL source tests skipped.\n');
+if (!PG_URL)
+  process.stderr.write('BRAID_TEST_PG_URL unset: PostgreSQL SQL source tests skipped.\n');
 
 async function read(options: SqlTableOptions, cursor: string | null): Promise<SourcePage[]> {
   const reader = new SqlTableReader(options);
@@ -30,7 +31,12 @@ maybe('SqlTableReader on PostgreSQL with concurrent writers', () => {
 
   beforeEach(async () => {
     schema = `braid_sql_${randomBytes(5).toString('hex')}`;
-    admin = knexFactory({ client: 'pg', connection: PG_URL, searchPath: [schema], pool: { min: 0, max: 4 } });
+    admin = knexFactory({
+      client: 'pg',
+      connection: PG_URL,
+      searchPath: [schema],
+      pool: { min: 0, max: 4 },
+    });
     await admin.raw('CREATE SCHEMA ??', [schema]);
     await admin.raw(
       'CREATE TABLE customers (id integer PRIMARY KEY, email text, updated_at timestamptz)',
@@ -66,9 +72,17 @@ maybe('SqlTableReader on PostgreSQL with concurrent writers', () => {
 
   it('reads a row committed after run 1 with an earlier timestamp in run 2 (BL-10)', async () => {
     const lateTx = await admin.transaction();
-    await lateTx('customers').insert({ id: 7, email: 'late@x.io', updated_at: lateTx.raw('clock_timestamp()') });
+    await lateTx('customers').insert({
+      id: 7,
+      email: 'late@x.io',
+      updated_at: lateTx.raw('clock_timestamp()'),
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await admin('customers').insert({ id: 8, email: 'on-time@x.io', updated_at: admin.raw('clock_timestamp()') });
+    await admin('customers').insert({
+      id: 8,
+      email: 'on-time@x.io',
+      updated_at: admin.raw('clock_timestamp()'),
+    });
 
     const run1 = await read(options({}), null);
     await lateTx.commit();
@@ -116,7 +130,9 @@ maybe('SqlTableReader on PostgreSQL with concurrent writers', () => {
     const failure = read(options({ connection: () => url.toString() }), null);
 
     await expect(failure).rejects.toBeInstanceOf(AuthError);
-    await expect(failure).rejects.toThrow(/^SQL source "crm" \(postgres 127\.0\.0\.1:\d+\/postgres, braid_sql_\w+\.customers\): .*nobody/);
+    await expect(failure).rejects.toThrow(
+      /^SQL source "crm" \(postgres 127\.0\.0\.1:\d+\/postgres, braid_sql_\w+\.customers\): .*nobody/,
+    );
     const error = (await failure.catch((e: unknown) => e)) as Error;
     expect(`${error.message} ${String(error.cause)}`).not.toContain('s3cret-Pa55');
   });
@@ -125,7 +141,9 @@ maybe('SqlTableReader on PostgreSQL with concurrent writers', () => {
     const port = await freePort();
     const url = `postgres://braid:s3cret-Pa55@127.0.0.1:${port}/crm`;
 
-    const error = (await read(options({ connection: () => url }), null).catch((e: unknown) => e)) as Error;
+    const error = (await read(options({ connection: () => url }), null).catch(
+      (e: unknown) => e,
+    )) as Error;
 
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).retryable).toBe(true);

@@ -39,7 +39,11 @@ const sqlite: Backend = {
   async open() {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'braid-sql-'));
     const filename = path.join(dir, 'crm.db');
-    const admin = knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+    const admin = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+    });
     return {
       admin,
       options: (o) => ({ ...BASE, client: 'sqlite', connection: () => filename, ...o }),
@@ -83,7 +87,10 @@ async function createCustomers(admin: Knex): Promise<void> {
 
 /** `2026-01-10 12:00:00` plus `seconds`, as a zone-less text value. */
 function at(seconds: number): string {
-  return new Date(Date.UTC(2026, 0, 10, 12) + seconds * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return new Date(Date.UTC(2026, 0, 10, 12) + seconds * 1000)
+    .toISOString()
+    .slice(0, 19)
+    .replace('T', ' ');
 }
 
 async function collect(
@@ -132,7 +139,8 @@ describe.each(backends)('SqlTableReader on $name', (backend) => {
       email: `user${id}@example.com`,
       updated_at: at(position < 700 ? position : position < 1300 ? 700 : position - 600 + 1),
     }));
-    for (let i = 0; i < rows.length; i += 500) await db.admin('customers').insert(rows.slice(i, i + 500));
+    for (let i = 0; i < rows.length; i += 500)
+      await db.admin('customers').insert(rows.slice(i, i + 500));
 
     const first = new SqlTableReader(db.options({}));
     const firstPages = await collect(first, null, 3);
@@ -166,7 +174,10 @@ describe.each(backends)('SqlTableReader on $name', (backend) => {
 
     expect(keysOf(run1)).toEqual(['1', '5']);
     expect(keysOf(run2)).toEqual(['9', '3']);
-    expect(JSON.parse(lastCursor(run2)).pos).toEqual({ c: expect.stringMatching(/^2026-01-10 12:00:20/), k: 3 });
+    expect(JSON.parse(lastCursor(run2)).pos).toEqual({
+      c: expect.stringMatching(/^2026-01-10 12:00:20/),
+      k: 3,
+    });
   });
 
   it('re-reads the look-back window and keeps the saved cursor at the greatest value read', async () => {
@@ -201,10 +212,22 @@ describe.each(backends)('SqlTableReader on $name', (backend) => {
     expect(keysOf(pages)).toEqual(['1', '3']);
     const rejects = pages.flatMap((p) => p.rejects);
     expect(rejects).toEqual([
-      { origin: expect.stringMatching(/customers\/2$/), recordKey: '2', field: 'updated_at', reason: 'cursor column "updated_at" is empty' },
-      { origin: expect.stringMatching(/customers\/4$/), recordKey: '4', field: 'updated_at', reason: expect.stringContaining('is not a date-time') },
+      {
+        origin: expect.stringMatching(/customers\/2$/),
+        recordKey: '2',
+        field: 'updated_at',
+        reason: 'cursor column "updated_at" is empty',
+      },
+      {
+        origin: expect.stringMatching(/customers\/4$/),
+        recordKey: '4',
+        field: 'updated_at',
+        reason: expect.stringContaining('is not a date-time'),
+      },
     ]);
-    expect(rejects[0]!.origin.startsWith(backend.name === 'SQLite' ? 'customers/' : 'braid_sql_')).toBe(true);
+    expect(
+      rejects[0]!.origin.startsWith(backend.name === 'SQLite' ? 'customers/' : 'braid_sql_'),
+    ).toBe(true);
   });
 
   it('flattens values to text and dates to ISO 8601 UTC', async () => {
@@ -238,9 +261,18 @@ describe.each(backends)('SqlTableReader on $name', (backend) => {
   });
 
   it('reads the whole table under one run id per full refresh and a new one next run', async () => {
-    const rows = Array.from({ length: 5 }, (_, i) => ({ id: i + 1, email: `u${i}@x.io`, updated_at: null }));
+    const rows = Array.from({ length: 5 }, (_, i) => ({
+      id: i + 1,
+      email: `u${i}@x.io`,
+      updated_at: null,
+    }));
     await db.admin('customers').insert(rows);
-    const options = db.options({ mode: 'full_refresh', pageSize: 2, cursorColumn: undefined, updatedAt: undefined });
+    const options = db.options({
+      mode: 'full_refresh',
+      pageSize: 2,
+      cursorColumn: undefined,
+      updatedAt: undefined,
+    });
 
     const first = new SqlTableReader(options);
     const partial = await collect(first, null, 1);
@@ -289,9 +321,9 @@ describe.each(backends)('SqlTableReader on $name', (backend) => {
   });
 
   it('stops when the signal aborts', async () => {
-    await db.admin('customers').insert(
-      Array.from({ length: 30 }, (_, i) => ({ id: i + 1, email: 'x', updated_at: at(i) })),
-    );
+    await db
+      .admin('customers')
+      .insert(Array.from({ length: 30 }, (_, i) => ({ id: i + 1, email: 'x', updated_at: at(i) })));
     const reader = new SqlTableReader(db.options({ pageSize: 10 }));
     const controller = new AbortController();
     const seen: number[] = [];

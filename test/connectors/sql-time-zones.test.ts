@@ -56,7 +56,11 @@ const BASE = {
 async function openSqlite(): Promise<Db> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'braid-sql-tz-'));
   const filename = path.join(dir, 'shop.db');
-  const admin = knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+  const admin = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+  });
   return {
     admin,
     options: { ...BASE, client: 'sqlite', connection: () => filename },
@@ -153,7 +157,10 @@ describe.each(backends)('SqlTableReader time zones on %s (BL-12)', (name, open) 
     await insertBl12Rows(db.admin);
     const run1 = await read(db.options, null);
     const queries: unknown[][] = [];
-    const options = { ...db.options, onQuery: (_: string, b: readonly unknown[]) => queries.push([...b]) };
+    const options = {
+      ...db.options,
+      onQuery: (_: string, b: readonly unknown[]) => queries.push([...b]),
+    };
     const run2 = await read(options, run1[run1.length - 1]!.cursor);
     const result: Probe = {
       offset: new Date(Date.UTC(2026, 2, 29, 12)).getTimezoneOffset(),
@@ -175,7 +182,10 @@ describe.each(backends)('SqlTableReader time zones on %s (BL-12)', (name, open) 
 
     const run1 = await read(paris, null);
     const queries: unknown[][] = [];
-    await read({ ...paris, onQuery: (_, b) => queries.push([...b]) }, run1[run1.length - 1]!.cursor);
+    await read(
+      { ...paris, onQuery: (_, b) => queries.push([...b]) },
+      run1[run1.length - 1]!.cursor,
+    );
 
     expect(run1.flatMap((p) => p.records).map((r) => r.values.updated_at)).toEqual([
       '2026-03-28T23:30:00.000Z',

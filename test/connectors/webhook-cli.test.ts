@@ -37,8 +37,16 @@ describe('braid webhook log', () => {
     configFile = path.join(dir, 'braid.yaml');
     writeFileSync(
       configFile,
-      ['database:', '  client: sqlite', '  filename: data/braid.db', 'sources: {}', 'datasets: {}',
-        'destinations: {}', 'syncs: {}', ''].join('\n'),
+      [
+        'database:',
+        '  client: sqlite',
+        '  filename: data/braid.db',
+        'sources: {}',
+        'datasets: {}',
+        'destinations: {}',
+        'syncs: {}',
+        '',
+      ].join('\n'),
     );
     const db = openDatabase({ client: 'sqlite', filename: path.join(dir, 'data', 'braid.db') });
     await migrate(db);

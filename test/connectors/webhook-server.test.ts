@@ -158,7 +158,12 @@ describe.each(BACKENDS)('webhook server on $name', (backend) => {
 
       const answers = [await post(v1), await post(v2), await post({ ...v2 }), await post(v1)];
 
-      const summary = answers.map(({ status, json }) => [status, json.staged, json.stale, json.duplicates]);
+      const summary = answers.map(({ status, json }) => [
+        status,
+        json.staged,
+        json.stale,
+        json.duplicates,
+      ]);
       expect(summary).toEqual([
         [200, 1, 0, 0],
         [200, 1, 0, 0],

@@ -311,7 +311,7 @@ describe('ZendeskReader', () => {
     expect(time.clock.waits).toEqual([2000, 2000, 2000]);
   });
 
-  it('throws a final UpstreamError on a 400 with Zendesk\'s description', async () => {
+  it("throws a final UpstreamError on a 400 with Zendesk's description", async () => {
     const stale = JSON.stringify({ object: 'users', kind: 'cursor', afterCursor: 'nope' });
 
     const error = await readAll(new ZendeskReader(options()), stale).catch((err: unknown) => err);

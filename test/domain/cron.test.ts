@@ -1,10 +1,14 @@
 import { cronProblem } from '../../domain/cron';
 
 describe('cronProblem', () => {
-  it.each(['*/15 * * * *', '0 3 * * 1-5', '30 6 1,15 jan-jun mon', '@daily', '0 0 * * 7', '5-55/10 * * * *'])(
-    'accepts %s',
-    (cron) => expect(cronProblem(cron)).toBeUndefined(),
-  );
+  it.each([
+    '*/15 * * * *',
+    '0 3 * * 1-5',
+    '30 6 1,15 jan-jun mon',
+    '@daily',
+    '0 0 * * 7',
+    '5-55/10 * * * *',
+  ])('accepts %s', (cron) => expect(cronProblem(cron)).toBeUndefined());
 
   it.each([
     ['every fifteen', 'needs 5 fields (minute hour day month weekday), found 2'],

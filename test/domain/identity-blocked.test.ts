@@ -13,8 +13,27 @@ const SEP = '\u001f';
 
 describe('isDefaultBlocked', () => {
   it.each([
-    '', 'null', 'na', 'n/a', '-1', '0', 'unknown', 'anonymous', 'none', 'test', 'xxx', 'asdf',
-    'noemail', 'inconnu', '0000', '000000000', '1111111', 'zzzz', '...', '123456', '987654321',
+    '',
+    'null',
+    'na',
+    'n/a',
+    '-1',
+    '0',
+    'unknown',
+    'anonymous',
+    'none',
+    'test',
+    'xxx',
+    'asdf',
+    'noemail',
+    'inconnu',
+    '0000',
+    '000000000',
+    '1111111',
+    'zzzz',
+    '...',
+    '123456',
+    '987654321',
     '1900-01-01',
   ])('blocks the placeholder %p', (value) => {
     expect(isDefaultBlocked(value, false)).toBe(true);
@@ -28,16 +47,29 @@ describe('isDefaultBlocked', () => {
   );
 
   it.each([
-    'test@test.com', 'test@gmail.com', 'test+1@gmail.com', 'no@email.com', 'none@none.com',
-    'jane@none.com', 'jane@test.fr', 'noemail@bistro.fr', 'xxx@gmail.com', 'jane@shop.invalid',
+    'test@test.com',
+    'test@gmail.com',
+    'test+1@gmail.com',
+    'no@email.com',
+    'none@none.com',
+    'jane@none.com',
+    'jane@test.fr',
+    'noemail@bistro.fr',
+    'xxx@gmail.com',
+    'jane@shop.invalid',
     'jane@localhost.test',
   ])('blocks the placeholder address %p', (email) => {
     expect(isDefaultBlocked(email, true)).toBe(true);
   });
 
   it.each([
-    'hannah88@powers.com', 'lucie.bernard@example.com', 'jean@example.org',
-    'contact@bistro-lune.example', 'jane@test.bistro.fr', 'testa@gmail.com', 'jane@email.com',
+    'hannah88@powers.com',
+    'lucie.bernard@example.com',
+    'jean@example.org',
+    'contact@bistro-lune.example',
+    'jane@test.bistro.fr',
+    'testa@gmail.com',
+    'jane@email.com',
   ])('lets the address %p link', (email) => {
     expect(isDefaultBlocked(email, true)).toBe(false);
   });
@@ -113,12 +145,20 @@ describe('isRoleEmail', () => {
 describe('classifyKeyValue', () => {
   const keys: MatchKey[] = [
     {
-      name: 'email', columns: ['email'], normalize: 'email', providerRules: false,
-      stripAccents: true, blocked: ['/@internal\\.example$/'],
+      name: 'email',
+      columns: ['email'],
+      normalize: 'email',
+      providerRules: false,
+      stripAccents: true,
+      blocked: ['/@internal\\.example$/'],
     },
     {
-      name: 'phone', columns: ['phone'], normalize: 'phone', providerRules: false,
-      stripAccents: true, blocked: [],
+      name: 'phone',
+      columns: ['phone'],
+      normalize: 'phone',
+      providerRules: false,
+      stripAccents: true,
+      blocked: [],
     },
   ];
   const blocked = compileKeyBlocked(keys, ['+33 6 99 99 99 98'], 'FR');
@@ -151,9 +191,7 @@ describe('classifyKeyValue', () => {
     expect(classifyKeyValue('name_dob', `julia${SEP}unknown${SEP}2015-07-31`, text)).toBe(
       'blocked',
     );
-    expect(classifyKeyValue('name_dob', `julia${SEP}taylor${SEP}1900-01-01`, text)).toBe(
-      'blocked',
-    );
+    expect(classifyKeyValue('name_dob', `julia${SEP}taylor${SEP}1900-01-01`, text)).toBe('blocked');
   });
 
   it('never reads a non-email key as a role mailbox', () => {

@@ -1,5 +1,9 @@
 import { DatasetConfig } from '../../config/schema';
-import { clusterComponent, type ClusterRecord, type IdentityPlan } from '../../domain/identity/cluster';
+import {
+  clusterComponent,
+  type ClusterRecord,
+  type IdentityPlan,
+} from '../../domain/identity/cluster';
 import { compileIdentity } from '../../domain/identity/key-values';
 
 /** A dataset config as a user would write it, parsed by the real schema. */
@@ -93,7 +97,10 @@ describe('clusterComponent', () => {
       { email: 'sam@example.org', customer_id: 'C2' },
     ]);
     // 1 and 3 share the email; 2 cannot join them (two customer ids) but shares C2 with 4.
-    expect(outcome.clusters).toEqual([[1, 3], [2, 4]]);
+    expect(outcome.clusters).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
     expect(outcome.events).toEqual([
       { kind: 'limit_refused', rule: 'exact', key: 'customer_id', records: [1, 2] },
     ]);
@@ -130,8 +137,18 @@ describe('clusterComponent', () => {
 
     it('a fuzzy rule attaches a record to the one locked cluster it resembles', () => {
       const outcome = clusterRows(config, [
-        { email: 'j.martin@example.org', first_name: 'Jeanne', last_name: 'Martin', dob: '1990-04-02' },
-        { email: 'jeanne@example.org', first_name: 'Jeanne', last_name: 'Martin', dob: '1990-04-02' },
+        {
+          email: 'j.martin@example.org',
+          first_name: 'Jeanne',
+          last_name: 'Martin',
+          dob: '1990-04-02',
+        },
+        {
+          email: 'jeanne@example.org',
+          first_name: 'Jeanne',
+          last_name: 'Martin',
+          dob: '1990-04-02',
+        },
         { email: 'jm@example.org', first_name: 'Jeanne', last_name: 'Martin', dob: '1990-04-02' },
         { email: '', first_name: 'Jeane', last_name: 'Martinn', dob: '02/04/1990' },
       ]);
@@ -173,21 +190,38 @@ describe('clusterComponent', () => {
     // Rule one locks {1,2} and {3,4}. Under rule two the free trio {5,6,7} joins {1,2} (7 shares
     // q with 1), which can move that cluster's root; 8 then links both locked clusters (t with
     // 2, u with 4) and must be held as ambiguous, not crash on the moved root.
-    const rec = (id: number, keys: Record<string, string[]>): ClusterRecord => ({ id, keys, roles: [], columns: {} });
+    const rec = (id: number, keys: Record<string, string[]>): ClusterRecord => ({
+      id,
+      keys,
+      roles: [],
+      columns: {},
+    });
     const records = [
-      rec(1, { a: ['x'], b: ['q'] }), rec(2, { a: ['x'], b: ['t'] }),
-      rec(3, { a: ['y'] }), rec(4, { a: ['y'], b: ['u'] }),
-      rec(5, { b: ['p'] }), rec(6, { b: ['p'] }), rec(7, { b: ['p', 'q'] }),
+      rec(1, { a: ['x'], b: ['q'] }),
+      rec(2, { a: ['x'], b: ['t'] }),
+      rec(3, { a: ['y'] }),
+      rec(4, { a: ['y'], b: ['u'] }),
+      rec(5, { b: ['p'] }),
+      rec(6, { b: ['p'] }),
+      rec(7, { b: ['p', 'q'] }),
       rec(8, { b: ['t', 'u'] }),
     ];
     const plan: IdentityPlan = {
-      rules: [{ name: 'one', kind: 'exact', keys: ['a'] }, { name: 'two', kind: 'exact', keys: ['b'] }],
+      rules: [
+        { name: 'one', kind: 'exact', keys: ['a'] },
+        { name: 'two', kind: 'exact', keys: ['b'] },
+      ],
       limits: {},
     };
     const outcome = clusterComponent(records, plan);
-    expect(outcome.clusters).toEqual([[1, 2, 5, 6, 7], [3, 4]]);
+    expect(outcome.clusters).toEqual([
+      [1, 2, 5, 6, 7],
+      [3, 4],
+    ]);
     expect(outcome.ambiguous).toEqual([8]);
-    expect(outcome.events).toEqual([{ kind: 'ambiguous', rule: 'two', record: 8, candidates: [1, 3] }]);
+    expect(outcome.events).toEqual([
+      { kind: 'ambiguous', rule: 'two', record: 8, candidates: [1, 3] },
+    ]);
   });
 
   it('does not depend on the order records arrive in', () => {
@@ -224,7 +258,8 @@ function randomRecords(seed: number, n: number): ClusterRecord[] {
   };
   return Array.from({ length: n }, (_, i) => {
     const keys: Record<string, string[]> = {};
-    for (const key of ['k1', 'k2', 'k3']) if (next() < 0.5) keys[key] = [`${key}-${Math.floor(next() * 25)}`];
+    for (const key of ['k1', 'k2', 'k3'])
+      if (next() < 0.5) keys[key] = [`${key}-${Math.floor(next() * 25)}`];
     return { id: i + 1, keys, roles: [], columns: {} };
   });
 }

@@ -28,7 +28,13 @@ describe('inferIdentityRules', () => {
     const inferred = inferIdentityRules(headers, rows);
 
     expect(headers).toEqual([
-      'unique_id', 'first_name', 'surname', 'dob', 'city', 'email', 'cluster',
+      'unique_id',
+      'first_name',
+      'surname',
+      'dob',
+      'city',
+      'email',
+      'cluster',
     ]);
     expect(inferred.keys).toEqual([
       { name: 'email', columns: ['email'], normalize: 'email', ...defaults },
@@ -96,7 +102,13 @@ describe('inferIdentityRules', () => {
 
   it('reads French headers and common variants', () => {
     const headers = [
-      'N° client', 'Prénom', 'Nom', 'Courriel', 'Téléphone', 'Date de naissance', 'Code postal',
+      'N° client',
+      'Prénom',
+      'Nom',
+      'Courriel',
+      'Téléphone',
+      'Date de naissance',
+      'Code postal',
     ];
 
     const inferred = inferIdentityRules(headers, []);

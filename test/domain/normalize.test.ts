@@ -1,4 +1,10 @@
-import { isBlank, isValidEmail, normalizeDate, parseDecimal, parseTimestampMs } from '../../domain/normalize';
+import {
+  isBlank,
+  isValidEmail,
+  normalizeDate,
+  parseDecimal,
+  parseTimestampMs,
+} from '../../domain/normalize';
 
 describe('parseDecimal', () => {
   it.each([
@@ -13,12 +19,24 @@ describe('parseDecimal', () => {
     expect(parseDecimal(text)).toBe(expected);
   });
 
-  it.each(['', ' ', '0x1F', '0b11', '0o7', 'Infinity', '-Infinity', 'NaN', '1_000', '12,50', '1 000', '1.2.3', 'e3', '+'])(
-    'refuses %p, which Number() would read or read as 0',
-    (text) => {
-      expect(parseDecimal(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    ' ',
+    '0x1F',
+    '0b11',
+    '0o7',
+    'Infinity',
+    '-Infinity',
+    'NaN',
+    '1_000',
+    '12,50',
+    '1 000',
+    '1.2.3',
+    'e3',
+    '+',
+  ])('refuses %p, which Number() would read or read as 0', (text) => {
+    expect(parseDecimal(text)).toBeUndefined();
+  });
 });
 
 describe('isBlank', () => {

@@ -9,10 +9,23 @@ const recipes = (...list: unknown[]) => list.map((r) => Recipe.parse(r));
 
 describe('recipes', () => {
   it.each([
-    ['FR', 'FR'], ['fra', 'FR'], ['France', 'FR'], ['  république tchèque ', 'CZ'], ['Allemagne', 'DE'],
-    ['Germany', 'DE'], ['DEU', 'DE'], ['USA', 'US'], ['United States', 'US'], ['États-Unis', 'US'],
-    ['UK', 'GB'], ['Royaume-Uni', 'GB'], ["Côte d'Ivoire", 'CI'], ['the Netherlands', 'NL'],
-    ['Pays-Bas', 'NL'], ['ZZ', undefined], ['Atlantis', undefined],
+    ['FR', 'FR'],
+    ['fra', 'FR'],
+    ['France', 'FR'],
+    ['  république tchèque ', 'CZ'],
+    ['Allemagne', 'DE'],
+    ['Germany', 'DE'],
+    ['DEU', 'DE'],
+    ['USA', 'US'],
+    ['United States', 'US'],
+    ['États-Unis', 'US'],
+    ['UK', 'GB'],
+    ['Royaume-Uni', 'GB'],
+    ["Côte d'Ivoire", 'CI'],
+    ['the Netherlands', 'NL'],
+    ['Pays-Bas', 'NL'],
+    ['ZZ', undefined],
+    ['Atlantis', undefined],
   ])('reads the country %s as %s', (raw, code) => {
     expect(toCountryCode(raw)).toBe(code);
   });
@@ -36,7 +49,7 @@ describe('recipes', () => {
   });
 
   it.each([
-    ['  JEAN-PIERRE   O\'NEIL ', "Jean-Pierre O'Neil"],
+    ["  JEAN-PIERRE   O'NEIL ", "Jean-Pierre O'Neil"],
     ['marie claire', 'Marie Claire'],
     ['McDonald', 'McDonald'],
   ])('normalizes the name %j', (raw, name) => {
@@ -60,17 +73,37 @@ describe('recipes', () => {
       kind: 'profiles' as const,
       defaultCountry: 'FR',
       recipes: recipes(
-        { type: 'drop', level: 'source', when: { column: 'status', equals: 'deleted', ignoreCase: true } },
+        {
+          type: 'drop',
+          level: 'source',
+          when: { column: 'status', equals: 'deleted', ignoreCase: true },
+        },
         { type: 'email', level: 'source', columns: ['email'] },
-        { type: 'phone', level: 'source', columns: ['phone'], countryColumn: 'country', sources: ['shop'] },
+        {
+          type: 'phone',
+          level: 'source',
+          columns: ['phone'],
+          countryColumn: 'country',
+          sources: ['shop'],
+        },
         { type: 'country', level: 'source', columns: ['country'] },
         { type: 'trim', columns: ['city'], case: 'upper' },
       ),
     };
     const run = compileSourceRecipes(dataset);
-    const row = { email: ' Ana@Example.COM ', phone: '0470 12 34 56', country: 'Belgique', city: ' lyon ' };
+    const row = {
+      email: ' Ana@Example.COM ',
+      phone: '0470 12 34 56',
+      country: 'Belgique',
+      city: ' lyon ',
+    };
 
-    expect(run('shop', row)).toEqual({ email: 'ana@example.com', phone: '+32470123456', country: 'BE', city: ' lyon ' });
+    expect(run('shop', row)).toEqual({
+      email: 'ana@example.com',
+      phone: '+32470123456',
+      country: 'BE',
+      city: ' lyon ',
+    });
     expect(run('crm', row)!.phone).toBe('0470 12 34 56');
     expect(run('shop', { ...row, status: 'DELETED' })).toBeNull();
     expect(run('shop', { ...row, email: 'not an email' })!.email).toBe('');
@@ -83,10 +116,14 @@ describe('recipes', () => {
     const derive = { type: 'derive', column: 'label', expression: "concat(upper(tier), ':', id)" };
 
     expect(compileGoldenRecipes({ recipes: recipes(fallback, map, derive) })({ id: '7' })).toEqual({
-      id: '7', tier: 'gold', label: 'GOLD:7',
+      id: '7',
+      tier: 'gold',
+      label: 'GOLD:7',
     });
     expect(compileGoldenRecipes({ recipes: recipes(map, fallback, derive) })({ id: '7' })).toEqual({
-      id: '7', tier: 'g', label: 'G:7',
+      id: '7',
+      tier: 'g',
+      label: 'G:7',
     });
   });
 });

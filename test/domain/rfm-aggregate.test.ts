@@ -107,15 +107,18 @@ describe('aggregateOrders', () => {
     const aggregates = aggregateOrders(orders);
 
     expect(aggregates.get('c1')).toMatchObject({
-      frequency: 1, monetary: 20, firstOrderDay: day('2026-01-05'), lastOrderDay: day('2026-01-05'),
+      frequency: 1,
+      monetary: 20,
+      firstOrderDay: day('2026-01-05'),
+      lastOrderDay: day('2026-01-05'),
     });
     expect(aggregates.get('c2')).toMatchObject({ frequency: 0, monetary: -5 });
     // A customer who only had refunds bought nothing: scored as no customer at all.
     const grid = DEFAULT_SEGMENT_GRID;
     const scored = scoreAggregates(aggregates.values(), day('2026-01-31'), { bins: 6, grid });
-    expect(scored.rows.map((row) => [row.customerId, row.recencyDays, row.frequency, row.monetary])).toEqual([
-      ['c1', 26, 1, 20],
-    ]);
+    expect(
+      scored.rows.map((row) => [row.customerId, row.recencyDays, row.frequency, row.monetary]),
+    ).toEqual([['c1', 26, 1, 20]]);
   });
 
   it('names the order whose date cannot be read', () => {

@@ -81,7 +81,6 @@ describe('scoreHistory', () => {
 
     const periods = [...scoreHistory(ORDERS, day('1998-07-01'), 'year', opts)];
 
-
     const last = periods[periods.length - 1]!.result.rows;
     // The year up to 1998-07-01 starts after 1997-07-01: 00001's only order is outside it, so
     // 00001 left the base, and 00009 keeps one order of three.

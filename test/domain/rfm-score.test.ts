@@ -48,13 +48,21 @@ describe('tieAwareScores', () => {
   });
 
   it('gives every customer the same score in any row order (BL-18 shuffled)', () => {
-    const ids = ['cust-01', 'cust-02', 'cust-03', 'cust-04', 'cust-05'].concat(
-      ['cust-06', 'cust-07', 'cust-08', 'cust-09', 'cust-10'],
-    );
+    const ids = ['cust-01', 'cust-02', 'cust-03', 'cust-04', 'cust-05'].concat([
+      'cust-06',
+      'cust-07',
+      'cust-08',
+      'cust-09',
+      'cust-10',
+    ]);
     const counts = [1, 1, 1, 1, 1, 1, 1, 2, 3, 8];
     const shuffled = [7, 2, 9, 0, 5, 8, 1, 6, 3, 4];
 
-    const { scores } = tieAwareScores(shuffled.map((i) => counts[i] as number), 5, 'higher');
+    const { scores } = tieAwareScores(
+      shuffled.map((i) => counts[i] as number),
+      5,
+      'higher',
+    );
 
     const byId = Object.fromEntries(shuffled.map((i, k) => [ids[i], scores[k]]));
     expect(ids.map((id) => byId[id])).toEqual([1, 1, 1, 1, 1, 1, 1, 4, 5, 5]);

@@ -71,9 +71,7 @@ describe('buildSegmentGrid', () => {
     const grid = buildSegmentGrid(rules, 5);
 
     expect(grid.names).toEqual(['low', 'high']);
-    expect(grid.cells.map((row) => row.join(' '))).toEqual(
-      Array(5).fill('low low high high high'),
-    );
+    expect(grid.cells.map((row) => row.join(' '))).toEqual(Array(5).fill('low low high high high'));
   });
 });
 
@@ -114,16 +112,28 @@ describe('parseSegmentsFile', () => {
   ];
 
   it('reads the rules under `segments:` or as a list alone', () => {
-    const listed = parseSegmentsFile('segments:\n  - { name: best, r: 4-6, fm: 4-6 }\n  - { name: rest, r: 1-6, fm: 1-3 }\n', 'a.yaml');
-    const bare = parseSegmentsFile('- { name: best, r: [4, 6], fm: [4, 6] }\n- { name: rest, r: [1, 6], fm: [1, 3] }\n', 'b.yaml');
+    const listed = parseSegmentsFile(
+      'segments:\n  - { name: best, r: 4-6, fm: 4-6 }\n  - { name: rest, r: 1-6, fm: 1-3 }\n',
+      'a.yaml',
+    );
+    const bare = parseSegmentsFile(
+      '- { name: best, r: [4, 6], fm: [4, 6] }\n- { name: rest, r: [1, 6], fm: [1, 3] }\n',
+      'b.yaml',
+    );
 
     expect(listed).toEqual(rules);
     expect(bare).toEqual(rules);
   });
 
   it.each([
-    ['bins: 5\nsegments:\n  - { name: all, r: 1-6, fm: 1-6 }\n', 'c.yaml: Unrecognized key: "bins"'],
-    ['segments:\n  - { name: all, r: 1-6, fm: 1-6, colour: red }\n', 'c.yaml: segments.0: Unrecognized key: "colour"'],
+    [
+      'bins: 5\nsegments:\n  - { name: all, r: 1-6, fm: 1-6 }\n',
+      'c.yaml: Unrecognized key: "bins"',
+    ],
+    [
+      'segments:\n  - { name: all, r: 1-6, fm: 1-6, colour: red }\n',
+      'c.yaml: segments.0: Unrecognized key: "colour"',
+    ],
     ['segments: [\n', 'c.yaml: invalid YAML'],
   ])('refuses %p, naming the file and where', (text, message) => {
     expect(() => parseSegmentsFile(text, 'c.yaml')).toThrow(message);

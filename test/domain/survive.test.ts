@@ -1,11 +1,26 @@
 import { SurvivorshipConfig } from '../../config/schema';
 import { surviveGolden, type SurviveMember } from '../../domain/identity/survive';
 
-const RULES = ['most_recent', 'most_recent_non_null', 'source_priority', 'first_seen', 'max', 'min', 'union'] as const;
+const RULES = [
+  'most_recent',
+  'most_recent_non_null',
+  'source_priority',
+  'first_seen',
+  'max',
+  'min',
+  'union',
+] as const;
 
 const config = SurvivorshipConfig.parse({
   default: 'most_recent',
-  columns: { a: 'most_recent_non_null', b: 'source_priority', c: 'first_seen', d: 'max', e: 'min', f: 'union' },
+  columns: {
+    a: 'most_recent_non_null',
+    b: 'source_priority',
+    c: 'first_seen',
+    d: 'max',
+    e: 'min',
+    f: 'union',
+  },
   sourcePriority: ['crm'],
 });
 
@@ -15,18 +30,44 @@ describe('surviveGolden', () => {
       id: 7,
       source: 'shop',
       recencyMs: 1000,
-      values: { name: ' Ana ', a: '  ', b: 'x', c: '', d: ' 12 ', e: '2024-01-02 ', f: ' vip ', g: '' },
+      values: {
+        name: ' Ana ',
+        a: '  ',
+        b: 'x',
+        c: '',
+        d: ' 12 ',
+        e: '2024-01-02 ',
+        f: ' vip ',
+        g: '',
+      },
     };
     expect(surviveGolden([alone], config)).toEqual({
-      name: ' Ana ', a: '', b: 'x', c: '', d: '12', e: '2024-01-02', f: '["vip"]', g: '',
+      name: ' Ana ',
+      a: '',
+      b: 'x',
+      c: '',
+      d: '12',
+      e: '2024-01-02',
+      f: '["vip"]',
+      g: '',
     });
   });
 
   it('keeps columns named like built-ins (constructor, __proto__) as columns, by the default rule', () => {
-    const values = JSON.parse('{"__proto__":"x","constructor":" ","toString":"t"}') as Record<string, string>;
+    const values = JSON.parse('{"__proto__":"x","constructor":" ","toString":"t"}') as Record<
+      string,
+      string
+    >;
     const older: SurviveMember = { id: 1, source: 'crm', recencyMs: 1, values };
-    const newer: SurviveMember = { id: 2, source: 'crm', recencyMs: 2, values: { email: 'a@x.org' } };
-    expect(JSON.stringify(surviveGolden([older], config))).toBe('{"__proto__":"x","constructor":" ","toString":"t"}');
+    const newer: SurviveMember = {
+      id: 2,
+      source: 'crm',
+      recencyMs: 2,
+      values: { email: 'a@x.org' },
+    };
+    expect(JSON.stringify(surviveGolden([older], config))).toBe(
+      '{"__proto__":"x","constructor":" ","toString":"t"}',
+    );
     expect(JSON.stringify(surviveGolden([older, newer], config))).toBe(
       '{"email":"a@x.org","__proto__":"x","constructor":" ","toString":"t"}',
     );
@@ -47,15 +88,25 @@ describe('surviveGolden', () => {
 
   it('picks each column by its rule across members', () => {
     const older: SurviveMember = {
-      id: 1, source: 'crm', recencyMs: 1000,
+      id: 1,
+      source: 'crm',
+      recencyMs: 1000,
       values: { name: 'Ana', a: 'old', b: 'crm-b', c: 'first', d: '9', e: '5', f: 'vip' },
     };
     const newer: SurviveMember = {
-      id: 2, source: 'shop', recencyMs: 2000,
+      id: 2,
+      source: 'shop',
+      recencyMs: 2000,
       values: { name: 'Ana L', a: ' ', b: 'shop-b', c: 'second', d: '10', e: '11', f: 'new' },
     };
     expect(surviveGolden([newer, older], config)).toEqual({
-      name: 'Ana L', a: 'old', b: 'crm-b', c: 'first', d: '10', e: '5', f: '["vip","new"]',
+      name: 'Ana L',
+      a: 'old',
+      b: 'crm-b',
+      c: 'first',
+      d: '10',
+      e: '5',
+      f: '["vip","new"]',
     });
   });
 });

@@ -36,7 +36,9 @@ describe('ValueHolders', () => {
     // multiplies alone, a change in bit 15 never reached lower bits, and dozens were taken for
     // an earlier value. Two independent 64-bit hashes give none (about 3e-8 expected).
     const halves = Array.from({ length: 1024 }, (_, i) =>
-      Array.from({ length: 10 }, (_, k) => String.fromCharCode((i >> k) & 1 ? 0x8061 : 0x61)).join(''),
+      Array.from({ length: 10 }, (_, k) => String.fromCharCode((i >> k) & 1 ? 0x8061 : 0x61)).join(
+        '',
+      ),
     );
     const holders = new ValueHolders(128 << 20);
     let taken = 0;

@@ -4,7 +4,13 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { RunReport } from '../../activities';
-import { availableBackends, BRAZE_KEY, startE2E, type E2E, type E2EConfigValues } from '../support/e2e';
+import {
+  availableBackends,
+  BRAZE_KEY,
+  startE2E,
+  type E2E,
+  type E2EConfigValues,
+} from '../support/e2e';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/cdnow');
 const CDNOW = path.resolve(__dirname, '../../examples/data/cdnow/CDNOW_master.txt');
@@ -158,13 +164,22 @@ function expectedPurchases(orders: Order[]): { orders: number; byCustomer: Purch
       `SELECT c, COUNT(*) AS n, SUM(MIN(cds, 100)) AS quantity, MIN(day) AS first, MAX(day) AS last
        FROM o WHERE day >= ? GROUP BY c`,
     )
-    .all(PURCHASES_SINCE) as Array<{ c: string; n: number; quantity: number; first: string; last: string }>;
+    .all(PURCHASES_SINCE) as Array<{
+    c: string;
+    n: number;
+    quantity: number;
+    first: string;
+    last: string;
+  }>;
   sql.close();
   const at = (day: string) => `${day}T00:00:00.000Z`;
   return {
     orders: rows.reduce((sum, row) => sum + row.n, 0),
     byCustomer: new Map(
-      rows.map((row) => [row.c, [{ name: 'cd', first: at(row.first), last: at(row.last), count: row.quantity }]]),
+      rows.map((row) => [
+        row.c,
+        [{ name: 'cd', first: at(row.first), last: at(row.last), count: row.quantity }],
+      ]),
     ),
   };
 }
@@ -176,7 +191,9 @@ async function exportedPurchases(e2e: E2E, customers: string[]): Promise<Purchas
     headers: { authorization: `Bearer ${BRAZE_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ external_ids: customers, fields_to_export: ['purchases'] }),
   });
-  const body = (await response.json()) as { users: Array<{ external_id: string; purchases?: unknown }> };
+  const body = (await response.json()) as {
+    users: Array<{ external_id: string; purchases?: unknown }>;
+  };
   return new Map(body.users.map((u) => [u.external_id, (u.purchases ?? []) as never]));
 }
 
@@ -188,12 +205,16 @@ async function brazeProfiles(e2e: E2E): Promise<Map<string, Record<string, unkno
 }
 
 /** The profile's values of the expected fields; a date attribute compared by its day. */
-function comparable(profile: Record<string, unknown> | undefined, expected: Record<string, unknown>) {
+function comparable(
+  profile: Record<string, unknown> | undefined,
+  expected: Record<string, unknown>,
+) {
   const out: Record<string, unknown> = {};
   for (const name of [...Object.keys(expected), 'spent_90d', 'rfm_segment_change']) {
     const value = profile?.[name];
     if (value === undefined) continue;
-    out[name] = name === 'last_order' ? new Date(value as string).toISOString().slice(0, 10) : value;
+    out[name] =
+      name === 'last_order' ? new Date(value as string).toISOString().slice(0, 10) : value;
   }
   return out;
 }
@@ -234,7 +255,11 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     // The config names segments.yaml relative to itself: the copy beside it is the one read.
     copyFileSync(path.join(EXAMPLE, 'segments.yaml'), path.join(e2e.dir, 'segments.yaml'));
     const script = path.join(EXAMPLE, 'make-drop.js');
-    const args = [script, e2e.dropDir, ...(CUSTOMERS < Infinity ? ['--customers', String(CUSTOMERS)] : [])];
+    const args = [
+      script,
+      e2e.dropDir,
+      ...(CUSTOMERS < Infinity ? ['--customers', String(CUSTOMERS)] : []),
+    ];
     const said = execFileSync(process.execPath, args, { encoding: 'utf8' });
     const m = /^(\d+) orders and (\d+) customer rows \((\d+) customers\)/.exec(said)!;
     drop = { orders: Number(m[1]), rows: Number(m[2]), customers: Number(m[3]) };
@@ -284,13 +309,18 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     const buyers = [...purchases.byCustomer.keys()].slice(0, 4);
     const before = customerIds.find((c) => !purchases.byCustomer.has(c))!;
     const exported = await exportedPurchases(e2e, [...buyers, before]);
-    expect(exported).toEqual(new Map([...buyers.map((c) => [c, purchases.byCustomer.get(c)!] as const), [before, []]]));
+    expect(exported).toEqual(
+      new Map([...buyers.map((c) => [c, purchases.byCustomer.get(c)!] as const), [before, []]]),
+    );
     process.stdout.write(`CDNOW purchases since ${PURCHASES_SINCE}: ${purchases.orders}\n`);
     const expected = expectedAttributes(orders, customerIds);
     const profiles = await brazeProfiles(e2e);
     expectProfiles(profiles, expected);
     // Customer 13 is in the CRM twice, once with the email in capitals: one profile.
-    expect(profiles.get('00013')).toMatchObject({ email: 'customer13@cdnow.example', first_name: 'Paul' });
+    expect(profiles.get('00013')).toMatchObject({
+      email: 'customer13@cdnow.example',
+      first_name: 'Paul',
+    });
     expect(profiles.get('00001')).toMatchObject({ first_name: 'Paul', country: 'DE' });
     expect(profiles.get('00002')).toMatchObject({ first_name: 'Jean Luc', country: 'US' });
     expect(profiles.get('00004')).toMatchObject({ first_name: 'Kim', country: 'DE' });
@@ -298,7 +328,8 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     // Every segment of the example's grid is used on this base.
     const bySegment = (values: Iterable<Record<string, unknown>>) => {
       const counts: Record<string, number> = {};
-      for (const v of values) counts[v.rfm_segment as string] = (counts[v.rfm_segment as string] ?? 0) + 1;
+      for (const v of values)
+        counts[v.rfm_segment as string] = (counts[v.rfm_segment as string] ?? 0) + 1;
       return counts;
     };
     // On the first 2,000: gone 590, champions 539, regulars 319, one_timers 227, cooling 212,
@@ -313,7 +344,11 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     const report = await e2e.runSync();
 
     expect(report).toMatchObject({ status: 'succeeded', recordsPlanned: 0, requestsSent: 0 });
-    expect(report).toMatchObject({ unifyMode: 'unchanged', preparedChanged: 0, customersRecomputed: 0 });
+    expect(report).toMatchObject({
+      unifyMode: 'unchanged',
+      preparedChanged: 0,
+      customersRecomputed: 0,
+    });
     expect(report).toMatchObject({ purchasesSent: 0, purchasesDeferred: 0, eventsSent: 0 });
     expect(e2e.braze.stats().requests).toBe(before);
   });
@@ -322,7 +357,8 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     const before = expectedAttributes(orders, customerIds);
     const more = NEW_ORDERS.map((o) => ({ ...o, cents: Math.round(Number(o.dollars) * 100) }));
     const after = expectedAttributes([...orders, ...more], [...customerIds, NEW_CUSTOMER]);
-    const changed = ([c, a]: [string, unknown]) => JSON.stringify(a) !== JSON.stringify(before.get(c));
+    const changed = ([c, a]: [string, unknown]) =>
+      JSON.stringify(a) !== JSON.stringify(before.get(c));
     const moved = [...after].filter(changed).map(([c]) => c);
     const crm = [
       'row_id,customer_id,email,first_name,country',
@@ -331,19 +367,29 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     writeFileSync(path.join(e2e.dropDir, 'customers_19980702.csv'), `${crm.join('\n')}\n`);
     const shop = NEW_ORDERS.map((o) => [o.orderId, o.customer, o.day, o.dollars, o.cds].join(','));
     const header = 'order_id,customer_id,date,amount,cds';
-    writeFileSync(path.join(e2e.dropDir, 'orders_19980702.csv'), `${[header, ...shop].join('\n')}\n`);
+    writeFileSync(
+      path.join(e2e.dropDir, 'orders_19980702.csv'),
+      `${[header, ...shop].join('\n')}\n`,
+    );
     const logged = e2e.braze.requestLog().length;
     const recorded = e2e.braze.stats().purchasesRecorded;
 
     const report: RunReport = await e2e.runSync();
 
-    const sentTo = e2e.braze.requestLog().slice(logged).flatMap((entry) => entry.externalIds);
+    const sentTo = e2e.braze
+      .requestLog()
+      .slice(logged)
+      .flatMap((entry) => entry.externalIds);
     expect(new Set(sentTo).size).toBe(sentTo.length);
     expect([...sentTo].sort()).toEqual([...moved].sort());
     expect(moved).toEqual(expect.arrayContaining(['00005', '00017', NEW_CUSTOMER]));
     // More than the three touched: the base grew by one and two customers moved up.
     expect(moved.length).toBeGreaterThan(3);
-    expect(report).toMatchObject({ status: 'succeeded', recordsRead: 4, recordsPlanned: moved.length });
+    expect(report).toMatchObject({
+      status: 'succeeded',
+      recordsRead: 4,
+      recordsPlanned: moved.length,
+    });
     expectProfiles(await brazeProfiles(e2e), after);
     const added = (await brazeProfiles(e2e)).get(NEW_CUSTOMER);
     expect(added).toMatchObject({ email: 'new@cdnow.example', first_name: 'Ada', country: 'FR' });
@@ -353,14 +399,22 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
     expect(e2e.braze.stats().purchasesRecorded).toBe(recorded + NEW_ORDERS.length);
     const touched = ['00005', '00017', NEW_CUSTOMER];
     const now = expectedPurchases([...orders, ...more]).byCustomer;
-    expect(await exportedPurchases(e2e, touched)).toEqual(new Map(touched.map((c) => [c, now.get(c)!])));
+    expect(await exportedPurchases(e2e, touched)).toEqual(
+      new Map(touched.map((c) => [c, now.get(c)!])),
+    );
     orders.push(...more);
     customerIds.push(NEW_CUSTOMER);
   });
 
   test("a customer given a second id gets that id's orders and purchases on its one profile", async () => {
     // The CRM lists customer 00021 again under a new id, and the shop has an order under it.
-    const second = { orderId: 'm1', customer: SECOND_ID, day: '1998-06-25', dollars: '77.00', cds: 3 };
+    const second = {
+      orderId: 'm1',
+      customer: SECOND_ID,
+      day: '1998-06-25',
+      dollars: '77.00',
+      cds: 3,
+    };
     writeFileSync(
       path.join(e2e.dropDir, 'customers_19980703.csv'),
       `row_id,customer_id,email,first_name,country\nc${SECOND_ID},${SECOND_ID},customer21@cdnow.example,,\n`,
@@ -375,7 +429,11 @@ describe.each(availableBackends())('CDNOW orders and customers to Braze on %s', 
 
     const report: RunReport = await e2e.runSync();
 
-    expect(report).toMatchObject({ status: 'succeeded', recordsRead: 2, goldenRecords: customerIds.length });
+    expect(report).toMatchObject({
+      status: 'succeeded',
+      recordsRead: 2,
+      goldenRecords: customerIds.length,
+    });
     expect(report).toMatchObject({ purchasesSent: 1, purchasesDeferred: 0, purchasesUnmatched: 0 });
     expect(e2e.braze.stats().purchasesRecorded).toBe(recorded + 1);
     const profiles = await brazeProfiles(e2e);

@@ -16,7 +16,12 @@ describe('delivery pacing, rate limits and errors', () => {
   }
 
   test('sends at most the configured request volume per time window', async () => {
-    const env = await start({ backend: 'sqlite', batchSize: 50, requestVolume: 2, timeWindowSeconds: 1 });
+    const env = await start({
+      backend: 'sqlite',
+      batchSize: 50,
+      requestVolume: 2,
+      timeWindowSeconds: 1,
+    });
 
     const report = await env.runSync();
 
@@ -24,11 +29,17 @@ describe('delivery pacing, rate limits and errors', () => {
     const times = env.braze.requestLog().map((entry) => entry.at);
     // 7 requests, 2 per 1 s window: windows start at 0, 1, 2 and 3 s at the earliest.
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3000);
-    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(950);
+    for (let i = 2; i < times.length; i++)
+      expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(950);
   });
 
   test('pauses when Braze says the rate limit is used up, before it has to answer 429', async () => {
-    const env = await start({ backend: 'sqlite', batchSize: 50, brazeRequestVolume: 3, requestVolume: 100 });
+    const env = await start({
+      backend: 'sqlite',
+      batchSize: 50,
+      brazeRequestVolume: 3,
+      requestVolume: 100,
+    });
 
     const report = await env.runSync();
 
@@ -68,14 +79,26 @@ describe('delivery pacing, rate limits and errors', () => {
 
     const first = await env.runSync();
 
-    expect(first).toMatchObject({ status: 'succeeded', batchesFailed: 1, requestsSent: 5, recordsDelivered: 272 });
+    expect(first).toMatchObject({
+      status: 'succeeded',
+      batchesFailed: 1,
+      requestsSent: 5,
+      recordsDelivered: 272,
+    });
     expect(first.recordsRejectedByDestination).toBe(75);
-    expect(first.rejections.find((r) => r.stage === 'deliver')?.reason).toBe('Braze /users/track answered HTTP 400');
+    expect(first.rejections.find((r) => r.stage === 'deliver')?.reason).toBe(
+      'Braze /users/track answered HTTP 400',
+    );
     expect(env.braze.stats().profiles).toBe(272);
 
     const second = await env.runSync();
 
-    expect(second).toMatchObject({ status: 'succeeded', recordsPlanned: 75, requestsSent: 1, recordsDelivered: 75 });
+    expect(second).toMatchObject({
+      status: 'succeeded',
+      recordsPlanned: 75,
+      requestsSent: 1,
+      recordsDelivered: 75,
+    });
     expect(env.braze.stats().profiles).toBe(347);
   });
 

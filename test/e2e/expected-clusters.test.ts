@@ -28,7 +28,8 @@ describe('the expected golden-record count for the sample file', () => {
     const byKey = new Map<string, number[]>();
     kept.forEach((r, i) => keyOf(r).forEach((k) => byKey.set(k, [...(byKey.get(k) ?? []), i])));
     for (const members of byKey.values()) {
-      for (const a of members) for (const b of members) if (a !== b) edges.set(a, [...(edges.get(a) ?? []), b]);
+      for (const a of members)
+        for (const b of members) if (a !== b) edges.set(a, [...(edges.get(a) ?? []), b]);
     }
     const seen = new Set<number>();
     let components = 0;

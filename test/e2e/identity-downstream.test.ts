@@ -6,7 +6,11 @@ import { planDelivery } from '../../activities/plan';
 import { parseConfig } from '../../config/load';
 import { startBrazeEmulator, type BrazeEmulator } from '../../emulators/braze';
 import { migrate } from '../../store/db';
-import { loadDestinationState, nextPendingBatch, summarizeIdentityChanges } from '../../store/delivery';
+import {
+  loadDestinationState,
+  nextPendingBatch,
+  summarizeIdentityChanges,
+} from '../../store/delivery';
 import { loadGoldenRecords } from '../../store/identity';
 import { availableBackends, BRAZE_KEY, startE2E, type E2E } from '../support/e2e';
 import { sqlite } from '../support/databases';
@@ -49,12 +53,12 @@ describe.each(availableBackends())('identity changes sent downstream to Braze on
     for (const golden of await loadGoldenRecords(e2e.db, 'customers')) {
       masterOf.set(golden.attributes.email!, golden.masterId);
     }
-    expect(e2e.braze.profiles().map((p) => p.email).sort()).toEqual([
-      'ada@example.org',
-      'alan@example.org',
-      'edsger@example.org',
-      'grace@example.org',
-    ]);
+    expect(
+      e2e.braze
+        .profiles()
+        .map((p) => p.email)
+        .sort(),
+    ).toEqual(['ada@example.org', 'alan@example.org', 'edsger@example.org', 'grace@example.org']);
   });
 
   test('a file linking two people merges the newer profile into the older one', async () => {
@@ -69,7 +73,10 @@ describe.each(availableBackends())('identity changes sent downstream to Braze on
     const report = await e2e.runSync();
 
     expect(report).toMatchObject({ status: 'succeeded', goldenMerged: 1, profilesMerged: 1 });
-    const gone = await e2e.db('golden_records').where({ master_id: alan }).first('status', 'merged_into');
+    const gone = await e2e
+      .db('golden_records')
+      .where({ master_id: alan })
+      .first('status', 'merged_into');
     expect(gone).toEqual({ status: 'merged', merged_into: ada });
     expect(e2e.braze.profile(alan)).toBeUndefined();
     expect(e2e.braze.stats()).toMatchObject({ profiles: 3, usersMerged: 1, mergeRequests: 1 });
@@ -80,16 +87,26 @@ describe.each(availableBackends())('identity changes sent downstream to Braze on
       last_name: kept.attributes.surname,
     });
     const state = await loadDestinationState(e2e.db, 'eshop-to-braze');
-    expect([...state.keys()].sort()).toEqual([...masterOf.values()].filter((m) => m !== alan).sort());
+    expect([...state.keys()].sort()).toEqual(
+      [...masterOf.values()].filter((m) => m !== alan).sort(),
+    );
   });
 
   test('a record deleted at the source retires its golden record and deletes the profile', async () => {
     const edsger = masterOf.get('edsger@example.org')!;
-    await e2e.db('source_records').where({ source: 'eshop', record_key: '4' }).update({ deleted_at_ms: Date.now() });
+    await e2e
+      .db('source_records')
+      .where({ source: 'eshop', record_key: '4' })
+      .update({ deleted_at_ms: Date.now() });
 
     const report = await e2e.runSync();
 
-    expect(report).toMatchObject({ status: 'succeeded', goldenRetired: 1, profilesDeleted: 1, profilesMerged: 0 });
+    expect(report).toMatchObject({
+      status: 'succeeded',
+      goldenRetired: 1,
+      profilesDeleted: 1,
+      profilesMerged: 0,
+    });
     expect(e2e.braze.profile(edsger)).toBeUndefined();
     expect(e2e.braze.stats()).toMatchObject({ profiles: 2, usersDeleted: 1, deleteRequests: 1 });
     expect((await loadDestinationState(e2e.db, 'eshop-to-braze')).has(edsger)).toBe(false);
@@ -100,7 +117,12 @@ describe.each(availableBackends())('identity changes sent downstream to Braze on
 
     const report = await e2e.runSync();
 
-    expect(report).toMatchObject({ status: 'succeeded', requestsSent: 0, profilesMerged: 0, profilesDeleted: 0 });
+    expect(report).toMatchObject({
+      status: 'succeeded',
+      requestsSent: 0,
+      profilesMerged: 0,
+      profilesDeleted: 0,
+    });
     expect(e2e.braze.stats()).toMatchObject({
       mergeRequests: before.mergeRequests,
       deleteRequests: before.deleteRequests,
@@ -138,7 +160,12 @@ syncs:
     );
   }
 
-  async function golden(id: number, masterId: string, status: string, mergedInto: string | null = null) {
+  async function golden(
+    id: number,
+    masterId: string,
+    status: string,
+    mergedInto: string | null = null,
+  ) {
     await db('golden_records').insert({
       id,
       master_id: masterId,
@@ -171,7 +198,9 @@ syncs:
   async function runDelivery(options = '', runId = 'run-1') {
     const deps = { config: config(options), db, now: () => T0 + 1 };
     const plan = await inActivity(() => planDelivery(deps, { runId, syncId: 's' }));
-    const window = await inActivity(() => deliverWindow(deps, { runId, syncId: 's', maxRequests: 100 }));
+    const window = await inActivity(() =>
+      deliverWindow(deps, { runId, syncId: 's', maxRequests: 100 }),
+    );
     return { plan, window };
   }
 
@@ -203,7 +232,11 @@ syncs:
     expect(await loadDestinationState(db, 's')).toEqual(
       new Map([['c', { email: 'c@example.org', home: 'Leeds' }]]),
     );
-    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({ profilesMerged: 2, profilesDeleted: 0, profilesRenamed: 0 });
+    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({
+      profilesMerged: 2,
+      profilesDeleted: 0,
+      profilesRenamed: 0,
+    });
 
     const next = await runDelivery('', 'run-2');
     expect(next.plan.batches).toBe(1);
@@ -222,7 +255,10 @@ syncs:
 
     const first = await inActivity(() => planDelivery(deps, { runId: 'run-1', syncId: 's' }));
     const again = await inActivity(() => planDelivery(deps, { runId: 'run-1', syncId: 's' }));
-    const kinds = await db('outbox').where({ run_id: 'run-1' }).orderBy('batch_no').select('batch_no', 'kind');
+    const kinds = await db('outbox')
+      .where({ run_id: 'run-1' })
+      .orderBy('batch_no')
+      .select('batch_no', 'kind');
 
     expect([first.batches, again.batches]).toEqual([3, 3]);
     expect(kinds).toEqual([
@@ -232,7 +268,12 @@ syncs:
     ]);
     expect(await nextPendingBatch(db, 'run-1')).toMatchObject({ batchNo: 1 });
     await inActivity(() => deliverWindow(deps, { runId: 'run-1', syncId: 's', maxRequests: 10 }));
-    expect(braze.profiles().map((p) => p.external_id).sort()).toEqual(['fresh', 'keep']);
+    expect(
+      braze
+        .profiles()
+        .map((p) => p.external_id)
+        .sort(),
+    ).toEqual(['fresh', 'keep']);
     expect([...(await loadDestinationState(db, 's')).keys()].sort()).toEqual(['fresh', 'keep']);
   });
 
@@ -240,16 +281,26 @@ syncs:
     await golden(1, 'keep', 'active');
     await golden(2, 'dup', 'merged', 'keep');
     await sent('dup', { email: 'dup@example.org' });
-    await db('golden_records').where({ master_id: 'keep' }).update({ attributes: '{"email":"not-an-email"}' });
+    await db('golden_records')
+      .where({ master_id: 'keep' })
+      .update({ attributes: '{"email":"not-an-email"}' });
 
     const { window } = await runDelivery();
 
     expect(window.done).toBe(true);
     expect(braze.profile('dup')).toBeDefined();
     expect((await loadDestinationState(db, 's')).has('dup')).toBe(true);
-    const errors = await db('row_errors').where({ run_id: 'run-1', record_key: 'dup' }).select('reason');
-    expect(errors).toEqual([{ reason: 'merge into keep deferred: its profile is not in Braze yet' }]);
-    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({ profilesMerged: 0, profilesDeleted: 0, profilesRenamed: 0 });
+    const errors = await db('row_errors')
+      .where({ run_id: 'run-1', record_key: 'dup' })
+      .select('reason');
+    expect(errors).toEqual([
+      { reason: 'merge into keep deferred: its profile is not in Braze yet' },
+    ]);
+    expect(await summarizeIdentityChanges(db, 'run-1')).toEqual({
+      profilesMerged: 0,
+      profilesDeleted: 0,
+      profilesRenamed: 0,
+    });
   });
 
   it('plans nothing for onMerge: keep and onDelete: keep', async () => {

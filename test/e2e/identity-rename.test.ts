@@ -2,7 +2,14 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { summarizeIdentityChanges } from '../../store/delivery';
 import { loadGoldenRecords } from '../../store/identity';
-import { availableBackends, BRAZE_KEY, SFTP_USER, startE2E, type E2E, type E2EConfigValues } from '../support/e2e';
+import {
+  availableBackends,
+  BRAZE_KEY,
+  SFTP_USER,
+  startE2E,
+  type E2E,
+  type E2EConfigValues,
+} from '../support/e2e';
 
 const HEADER = 'unique_id,customer_no,first_name,surname,city,email';
 
@@ -66,9 +73,17 @@ async function recordHistory(e2e: E2E, externalId: string): Promise<void> {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${BRAZE_KEY}` },
     body: JSON.stringify({
-      events: [{ external_id: externalId, name: 'newsletter_signup', time: '2025-11-02T08:00:00Z' }],
+      events: [
+        { external_id: externalId, name: 'newsletter_signup', time: '2025-11-02T08:00:00Z' },
+      ],
       purchases: [
-        { external_id: externalId, product_id: 'cd', currency: 'EUR', price: 12.5, time: '2025-12-01T10:00:00Z' },
+        {
+          external_id: externalId,
+          product_id: 'cd',
+          currency: 'EUR',
+          price: 12.5,
+          time: '2025-12-01T10:00:00Z',
+        },
       ],
     }),
   });
@@ -97,7 +112,12 @@ describe.each(availableBackends())('external id changes renamed in Braze on %s',
     const report = await e2e.runSync();
 
     expect(report).toMatchObject({ status: 'succeeded', goldenRecords: 3, recordsDelivered: 3 });
-    expect(e2e.braze.profiles().map((p) => p.external_id).sort()).toEqual(['C-100', 'C-200', 'C-300']);
+    expect(
+      e2e.braze
+        .profiles()
+        .map((p) => p.external_id)
+        .sort(),
+    ).toEqual(['C-100', 'C-200', 'C-300']);
     const golden = await loadGoldenRecords(e2e.db, 'customers');
     ada = golden.find((g) => g.attributes.email === 'ada@example.org')!.masterId;
     alan = golden.find((g) => g.attributes.email === 'alan@example.org')!.masterId;
@@ -122,7 +142,9 @@ describe.each(availableBackends())('external id changes renamed in Braze on %s',
       profiles: 3,
       dataPointsWritten: before.dataPointsWritten + 1,
     });
-    expect(await summarizeIdentityChanges(e2e.db, report.runId)).toMatchObject({ profilesRenamed: 1 });
+    expect(await summarizeIdentityChanges(e2e.db, report.runId)).toMatchObject({
+      profilesRenamed: 1,
+    });
     const renamed = {
       external_id: 'C-101',
       email: 'ada@example.org',
@@ -169,8 +191,13 @@ describe.each(availableBackends())('external id changes renamed in Braze on %s',
     const report = await e2e.runSync();
 
     expect(report.status).toBe('succeeded');
-    expect(e2e.braze.stats()).toMatchObject({ renameRequests: before.renameRequests + 1, usersRenamed: 1 });
-    expect(await summarizeIdentityChanges(e2e.db, report.runId)).toMatchObject({ profilesRenamed: 0 });
+    expect(e2e.braze.stats()).toMatchObject({
+      renameRequests: before.renameRequests + 1,
+      usersRenamed: 1,
+    });
+    expect(await summarizeIdentityChanges(e2e.db, report.runId)).toMatchObject({
+      profilesRenamed: 0,
+    });
     expect(report.rejections).toEqual([
       {
         stage: 'deliver',
@@ -204,7 +231,12 @@ describe.each(availableBackends())('external id changes renamed in Braze on %s',
   test("a new customer under another profile's number, current or renamed away, is not sent", async () => {
     writeFileSync(
       path.join(e2e.dropDir, 'customers_20260104.csv'),
-      [HEADER, '4,C-100,Adele,Blanc,Lyon,adele@example.org', '5,C-300,Gina,Hopp,Rome,gina@example.org', ''].join('\n'),
+      [
+        HEADER,
+        '4,C-100,Adele,Blanc,Lyon,adele@example.org',
+        '5,C-300,Gina,Hopp,Rome,gina@example.org',
+        '',
+      ].join('\n'),
     );
     const before = e2e.braze.stats();
     const grace = e2e.braze.profile('C-300');
@@ -220,7 +252,12 @@ describe.each(availableBackends())('external id changes renamed in Braze on %s',
       field: 'customer_no',
       reason: `not sent: its customer_no is the Braze profile of golden record ${holder}`,
     });
-    expect(report).toMatchObject({ status: 'succeeded', goldenRecords: 5, requestsSent: 0, recordsSkipped: 2 });
+    expect(report).toMatchObject({
+      status: 'succeeded',
+      goldenRecords: 5,
+      requestsSent: 0,
+      recordsSkipped: 2,
+    });
     // C-100 is Ada's deprecated id: Braze would put Adele's values on Ada's profile.
     expect(report.rejections).toEqual(
       expect.arrayContaining([
@@ -228,9 +265,15 @@ describe.each(availableBackends())('external id changes renamed in Braze on %s',
         expect.objectContaining(waiting(master('gina@example.org'), graceId)),
       ]),
     );
-    expect(e2e.braze.stats()).toMatchObject({ profiles: before.profiles, requests: before.requests });
+    expect(e2e.braze.stats()).toMatchObject({
+      profiles: before.profiles,
+      requests: before.requests,
+    });
     expect(e2e.braze.profile('C-300')).toEqual(grace);
-    expect(e2e.braze.profile('C-101')).toMatchObject({ email: 'ada@example.org', home_city: 'Paris' });
+    expect(e2e.braze.profile('C-101')).toMatchObject({
+      email: 'ada@example.org',
+      home_city: 'Paris',
+    });
   });
 });
 

@@ -53,7 +53,11 @@ describe('sync of four sources into one profiles dataset', () => {
       crm: 15,
       eshop: 11,
     });
-    for (const [source, records] of [['salesforce', 20], ['zendesk', 16], ['crm', 15]] as const) {
+    for (const [source, records] of [
+      ['salesforce', 20],
+      ['zendesk', 16],
+      ['crm', 15],
+    ] as const) {
       expect(await getWatermark(e2e.db, source)).toMatchObject({ runId: first.runId, records });
     }
   });

@@ -98,9 +98,17 @@ describe.each(availableBackends())('sync from an SFTP drop to Braze on %s', (bac
 
     const report = await e2e.runSync();
 
-    expect(report).toMatchObject({ status: 'succeeded', recordsPlanned: 1, requestsSent: 1, attributesSent: 1 });
+    expect(report).toMatchObject({
+      status: 'succeeded',
+      recordsPlanned: 1,
+      requestsSent: 1,
+      attributesSent: 1,
+    });
     expect(e2e.braze.stats().requests).toBe(before + 1);
-    expect(e2e.braze.requestLog().at(-1)).toMatchObject({ attributeCount: 1, externalIds: [single.masterId] });
+    expect(e2e.braze.requestLog().at(-1)).toMatchObject({
+      attributeCount: 1,
+      externalIds: [single.masterId],
+    });
     expect(e2e.braze.profile(single.masterId)?.home_city).toBe('Reykjavik');
   });
 
@@ -126,9 +134,15 @@ describe.each(availableBackends())('sync from an SFTP drop to Braze on %s', (bac
     const rejected = report.rejections.filter((r) => r.file === 'customers_20260102.csv');
     expect(rejected.map((r) => r.line)).toEqual([3, 5]);
     expect(rejected[0]!.reason).toMatch(/quote|column/i);
-    expect(rejected[1]).toMatchObject({ record: '5004', field: 'email', reason: 'malformed email' });
+    expect(rejected[1]).toMatchObject({
+      record: '5004',
+      field: 'email',
+      reason: 'malformed email',
+    });
     const emails = e2e.braze.profiles().map((p) => p.email);
-    expect(emails).toEqual(expect.arrayContaining(['ada@example.org', 'alan@example.org', 'edsger@example.org']));
+    expect(emails).toEqual(
+      expect.arrayContaining(['ada@example.org', 'alan@example.org', 'edsger@example.org']),
+    );
     expect(emails).not.toContain('broken@example.org');
     expect(report.recordsPlanned).toBe(3);
   });

@@ -28,12 +28,22 @@ describe('triggers: manual run from the CLI, Temporal Schedule, status query', (
     await e2e.startWorker();
   });
   afterAll(async () => {
-    await e2e.client.schedule.getHandle(scheduleIdFor('eshop-to-braze')).delete().catch(() => undefined);
+    await e2e.client.schedule
+      .getHandle(scheduleIdFor('eshop-to-braze'))
+      .delete()
+      .catch(() => undefined);
     await e2e?.stop();
   });
 
   test('`braid run --json` prints the run report as its last line', async () => {
-    const { stdout } = await run(process.execPath, [CLI, 'run', 'eshop-to-braze', '-c', e2e.configFile, '--json']);
+    const { stdout } = await run(process.execPath, [
+      CLI,
+      'run',
+      'eshop-to-braze',
+      '-c',
+      e2e.configFile,
+      '--json',
+    ]);
 
     const report = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(report).toMatchObject({
@@ -45,12 +55,18 @@ describe('triggers: manual run from the CLI, Temporal Schedule, status query', (
       requestsSent: 5,
       dataPointsWritten: report.attributesSent,
     });
-    for (const field of ['attributesSent', 'durationMs', 'workflowId']) expect(report).toHaveProperty(field);
+    for (const field of ['attributesSent', 'durationMs', 'workflowId'])
+      expect(report).toHaveProperty(field);
     expect(stdout).toContain('customers_20260101.csv:5 [email] malformed email');
   });
 
   test('a schedule queues runs with the controller, and status answers from its query', async () => {
-    const { scheduleId, created } = await scheduleSync(e2e.client, e2e.config.temporal.taskQueue, 'eshop-to-braze', '0 3 * * *');
+    const { scheduleId, created } = await scheduleSync(
+      e2e.client,
+      e2e.config.temporal.taskQueue,
+      'eshop-to-braze',
+      '0 3 * * *',
+    );
     expect(created).toBe(true);
     const described = await e2e.client.schedule.getHandle(scheduleId).describe();
     expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }] });
@@ -62,19 +78,39 @@ describe('triggers: manual run from the CLI, Temporal Schedule, status query', (
     }, 60_000);
 
     expect(scheduledRun).toMatchObject({ status: 'succeeded', requestsSent: 0, recordsRead: 0 });
-    const { stdout } = await run(process.execPath, [CLI, 'status', 'eshop-to-braze', '-c', e2e.configFile, '--json']);
+    const { stdout } = await run(process.execPath, [
+      CLI,
+      'status',
+      'eshop-to-braze',
+      '-c',
+      e2e.configFile,
+      '--json',
+    ]);
     const status = JSON.parse(stdout);
-    expect(status.controller.recent.map((r: { trigger: string }) => r.trigger)).toEqual(['schedule', 'manual']);
+    expect(status.controller.recent.map((r: { trigger: string }) => r.trigger)).toEqual([
+      'schedule',
+      'manual',
+    ]);
     expect(status.controller.running).toBeNull();
 
-    const again = await scheduleSync(e2e.client, e2e.config.temporal.taskQueue, 'eshop-to-braze', '0 4 * * *');
+    const again = await scheduleSync(
+      e2e.client,
+      e2e.config.temporal.taskQueue,
+      'eshop-to-braze',
+      '0 4 * * *',
+    );
     expect(again.created).toBe(false);
   });
 
   test('the recorded histories replay deterministically', async () => {
     const { controller } = await syncStatus(e2e.client, 'eshop-to-braze');
-    const ids = [controllerWorkflowId('eshop-to-braze'), ...controller!.recent.map((r) => r.workflowId)];
-    const histories = await Promise.all(ids.map((id) => e2e.client.workflow.getHandle(id).fetchHistory()));
+    const ids = [
+      controllerWorkflowId('eshop-to-braze'),
+      ...controller!.recent.map((r) => r.workflowId),
+    ];
+    const histories = await Promise.all(
+      ids.map((id) => e2e.client.workflow.getHandle(id).fetchHistory()),
+    );
 
     for (const [i, history] of histories.entries()) {
       await expect(

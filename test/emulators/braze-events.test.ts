@@ -49,19 +49,36 @@ describe('Braze emulator and client: custom events and purchases', () => {
         external_id: 'u1',
         custom_attributes: {},
         purchases: [
-          { name: 'cd', first: '1998-03-01T10:00:00.000Z', last: '1998-04-02T00:00:00.000Z', count: 4 },
-          { name: 'dvd', first: '1998-05-01T00:00:00.000Z', last: '1998-05-01T00:00:00.000Z', count: 1 },
+          {
+            name: 'cd',
+            first: '1998-03-01T10:00:00.000Z',
+            last: '1998-04-02T00:00:00.000Z',
+            count: 4,
+          },
+          {
+            name: 'dvd',
+            first: '1998-05-01T00:00:00.000Z',
+            last: '1998-05-01T00:00:00.000Z',
+            count: 1,
+          },
         ],
       },
     ]);
   });
 
   test('stores custom events and honours fields_to_export', async () => {
-    const event = (time: string) => toEventObject('u2', { name: 'ticket_closed', time, properties: { score: 4 } });
-    await client.trackEvents('events', [event('2024-01-02T00:00:00.000Z'), event('2024-01-01T00:00:00.000Z')]);
+    const event = (time: string) =>
+      toEventObject('u2', { name: 'ticket_closed', time, properties: { score: 4 } });
+    await client.trackEvents('events', [
+      event('2024-01-02T00:00:00.000Z'),
+      event('2024-01-01T00:00:00.000Z'),
+    ]);
 
     const all = await exportIds(emu, { external_ids: ['u2'] });
-    const some = await exportIds(emu, { external_ids: ['u2'], fields_to_export: ['custom_events'] });
+    const some = await exportIds(emu, {
+      external_ids: ['u2'],
+      fields_to_export: ['custom_events'],
+    });
     const none = await exportIds(emu, { external_ids: ['u2'], fields_to_export: ['first_name'] });
 
     const summary = {
@@ -100,10 +117,15 @@ describe('Braze emulator and client: custom events and purchases', () => {
   });
 
   test('resolves a 400 that rejects every object as item errors, sends nothing over 75', async () => {
-    const bad = { ...toEventObject('u3', { name: 'x', time: '2024-01-01T00:00:00Z' }), properties: { $no: 1 } };
+    const bad = {
+      ...toEventObject('u3', { name: 'x', time: '2024-01-01T00:00:00Z' }),
+      properties: { $no: 1 },
+    };
 
     const result = await client.trackEvents('events', [bad, bad]);
-    const tooMany = Array.from({ length: 76 }, () => toEventObject('u3', { name: 'x', time: '2024-01-01' }));
+    const tooMany = Array.from({ length: 76 }, () =>
+      toEventObject('u3', { name: 'x', time: '2024-01-01' }),
+    );
     const refused = await client.trackEvents('events', tooMany).catch((e: unknown) => e);
 
     expect(result.status).toBe(400);

@@ -11,7 +11,11 @@ async function post(emu: BrazeEmulator, path: string, body: unknown, key = KEY):
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  return {
+    status: response.status,
+    body: text ? JSON.parse(text) : undefined,
+    headers: response.headers,
+  };
 }
 
 const rename = (current: string, next: string) => ({
@@ -57,7 +61,11 @@ describe('Braze emulator /users/external_ids/rename', () => {
     });
 
     expect(answer.status).toBe(201);
-    expect(answer.body).toEqual({ message: 'success', external_ids: ['ada@new.example'], rename_errors: [] });
+    expect(answer.body).toEqual({
+      message: 'success',
+      external_ids: ['ada@new.example'],
+      rename_errors: [],
+    });
     expect(answer.headers.get('x-ratelimit-limit')).toBe('3');
     expect(answer.headers.get('x-ratelimit-remaining')).toBe('2');
     expect(emu.profiles()).toEqual([
@@ -66,13 +74,28 @@ describe('Braze emulator /users/external_ids/rename', () => {
     expect(emu.deprecatedIds('ada@new.example')).toEqual(['ada@old.example']);
     expect(emu.activity('ada@new.example')).toEqual({
       custom_events: [
-        { name: 'login', first: '2026-01-02T10:00:00.000Z', last: '2026-01-02T10:00:00.000Z', count: 1 },
+        {
+          name: 'login',
+          first: '2026-01-02T10:00:00.000Z',
+          last: '2026-01-02T10:00:00.000Z',
+          count: 1,
+        },
       ],
       purchases: [
-        { name: 'cd', first: '2026-01-03T10:00:00.000Z', last: '2026-01-03T10:00:00.000Z', count: 2 },
+        {
+          name: 'cd',
+          first: '2026-01-03T10:00:00.000Z',
+          last: '2026-01-03T10:00:00.000Z',
+          count: 2,
+        },
       ],
     });
-    expect(emu.stats()).toMatchObject({ renameRequests: 1, usersRenamed: 1, profiles: 1, requests: 1 });
+    expect(emu.stats()).toMatchObject({
+      renameRequests: 1,
+      usersRenamed: 1,
+      profiles: 1,
+      requests: 1,
+    });
   });
 
   test('the deprecated id still names the renamed profile in track and export', async () => {
@@ -85,7 +108,9 @@ describe('Braze emulator /users/external_ids/rename', () => {
       fields_to_export: ['external_id'],
     });
 
-    expect(emu.profiles()).toEqual([{ external_id: 'Y', first_name: 'Ada', last_name: 'Lovelace' }]);
+    expect(emu.profiles()).toEqual([
+      { external_id: 'Y', first_name: 'Ada', last_name: 'Lovelace' },
+    ]);
     expect(emu.profile('X')).toEqual(emu.profile('Y'));
     expect(exported.status).toBe(201);
     expect(exported.body).toEqual({
@@ -108,16 +133,22 @@ describe('Braze emulator /users/external_ids/rename', () => {
     });
 
     const merged = await post(emu, '/users/merge', {
-      merge_updates: [{ identifier_to_merge: { external_id: 'X' }, identifier_to_keep: { external_id: 'K' } }],
+      merge_updates: [
+        { identifier_to_merge: { external_id: 'X' }, identifier_to_keep: { external_id: 'K' } },
+      ],
     });
     const deleted = await post(emu, '/users/delete', { external_ids: ['D'] });
 
     expect([merged.status, deleted.status]).toEqual([201, 201]);
     expect(deleted.body).toEqual({ deleted: 1 });
-    expect(emu.profiles()).toEqual([{ external_id: 'K', email: 'keep@example.org', first_name: 'Ada' }]);
+    expect(emu.profiles()).toEqual([
+      { external_id: 'K', email: 'keep@example.org', first_name: 'Ada' },
+    ]);
     for (const gone of ['X', 'Y', 'D', 'E']) expect(emu.profile(gone)).toBeUndefined();
     // Ids of a removed profile are free again.
-    const reuse = await post(emu, '/users/external_ids/rename', { external_id_renames: [rename('K', 'Y')] });
+    const reuse = await post(emu, '/users/external_ids/rename', {
+      external_id_renames: [rename('K', 'Y')],
+    });
     expect(reuse.body.rename_errors).toEqual([]);
   });
 
@@ -159,7 +190,12 @@ describe('Braze emulator /users/external_ids/rename', () => {
         [7, 'new_external_id is already in use'],
       ],
     });
-    expect(emu.profiles().map((p) => p.external_id).sort()).toEqual(['a', 'b', 'c2', 'd2']);
+    expect(
+      emu
+        .profiles()
+        .map((p) => p.external_id)
+        .sort(),
+    ).toEqual(['a', 'b', 'c2', 'd2']);
     expect(emu.stats()).toMatchObject({ renameRequests: 2, usersRenamed: 2 });
   });
 
@@ -169,7 +205,12 @@ describe('Braze emulator /users/external_ids/rename', () => {
 
     const empty = await post(emu, '/users/external_ids/rename', { external_id_renames: [] });
     const tooMany = await post(emu, '/users/external_ids/rename', { external_id_renames: many });
-    const badKey = await post(emu, '/users/external_ids/rename', { external_id_renames: [rename('u0', 'v0')] }, 'nope');
+    const badKey = await post(
+      emu,
+      '/users/external_ids/rename',
+      { external_id_renames: [rename('u0', 'v0')] },
+      'nope',
+    );
 
     expect([empty.status, tooMany.status, badKey.status]).toEqual([400, 400, 401]);
     expect(empty.body).toEqual({ message: "'external_id_renames' must be a non-empty array" });
@@ -185,11 +226,15 @@ describe('Braze emulator /users/external_ids/rename', () => {
     const answers = [];
     for (let i = 0; i < 4; i += 1) {
       answers.push(
-        await post(emu, '/users/external_ids/rename', { external_id_renames: [rename(`r${i}`, `r${i + 1}`)] }),
+        await post(emu, '/users/external_ids/rename', {
+          external_id_renames: [rename(`r${i}`, `r${i + 1}`)],
+        }),
       );
     }
     const merge = await post(emu, '/users/merge', {
-      merge_updates: [{ identifier_to_merge: { external_id: 'x' }, identifier_to_keep: { external_id: 'y' } }],
+      merge_updates: [
+        { identifier_to_merge: { external_id: 'x' }, identifier_to_keep: { external_id: 'y' } },
+      ],
     });
 
     expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 429]);

@@ -11,7 +11,11 @@ async function post(emu: BrazeEmulator, path: string, body: unknown, key = KEY):
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  return {
+    status: response.status,
+    body: text ? JSON.parse(text) : undefined,
+    headers: response.headers,
+  };
 }
 
 const mergeUpdate = (merge: string, keep: string) => ({
@@ -19,7 +23,10 @@ const mergeUpdate = (merge: string, keep: string) => ({
   identifier_to_keep: { external_id: keep },
 });
 
-async function track(emu: BrazeEmulator, attributes: Array<Record<string, unknown>>): Promise<void> {
+async function track(
+  emu: BrazeEmulator,
+  attributes: Array<Record<string, unknown>>,
+): Promise<void> {
   const answer = await post(emu, '/users/track', { attributes });
   expect(answer.status).toBe(201);
 }
@@ -28,7 +35,11 @@ describe('Braze emulator /users/merge', () => {
   let emu: BrazeEmulator;
 
   beforeAll(async () => {
-    emu = await startBrazeEmulator({ apiKeys: [KEY], identityRequestVolume: 4, identityTimeWindowMs: 60_000 });
+    emu = await startBrazeEmulator({
+      apiKeys: [KEY],
+      identityRequestVolume: 4,
+      identityTimeWindowMs: 60_000,
+    });
   });
   afterAll(() => emu.stop());
   beforeEach(() => emu.reset());
@@ -53,11 +64,19 @@ describe('Braze emulator /users/merge', () => {
       home_city: 'London',
       plan: 'gold',
     });
-    expect(emu.stats()).toMatchObject({ mergeRequests: 1, usersMerged: 1, profiles: 1, requests: 1 });
+    expect(emu.stats()).toMatchObject({
+      mergeRequests: 1,
+      usersMerged: 1,
+      profiles: 1,
+      requests: 1,
+    });
   });
 
   test('ignores a pair whose profile is already gone, so a repeated merge changes nothing', async () => {
-    await track(emu, [{ external_id: 'old', a: 1 }, { external_id: 'new', b: 2 }]);
+    await track(emu, [
+      { external_id: 'old', a: 1 },
+      { external_id: 'new', b: 2 },
+    ]);
     const body = { merge_updates: [mergeUpdate('old', 'new'), mergeUpdate('ghost', 'new')] };
 
     const first = await post(emu, '/users/merge', body);
@@ -70,7 +89,10 @@ describe('Braze emulator /users/merge', () => {
   });
 
   test('refuses 51 merge updates and a pair without external ids, merging nothing', async () => {
-    await track(emu, [{ external_id: 'u0', a: 1 }, { external_id: 'u1', b: 1 }]);
+    await track(emu, [
+      { external_id: 'u0', a: 1 },
+      { external_id: 'u1', b: 1 },
+    ]);
     const many = Array.from({ length: 51 }, (_, i) => mergeUpdate(`u${i}`, 'u1'));
 
     const tooMany = await post(emu, '/users/merge', { merge_updates: many });
@@ -81,7 +103,9 @@ describe('Braze emulator /users/merge', () => {
     const notJson = await post(emu, '/users/merge', '{"merge_updates": [');
 
     expect(tooMany.status).toBe(400);
-    expect(tooMany.body.message).toBe('The max number of external_ids and aliases per request was exceeded');
+    expect(tooMany.body.message).toBe(
+      'The max number of external_ids and aliases per request was exceeded',
+    );
     expect(byAlias.status).toBe(400);
     expect(byAlias.body.message).toMatch(/merge_updates\[1\]/);
     expect(self.status).toBe(400);
@@ -90,12 +114,16 @@ describe('Braze emulator /users/merge', () => {
   });
 
   test('answers 401 to an unknown key without using the rate window, and 429 past it', async () => {
-    await track(emu, [{ external_id: 'a', x: 1 }, { external_id: 'b', y: 1 }]);
+    await track(emu, [
+      { external_id: 'a', x: 1 },
+      { external_id: 'b', y: 1 },
+    ]);
     const body = { merge_updates: [mergeUpdate('a', 'b')] };
 
     const unknown = await post(emu, '/users/merge', body, 'wrong-key');
     const answers = [];
-    for (let i = 0; i < 5; i += 1) answers.push(await post(emu, '/users/delete', { external_ids: ['zz'] }));
+    for (let i = 0; i < 5; i += 1)
+      answers.push(await post(emu, '/users/delete', { external_ids: ['zz'] }));
 
     expect(unknown.status).toBe(401);
     expect(unknown.body).toEqual({ message: 'Invalid API key' });
@@ -108,7 +136,10 @@ describe('Braze emulator /users/merge', () => {
   });
 
   test('failNext answers merge requests with the injected status before any change', async () => {
-    await track(emu, [{ external_id: 'a', x: 1 }, { external_id: 'b', y: 1 }]);
+    await track(emu, [
+      { external_id: 'a', x: 1 },
+      { external_id: 'b', y: 1 },
+    ]);
     emu.failNext(1, 503);
 
     const failed = await post(emu, '/users/merge', { merge_updates: [mergeUpdate('a', 'b')] });
@@ -131,14 +162,23 @@ describe('Braze emulator /users/delete', () => {
   beforeEach(() => emu.reset());
 
   test('deletes profiles by external id and counts only those that existed', async () => {
-    await track(emu, [{ external_id: 'a', x: 1 }, { external_id: 'b', x: 2 }, { external_id: 'c', x: 3 }]);
+    await track(emu, [
+      { external_id: 'a', x: 1 },
+      { external_id: 'b', x: 2 },
+      { external_id: 'c', x: 3 },
+    ]);
 
     const answer = await post(emu, '/users/delete', { external_ids: ['a', 'c', 'missing'] });
 
     expect(answer.status).toBe(201);
     expect(answer.body).toEqual({ deleted: 2 });
     expect(emu.profiles()).toEqual([{ external_id: 'b', x: 2 }]);
-    expect(emu.stats()).toMatchObject({ deleteRequests: 1, usersDeleted: 2, profiles: 1, dataPointsWritten: 3 });
+    expect(emu.stats()).toMatchObject({
+      deleteRequests: 1,
+      usersDeleted: 2,
+      profiles: 1,
+      dataPointsWritten: 3,
+    });
   });
 
   test('refuses more than 50 ids, two identifier types, and empty ids', async () => {
@@ -151,7 +191,9 @@ describe('Braze emulator /users/delete', () => {
     const none = await post(emu, '/users/delete', {});
 
     expect(tooMany.status).toBe(400);
-    expect(tooMany.body.message).toBe('The max number of external_ids and aliases per request was exceeded');
+    expect(tooMany.body.message).toBe(
+      'The max number of external_ids and aliases per request was exceeded',
+    );
     expect(mixed.status).toBe(400);
     expect(mixed.body.message).toMatch(/^Only one of/);
     expect(empty.status).toBe(400);
@@ -167,7 +209,17 @@ describe('Braze emulator /users/delete', () => {
     const stats = await (await fetch(`${emu.url}/_emulator/stats`)).json();
     emu.reset();
 
-    expect(stats).toMatchObject({ deleteRequests: 1, usersDeleted: 1, mergeRequests: 0, profiles: 0 });
-    expect(emu.stats()).toMatchObject({ deleteRequests: 0, usersDeleted: 0, mergeRequests: 0, usersMerged: 0 });
+    expect(stats).toMatchObject({
+      deleteRequests: 1,
+      usersDeleted: 1,
+      mergeRequests: 0,
+      profiles: 0,
+    });
+    expect(emu.stats()).toMatchObject({
+      deleteRequests: 0,
+      usersDeleted: 0,
+      mergeRequests: 0,
+      usersMerged: 0,
+    });
   });
 });

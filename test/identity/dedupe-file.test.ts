@@ -45,7 +45,9 @@ describe('braid dedupe file', () => {
     expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
 
     const score = pairwiseScore(rows, truthOf(SAMPLE_FILE));
-    expect(result.summary.goldenRecords).toBe(new Set(rows.map(([, m]) => m).filter((m) => m)).size);
+    expect(result.summary.goldenRecords).toBe(
+      new Set(rows.map(([, m]) => m).filter((m) => m)).size,
+    );
     // Measured when the default rules were written; the fuzzy rule set adds recall over 0.689.
     expect({
       golden: result.summary.goldenRecords,
@@ -85,8 +87,8 @@ describe('braid dedupe file', () => {
   it('names the rule file and the missing column when a key does not fit the file', async () => {
     const rules = path.join(dir, 'rules.yaml');
     writeFileSync(rules, 'keys:\n  - { name: mail, columns: [e_mail] }\n');
-    await expect(dedupeFile({ file: SAMPLE_FILE, out: path.join(dir, 'o.csv'), rulesFile: rules })).rejects.toThrow(
-      `${rules}: key "mail" uses e_mail, not in ${SAMPLE_FILE}`,
-    );
+    await expect(
+      dedupeFile({ file: SAMPLE_FILE, out: path.join(dir, 'o.csv'), rulesFile: rules }),
+    ).rejects.toThrow(`${rules}: key "mail" uses e_mail, not in ${SAMPLE_FILE}`);
   });
 });

@@ -28,11 +28,19 @@ describe('the identity engine on fake_1000.csv', () => {
     ({ db, close } = await sqlite.open());
     await migrate(db);
     const rows: StageRow[] = [];
-    for await (const item of readCsv(createReadStream(SAMPLE_FILE), { fileName: 'fake_1000.csv' })) {
+    for await (const item of readCsv(createReadStream(SAMPLE_FILE), {
+      fileName: 'fake_1000.csv',
+    })) {
       if (item.kind !== 'row') continue;
       const key = item.values.unique_id!;
       truth.set(key, item.values.cluster!);
-      rows.push({ source: 'eshop', recordKey: key, values: item.values, sourceUpdatedAtMs: null, origin: key });
+      rows.push({
+        source: 'eshop',
+        recordKey: key,
+        values: item.values,
+        sourceUpdatedAtMs: null,
+        origin: key,
+      });
     }
     await stageRecords(db, rows, 1);
   });

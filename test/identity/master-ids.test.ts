@@ -12,7 +12,9 @@ describe('derived master ids', () => {
   it('never change: they are the Braze external ids of golden records already sent', () => {
     // Cross-checked with Python: uuid.uuid5(UUID('6f1c2a52-b0a8-4e0c-9d3e-7a51c4f0b8d2'),
     // 'customers\x00crm:003A1\x000'), and likewise for the second.
-    expect(derivedMasterId('customers', 'crm:003A1', 0)).toBe('9da8523a-f64d-513e-bfc3-cdce98de71f0');
+    expect(derivedMasterId('customers', 'crm:003A1', 0)).toBe(
+      '9da8523a-f64d-513e-bfc3-cdce98de71f0',
+    );
     expect(derivedMasterId('customers', 'crm:é', 2)).toBe('de9b52a7-2dca-554b-afc1-26fce4b7fc56');
   });
 

@@ -14,16 +14,43 @@ const DATASET = DatasetConfig.parse({
   defaultCountry: 'FR',
   rules: [
     { name: 'exact', keys: ['email', 'phone'] },
-    { name: 'names', block: ['last_name'], compare: [{ column: 'first_name', method: 'jaro_winkler', threshold: 0.9 }] },
+    {
+      name: 'names',
+      block: ['last_name'],
+      compare: [{ column: 'first_name', method: 'jaro_winkler', threshold: 0.9 }],
+    },
   ],
   // A source-level recipe: its result, not the raw payload, is what gets indexed.
-  recipes: [{ type: 'derive', level: 'source', sources: ['shop'], column: 'email', expression: 'mail' }],
+  recipes: [
+    { type: 'derive', level: 'source', sources: ['shop'], column: 'email', expression: 'mail' },
+  ],
 });
 
 const RECORDS: RawRecord[] = [
-  { id: 1, source: 'crm', payload: JSON.stringify({ email: ' Ana@Example.org', phone: '06 11 11 11 11', last_name: 'Lopez' }) },
-  { id: 2, source: 'shop', payload: JSON.stringify({ mail: 'ANA@example.org', phone: '', last_name: 'Lopez', first_name: 'Ana' }) },
-  { id: 3, source: 'crm', payload: JSON.stringify({ email: 'info@example.org', phone: '0000000000' }) },
+  {
+    id: 1,
+    source: 'crm',
+    payload: JSON.stringify({
+      email: ' Ana@Example.org',
+      phone: '06 11 11 11 11',
+      last_name: 'Lopez',
+    }),
+  },
+  {
+    id: 2,
+    source: 'shop',
+    payload: JSON.stringify({
+      mail: 'ANA@example.org',
+      phone: '',
+      last_name: 'Lopez',
+      first_name: 'Ana',
+    }),
+  },
+  {
+    id: 3,
+    source: 'crm',
+    payload: JSON.stringify({ email: 'info@example.org', phone: '0000000000' }),
+  },
   { id: 4, source: 'crm', payload: JSON.stringify({}) },
 ];
 
@@ -37,7 +64,10 @@ describe('record worker', () => {
       expect(thread.where).toBe('thread');
       const [a, b] = await Promise.all([inline.normalize(RECORDS), thread.normalize(RECORDS)]);
       // Typed arrays from another thread are of another realm than jest's: compared as lists.
-      expect({ ...b, counts: Array.from(b.counts) }).toEqual({ ...a, counts: Array.from(a.counts) });
+      expect({ ...b, counts: Array.from(b.counts) }).toEqual({
+        ...a,
+        counts: Array.from(a.counts),
+      });
       expect(Array.from(a.counts)).toEqual([3, 2, 1, 0]);
       expect(a.keys.map((k, i) => `${a.kinds[i]} ${k}=${a.values[i]}`)).toEqual([
         'link email=ana@example.org',
@@ -90,7 +120,11 @@ describe('record worker', () => {
           linkedBy: ['exact/email'],
           // Most recent wins (the default): the shop record, newer, keeps its blank phone.
           attributes: JSON.stringify({
-            mail: 'ANA@example.org', phone: '', last_name: 'Lopez', first_name: 'Ana', email: 'ANA@example.org',
+            mail: 'ANA@example.org',
+            phone: '',
+            last_name: 'Lopez',
+            first_name: 'Ana',
+            email: 'ANA@example.org',
           }),
           sourceKeys: '["crm:c1","shop:s1"]',
           founder: 'crm:c1',
@@ -131,23 +165,47 @@ describe('record worker', () => {
       components: [[0], [1], [2], [3]],
     });
     const general = (dataset: DatasetConfig, at: number, values = JSON.parse(tricky[at]!)) =>
-      JSON.stringify(surviveGolden([{ id: at + 1, source: 'crm', recencyMs: at + 1, values }], dataset.survivorship));
-    const byRule = DatasetConfig.parse({ ...DATASET, survivorship: { default: 'most_recent', columns: { email: 'max' } } });
-    const workers = [DATASET, byRule].map((dataset) => startRecordWorker({ dataset, name: 'customers', joinSample: 10 }, 0));
+      JSON.stringify(
+        surviveGolden(
+          [{ id: at + 1, source: 'crm', recencyMs: at + 1, values }],
+          dataset.survivorship,
+        ),
+      );
+    const byRule = DatasetConfig.parse({
+      ...DATASET,
+      survivorship: { default: 'most_recent', columns: { email: 'max' } },
+    });
+    const workers = [DATASET, byRule].map((dataset) =>
+      startRecordWorker({ dataset, name: 'customers', joinSample: 10 }, 0),
+    );
     try {
       const asStaged = await workers[0]!.cluster(batch(['crm', 'crm', 'crm', 'crm']));
       expect(asStaged.clusters.map((c) => c.attributes)).toEqual(tricky);
-      expect(asStaged.clusters.map((c) => c.attributes)).toEqual([0, 1, 2, 3].map((at) => general(DATASET, at)));
+      expect(asStaged.clusters.map((c) => c.attributes)).toEqual(
+        [0, 1, 2, 3].map((at) => general(DATASET, at)),
+      );
       // A rule that changes values (max trims) and a source with a recipe take the general path.
       const trimmed = await workers[1]!.cluster(batch(['crm', 'crm', 'crm', 'crm']));
       expect(JSON.parse(trimmed.clusters[0]!.attributes).email).toBe('Ana@Example.org');
-      expect(trimmed.clusters.map((c) => c.attributes)).toEqual([0, 1, 2, 3].map((at) => general(byRule, at)));
+      expect(trimmed.clusters.map((c) => c.attributes)).toEqual(
+        [0, 1, 2, 3].map((at) => general(byRule, at)),
+      );
       const derived = await workers[0]!.cluster(batch(['shop', 'crm', 'shop', 'crm']));
       // The shop's recipe sets email from `mail`, which this payload lacks: the staged value goes.
       expect(JSON.parse(derived.clusters[0]!.attributes)).toHaveProperty('email', '');
       expect(derived.clusters[1]!.attributes).toBe(tricky[1]);
-      expect(derived.clusters.map((c) => c.founder)).toEqual(['shop:a', 'crm:b', 'shop:c', 'crm:d']);
-      expect(derived.clusters.map((c) => c.sourceKeys)).toEqual(['["shop:a"]', '["crm:b"]', '["shop:c"]', '["crm:d"]']);
+      expect(derived.clusters.map((c) => c.founder)).toEqual([
+        'shop:a',
+        'crm:b',
+        'shop:c',
+        'crm:d',
+      ]);
+      expect(derived.clusters.map((c) => c.sourceKeys)).toEqual([
+        '["shop:a"]',
+        '["crm:b"]',
+        '["shop:c"]',
+        '["crm:d"]',
+      ]);
     } finally {
       await Promise.all(workers.map((w) => w.close()));
     }
@@ -165,7 +223,9 @@ describe('record worker', () => {
       await expect(bad).rejects.toMatchObject({
         name: 'BadInputError',
         retryable: false,
-        message: expect.stringMatching(/^source record 9 \(crm\): its stored payload is not JSON: /),
+        message: expect.stringMatching(
+          /^source record 9 \(crm\): its stored payload is not JSON: /,
+        ),
       });
       await expect(bad).rejects.toBeInstanceOf(BadInputError);
       expect((await last).values).toEqual(['info@example.org']);
@@ -182,28 +242,37 @@ describe('record worker', () => {
     const queued = Array.from({ length: 2 }, () => thread.normalize(RECORDS));
     expect(thread.doneHere).toBe(0);
     await thread.close();
-    for (const page of queued) await expect(page).rejects.toThrow('the record thread was closed before this request was done');
+    for (const page of queued)
+      await expect(page).rejects.toThrow(
+        'the record thread was closed before this request was done',
+      );
     await expect(thread.normalize(RECORDS)).rejects.toThrow('the record thread was closed');
   });
 
-  it.each([0, 1])('never leaves an unhandled rejection for a request asked ahead (threads %i)', async (threads) => {
-    // A rebuild asks for page N+1 before awaiting page N; when N fails it never awaits N+1.
-    const unhandled: unknown[] = [];
-    const note = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', note);
-    const worker = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, threads);
-    try {
-      const bad = [{ id: 9, source: 'crm', payload: '{"email": ' }];
-      const first = worker.normalize(bad);
-      worker.normalize(bad);
-      await expect(first).rejects.toThrow(/JSON/);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', note);
-      await worker.close();
-    }
-  });
+  it.each([0, 1])(
+    'never leaves an unhandled rejection for a request asked ahead (threads %i)',
+    async (threads) => {
+      // A rebuild asks for page N+1 before awaiting page N; when N fails it never awaits N+1.
+      const unhandled: unknown[] = [];
+      const note = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', note);
+      const worker = startRecordWorker(
+        { dataset: DATASET, name: 'customers', joinSample: 10 },
+        threads,
+      );
+      try {
+        const bad = [{ id: 9, source: 'crm', payload: '{"email": ' }];
+        const first = worker.normalize(bad);
+        worker.normalize(bad);
+        await expect(first).rejects.toThrow(/JSON/);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', note);
+        await worker.close();
+      }
+    },
+  );
 
   it('reads BRAID_IDENTITY_THREADS: 0 or 1', () => {
     expect(recordThreads({ BRAID_IDENTITY_THREADS: '0' })).toBe(0);

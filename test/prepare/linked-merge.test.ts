@@ -87,7 +87,8 @@ function expectedBySql(orders: Order[], unitOf: Record<string, string>) {
   sql.exec('CREATE TABLE o (seq INTEGER PRIMARY KEY, c TEXT, day TEXT, cents INT, channel TEXT)');
   sql.exec('CREATE TABLE u (c TEXT PRIMARY KEY, unit TEXT)');
   const insert = sql.prepare('INSERT INTO o (c, day, cents, channel) VALUES (?, ?, ?, ?)');
-  for (const o of orders) insert.run(o.customerId, o.day, Math.round(Number(o.dollars) * 100), o.channel);
+  for (const o of orders)
+    insert.run(o.customerId, o.day, Math.round(Number(o.dollars) * 100), o.channel);
   const unit = sql.prepare('INSERT INTO u (c, unit) VALUES (?, ?)');
   for (const [c, u] of Object.entries(unitOf)) unit.run(c, u);
   const rows = sql
@@ -127,147 +128,191 @@ function expectedFields(row: Record<string, number | string>) {
   };
 }
 
-describe.each(BACKENDS)('links of golden records holding several customer ids, on $name', (backend) => {
-  let db: Knex;
-  let close: () => Promise<void>;
-  const config = parseConfig(CONFIG, 'braid.yaml');
-  let now = Date.UTC(2026, 0, 1);
-  const orders = [...ORDERS];
+describe.each(BACKENDS)(
+  'links of golden records holding several customer ids, on $name',
+  (backend) => {
+    let db: Knex;
+    let close: () => Promise<void>;
+    const config = parseConfig(CONFIG, 'braid.yaml');
+    let now = Date.UTC(2026, 0, 1);
+    const orders = [...ORDERS];
 
-  const stagePeople = (people: typeof PEOPLE) =>
-    stageRecords(
-      db,
-      people.map((p, i): StageRow => ({
-        source: 'crm',
-        recordKey: p.row,
-        values: { row_id: p.row, customer_id: p.customerId, email: p.email },
-        sourceUpdatedAtMs: null,
-        origin: `customers.csv:${i + 2}`,
-      })),
-      now,
-    );
-  const stageOrders = (list: Order[], offset: number) =>
-    stageRecords(
-      db,
-      list.map((o, i): StageRow => ({
-        source: 'shop',
-        recordKey: String(offset + i + 1),
-        values: { order_id: String(offset + i + 1), customer_id: o.customerId, date: o.day, amount: o.dollars, channel: o.channel },
-        sourceUpdatedAtMs: null,
-        origin: `orders.csv:${offset + i + 2}`,
-      })),
-      now,
-    );
-  const run = async (runId: string) => {
-    now += 60_000;
-    await openRun(db, { runId, syncId: 's', trigger: 'test', startedAtMs: now });
-    await unifyDataset(db, 'customers', config.datasets.customers!, { runId, nowMs: now });
-    return prepareDatasetNow({ config, db, now: () => now }, { runId, dataset: 'customers' });
-  };
-  const byEmail = async () => {
-    const prepared = await loadPreparedRecords(db, 'customers');
-    return new Map(prepared.map((p) => [p.attributes.email!.toLowerCase(), p]));
-  };
+    const stagePeople = (people: typeof PEOPLE) =>
+      stageRecords(
+        db,
+        people.map((p, i): StageRow => ({
+          source: 'crm',
+          recordKey: p.row,
+          values: { row_id: p.row, customer_id: p.customerId, email: p.email },
+          sourceUpdatedAtMs: null,
+          origin: `customers.csv:${i + 2}`,
+        })),
+        now,
+      );
+    const stageOrders = (list: Order[], offset: number) =>
+      stageRecords(
+        db,
+        list.map((o, i): StageRow => ({
+          source: 'shop',
+          recordKey: String(offset + i + 1),
+          values: {
+            order_id: String(offset + i + 1),
+            customer_id: o.customerId,
+            date: o.day,
+            amount: o.dollars,
+            channel: o.channel,
+          },
+          sourceUpdatedAtMs: null,
+          origin: `orders.csv:${offset + i + 2}`,
+        })),
+        now,
+      );
+    const run = async (runId: string) => {
+      now += 60_000;
+      await openRun(db, { runId, syncId: 's', trigger: 'test', startedAtMs: now });
+      await unifyDataset(db, 'customers', config.datasets.customers!, { runId, nowMs: now });
+      return prepareDatasetNow({ config, db, now: () => now }, { runId, dataset: 'customers' });
+    };
+    const byEmail = async () => {
+      const prepared = await loadPreparedRecords(db, 'customers');
+      return new Map(prepared.map((p) => [p.attributes.email!.toLowerCase(), p]));
+    };
 
-  beforeAll(async () => {
-    ({ db, close } = await backend.open());
-    await migrate(db);
-    await stagePeople(PEOPLE);
-    await stageOrders(ORDERS, 0);
-  });
-  afterAll(() => close?.());
+    beforeAll(async () => {
+      ({ db, close } = await backend.open());
+      await migrate(db);
+      await stagePeople(PEOPLE);
+      await stageOrders(ORDERS, 0);
+    });
+    afterAll(() => close?.());
 
-  it('counts the orders of every id of a merged customer, and scores that customer once', async () => {
-    const result = await run('run-1');
+    it('counts the orders of every id of a merged customer, and scores that customer once', async () => {
+      const result = await run('run-1');
 
-    const people = await byEmail();
-    expect(people.size).toBe(3);
-    const expected = expectedBySql(orders, { A1: 'ann', B7: 'ann' });
-    expect([...expected.keys()].sort()).toEqual(['C3', 'D4', 'ann']);
-    expect(people.get('ann@example.com')!.attributes).toMatchObject(expectedFields(expected.get('ann')!));
-    expect(people.get('ann@example.com')!.attributes.order_count).toBe('5');
-    expect(people.get('cat@example.com')!.attributes).toMatchObject(expectedFields(expected.get('C3')!));
-    // Two records with the same id (written differently) are one key, not two.
-    expect(people.get('dan@example.com')!.attributes).toMatchObject(expectedFields(expected.get('D4')!));
-    expect(result.customersRecomputed).toBe(-1);
+      const people = await byEmail();
+      expect(people.size).toBe(3);
+      const expected = expectedBySql(orders, { A1: 'ann', B7: 'ann' });
+      expect([...expected.keys()].sort()).toEqual(['C3', 'D4', 'ann']);
+      expect(people.get('ann@example.com')!.attributes).toMatchObject(
+        expectedFields(expected.get('ann')!),
+      );
+      expect(people.get('ann@example.com')!.attributes.order_count).toBe('5');
+      expect(people.get('cat@example.com')!.attributes).toMatchObject(
+        expectedFields(expected.get('C3')!),
+      );
+      // Two records with the same id (written differently) are one key, not two.
+      expect(people.get('dan@example.com')!.attributes).toMatchObject(
+        expectedFields(expected.get('D4')!),
+      );
+      expect(result.customersRecomputed).toBe(-1);
 
-    const keys = await db('link_keys').where({ dataset: 'customers', link: 'orders' }).select('master_id', 'customer_key');
-    const ann = people.get('ann@example.com')!.masterId;
-    expect(keys.map((k) => `${k.master_id}:${k.customer_key}`).sort()).toEqual([`${ann}:A1`, `${ann}:B7`]);
-  });
-
-  it('sends the events of every id to the one profile', async () => {
-    const targets = await rebuildEventTargets(db, {
-      syncId: 's', dataset: 'customers', link: 'orders', linkField: 'customer_id', identifier: 'email',
+      const keys = await db('link_keys')
+        .where({ dataset: 'customers', link: 'orders' })
+        .select('master_id', 'customer_key');
+      const ann = people.get('ann@example.com')!.masterId;
+      expect(keys.map((k) => `${k.master_id}:${k.customer_key}`).sort()).toEqual([
+        `${ann}:A1`,
+        `${ann}:B7`,
+      ]);
     });
 
-    const people = await byEmail();
-    const rows = await db('event_targets').where({ sync_id: 's' }).select('customer_key', 'master_id', 'external_id');
-    const byKey = new Map(rows.map((r) => [r.customer_key as string, r]));
-    expect(targets).toBe(4);
-    for (const key of ['A1', 'B7']) {
-      expect(byKey.get(key)).toMatchObject({ master_id: people.get('ann@example.com')!.masterId });
-      expect(String(byKey.get(key)!.external_id).toLowerCase()).toBe('ann@example.com');
-    }
-    expect(byKey.get('C3')).toMatchObject({ master_id: people.get('cat@example.com')!.masterId });
-    expect(byKey.get('D4')).toMatchObject({ master_id: people.get('dan@example.com')!.masterId });
-  });
+    it('sends the events of every id to the one profile', async () => {
+      const targets = await rebuildEventTargets(db, {
+        syncId: 's',
+        dataset: 'customers',
+        link: 'orders',
+        linkField: 'customer_id',
+        identifier: 'email',
+      });
 
-  it('recomputes the merged customer when an order arrives under its other id', async () => {
-    const added: Order[] = [{ customerId: 'B7', day: '2025-06-29', dollars: '99.00', channel: 'app' }];
-    await stageOrders(added, orders.length);
-    orders.push(...added);
-
-    const result = await run('run-2');
-
-    // The key B7, and the golden record holding it.
-    expect(result).toMatchObject({ eventsChanged: 1, customersRecomputed: 2 });
-    const expected = expectedBySql(orders, { A1: 'ann', B7: 'ann' });
-    const people = await byEmail();
-    expect(people.get('ann@example.com')!.attributes).toMatchObject({
-      ...expectedFields(expected.get('ann')!),
-      order_count: '6',
-      recency_days: '1',
-      last_channel: 'app',
+      const people = await byEmail();
+      const rows = await db('event_targets')
+        .where({ sync_id: 's' })
+        .select('customer_key', 'master_id', 'external_id');
+      const byKey = new Map(rows.map((r) => [r.customer_key as string, r]));
+      expect(targets).toBe(4);
+      for (const key of ['A1', 'B7']) {
+        expect(byKey.get(key)).toMatchObject({
+          master_id: people.get('ann@example.com')!.masterId,
+        });
+        expect(String(byKey.get(key)!.external_id).toLowerCase()).toBe('ann@example.com');
+      }
+      expect(byKey.get('C3')).toMatchObject({ master_id: people.get('cat@example.com')!.masterId });
+      expect(byKey.get('D4')).toMatchObject({ master_id: people.get('dan@example.com')!.masterId });
     });
-    expect(people.get('dan@example.com')!.attributes).toMatchObject(expectedFields(expected.get('D4')!));
-  });
 
-  it('gives each part its own orders again when the merged customer splits', async () => {
-    await stagePeople([{ row: 'r2', customerId: 'B7 ', email: 'bea@example.com' }]);
+    it('recomputes the merged customer when an order arrives under its other id', async () => {
+      const added: Order[] = [
+        { customerId: 'B7', day: '2025-06-29', dollars: '99.00', channel: 'app' },
+      ];
+      await stageOrders(added, orders.length);
+      orders.push(...added);
 
-    const result = await run('run-3');
+      const result = await run('run-2');
 
-    expect(result.eventsChanged).toBe(0);
-    const expected = expectedBySql(orders, {});
-    const people = await byEmail();
-    expect(people.size).toBe(4);
-    expect(people.get('ann@example.com')!.attributes).toMatchObject(expectedFields(expected.get('A1')!));
-    expect(people.get('bea@example.com')!.attributes).toMatchObject(expectedFields(expected.get('B7')!));
-    expect(people.get('ann@example.com')!.attributes.order_count).toBe('2');
-    expect(people.get('bea@example.com')!.attributes.order_count).toBe('4');
-    expect(await db('link_keys').where({ dataset: 'customers' }).select('master_id')).toEqual([]);
-    expect(await db('prepared_master_aggregates').select('master_id')).toEqual([]);
-  });
-
-  it('links a key two golden records hold to the older one only', async () => {
-    // Cat again, under a new email: a second golden record with her customer id.
-    await stagePeople([{ row: 'r6', customerId: 'c3', email: 'cat.new@example.com' }]);
-
-    await run('run-4');
-
-    const people = await byEmail();
-    expect(people.size).toBe(5);
-    const expected = expectedBySql(orders, {});
-    expect(people.get('cat@example.com')!.attributes).toMatchObject(expectedFields(expected.get('C3')!));
-    expect(people.get('cat.new@example.com')!.attributes).toMatchObject({
-      customer_id: 'C3', order_count: '0', total_spent: '', channels: '0', frequency: '', r: '', segment: '',
+      // The key B7, and the golden record holding it.
+      expect(result).toMatchObject({ eventsChanged: 1, customersRecomputed: 2 });
+      const expected = expectedBySql(orders, { A1: 'ann', B7: 'ann' });
+      const people = await byEmail();
+      expect(people.get('ann@example.com')!.attributes).toMatchObject({
+        ...expectedFields(expected.get('ann')!),
+        order_count: '6',
+        recency_days: '1',
+        last_channel: 'app',
+      });
+      expect(people.get('dan@example.com')!.attributes).toMatchObject(
+        expectedFields(expected.get('D4')!),
+      );
     });
-  });
 
-  it('changes nothing when run again', async () => {
-    const result = await run('run-5');
+    it('gives each part its own orders again when the merged customer splits', async () => {
+      await stagePeople([{ row: 'r2', customerId: 'B7 ', email: 'bea@example.com' }]);
 
-    expect(result).toMatchObject({ eventsChanged: 0, customersRecomputed: 0, recordsChanged: 0 });
-  });
-});
+      const result = await run('run-3');
+
+      expect(result.eventsChanged).toBe(0);
+      const expected = expectedBySql(orders, {});
+      const people = await byEmail();
+      expect(people.size).toBe(4);
+      expect(people.get('ann@example.com')!.attributes).toMatchObject(
+        expectedFields(expected.get('A1')!),
+      );
+      expect(people.get('bea@example.com')!.attributes).toMatchObject(
+        expectedFields(expected.get('B7')!),
+      );
+      expect(people.get('ann@example.com')!.attributes.order_count).toBe('2');
+      expect(people.get('bea@example.com')!.attributes.order_count).toBe('4');
+      expect(await db('link_keys').where({ dataset: 'customers' }).select('master_id')).toEqual([]);
+      expect(await db('prepared_master_aggregates').select('master_id')).toEqual([]);
+    });
+
+    it('links a key two golden records hold to the older one only', async () => {
+      // Cat again, under a new email: a second golden record with her customer id.
+      await stagePeople([{ row: 'r6', customerId: 'c3', email: 'cat.new@example.com' }]);
+
+      await run('run-4');
+
+      const people = await byEmail();
+      expect(people.size).toBe(5);
+      const expected = expectedBySql(orders, {});
+      expect(people.get('cat@example.com')!.attributes).toMatchObject(
+        expectedFields(expected.get('C3')!),
+      );
+      expect(people.get('cat.new@example.com')!.attributes).toMatchObject({
+        customer_id: 'C3',
+        order_count: '0',
+        total_spent: '',
+        channels: '0',
+        frequency: '',
+        r: '',
+        segment: '',
+      });
+    });
+
+    it('changes nothing when run again', async () => {
+      const result = await run('run-5');
+
+      expect(result).toMatchObject({ eventsChanged: 0, customersRecomputed: 0, recordsChanged: 0 });
+    });
+  },
+);

@@ -58,30 +58,59 @@ describe('prepareDataset on the full CDNOW file', () => {
       const sql = new Database(':memory:');
       sql.exec('CREATE TABLE o (c TEXT, day TEXT, cents INTEGER)');
       const insert = sql.prepare('INSERT INTO o VALUES (?, ?, ?)');
-      readFileSync(CDNOW, 'latin1').split('\n').forEach((line, i) => {
-        const m = /^\s*(\d+)\s+(\d{4})(\d{2})(\d{2})\s+\d+\s+(\d+)\.(\d\d)\s*$/.exec(line);
-        if (!m) return;
-        const [c, day, dollars] = [m[1]!, `${m[2]}-${m[3]}-${m[4]}`, `${m[5]}.${m[6]}`];
-        insert.run(c, day, Number(m[5]) * 100 + Number(m[6]));
-        const values = { id: String(i + 1), customer_id: c, date: day, amount: dollars };
-        orders.push({ source: 'shop', recordKey: values.id, values, sourceUpdatedAtMs: null, origin: `o:${i + 1}` });
-        const email = `customer${Number(c)}@cdnow.example`;
-        const crm = { id: c, customer_id: c, email };
-        customers.set(c, { source: 'crm', recordKey: c, values: crm, sourceUpdatedAtMs: null, origin: `c:${c}` });
-      });
+      readFileSync(CDNOW, 'latin1')
+        .split('\n')
+        .forEach((line, i) => {
+          const m = /^\s*(\d+)\s+(\d{4})(\d{2})(\d{2})\s+\d+\s+(\d+)\.(\d\d)\s*$/.exec(line);
+          if (!m) return;
+          const [c, day, dollars] = [m[1]!, `${m[2]}-${m[3]}-${m[4]}`, `${m[5]}.${m[6]}`];
+          insert.run(c, day, Number(m[5]) * 100 + Number(m[6]));
+          const values = { id: String(i + 1), customer_id: c, date: day, amount: dollars };
+          orders.push({
+            source: 'shop',
+            recordKey: values.id,
+            values,
+            sourceUpdatedAtMs: null,
+            origin: `o:${i + 1}`,
+          });
+          const email = `customer${Number(c)}@cdnow.example`;
+          const crm = { id: c, customer_id: c, email };
+          customers.set(c, {
+            source: 'crm',
+            recordKey: c,
+            values: crm,
+            sourceUpdatedAtMs: null,
+            origin: `c:${c}`,
+          });
+        });
       await stageRecords(db, [...customers.values()], now);
       await stageRecords(db, orders, now);
       await openRun(db, { runId: 'full', syncId: 's', trigger: 'test', startedAtMs: now });
-      await unifyDataset(db, 'customers', config.datasets.customers!, { runId: 'full', nowMs: now });
+      await unifyDataset(db, 'customers', config.datasets.customers!, {
+        runId: 'full',
+        nowMs: now,
+      });
 
       let started = Date.now();
-      const result = await prepareDatasetNow({ config, db, now: () => now }, { runId: 'full', dataset: 'customers' });
+      const result = await prepareDatasetNow(
+        { config, db, now: () => now },
+        { runId: 'full', dataset: 'customers' },
+      );
       const fullMs = Date.now() - started;
       const more = { id: 'extra', customer_id: '00042', date: '1998-06-30', amount: '99.00' };
-      const extra = { source: 'shop', recordKey: 'extra', values: more, sourceUpdatedAtMs: null, origin: 'o:x' };
+      const extra = {
+        source: 'shop',
+        recordKey: 'extra',
+        values: more,
+        sourceUpdatedAtMs: null,
+        origin: 'o:x',
+      };
       await stageRecords(db, [extra], now);
       started = Date.now();
-      const again = await prepareDatasetNow({ config, db, now: () => now }, { runId: 'full', dataset: 'customers' });
+      const again = await prepareDatasetNow(
+        { config, db, now: () => now },
+        { runId: 'full', dataset: 'customers' },
+      );
       const incrementalMs = Date.now() - started;
       process.stdout.write(
         `prepare on full CDNOW (SQLite, ${orders.length} orders, ${customers.size} customers): ` +
@@ -89,7 +118,11 @@ describe('prepareDataset on the full CDNOW file', () => {
       );
 
       expect(orders).toHaveLength(69_659);
-      expect(result).toMatchObject({ eventsChanged: 69_659, recordsPrepared: 23_570, customersRecomputed: -1 });
+      expect(result).toMatchObject({
+        eventsChanged: 69_659,
+        recordsPrepared: 23_570,
+        customersRecomputed: -1,
+      });
       expect(again).toMatchObject({ eventsChanged: 1, customersRecomputed: 1 });
       const prepared = await loadPreparedRecords(db, 'customers');
       const counts = new Map<string, number>();
@@ -105,7 +138,9 @@ describe('prepareDataset on the full CDNOW file', () => {
            SELECT r, COUNT(*) AS n FROM ranked GROUP BY r`,
         )
         .all() as Array<{ r: number; n: number }>;
-      expect(Object.fromEntries(counts)).toEqual(Object.fromEntries(expected.map((e) => [String(e.r), e.n])));
+      expect(Object.fromEntries(counts)).toEqual(
+        Object.fromEntries(expected.map((e) => [String(e.r), e.n])),
+      );
       sql.close();
     } finally {
       await close();

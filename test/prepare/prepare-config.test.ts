@@ -43,7 +43,9 @@ describe('dataset preparation settings', () => {
   it('resolves a relative config path from the working folder first', () => {
     const parsed = parseConfig(config('{}', 'rfm/grid.yaml'), 'conf/braid.yaml');
 
-    expect(parsed.datasets.customers!.scores!.rfm!.segments).toBe(path.resolve('conf/rfm/grid.yaml'));
+    expect(parsed.datasets.customers!.scores!.rfm!.segments).toBe(
+      path.resolve('conf/rfm/grid.yaml'),
+    );
   });
 
   it('rejects matches as a computed-field filter, naming the path', () => {

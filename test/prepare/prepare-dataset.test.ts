@@ -78,7 +78,13 @@ function cdnowOrders(): Order[] {
     const m = /^\s*(\d+)\s+(\d{4})(\d{2})(\d{2})\s+(\d+)\s+(\d+\.\d+)\s*$/.exec(line);
     if (m && Number(m[1]) <= CUSTOMERS) {
       const channel = CHANNELS[orders.length % CHANNELS.length]!;
-      orders.push({ customerId: m[1]!, day: `${m[2]}-${m[3]}-${m[4]}`, cds: Number(m[5]), dollars: m[6]!, channel });
+      orders.push({
+        customerId: m[1]!,
+        day: `${m[2]}-${m[3]}-${m[4]}`,
+        cds: Number(m[5]),
+        dollars: m[6]!,
+        channel,
+      });
     }
   }
   return orders;
@@ -87,9 +93,12 @@ function cdnowOrders(): Order[] {
 /** The expected values in SQL on a separate database, written without the code under test. */
 function expectedBySql(orders: Order[]) {
   const sql = new Database(':memory:');
-  sql.exec('CREATE TABLE o (seq INTEGER PRIMARY KEY, c TEXT, day TEXT, cds INT, cents INT, channel TEXT)');
+  sql.exec(
+    'CREATE TABLE o (seq INTEGER PRIMARY KEY, c TEXT, day TEXT, cds INT, cents INT, channel TEXT)',
+  );
   const insert = sql.prepare('INSERT INTO o (c, day, cds, cents, channel) VALUES (?, ?, ?, ?, ?)');
-  for (const o of orders) insert.run(o.customerId, o.day, o.cds, Math.round(Number(o.dollars) * 100), o.channel);
+  for (const o of orders)
+    insert.run(o.customerId, o.day, o.cds, Math.round(Number(o.dollars) * 100), o.channel);
   const rows = sql
     .prepare(
       `WITH agg AS (
@@ -215,12 +224,18 @@ describe.each(BACKENDS)('prepareDataset on $name', (backend) => {
     }
     expect(compared).toBe(CUSTOMERS - 1);
     expect(byCustomer.get('00001')!.first_name).toBe('Anne-Marie');
-    expect(result).toMatchObject({ eventsChanged: orders.length, eventsUnusable: 0, customersRecomputed: -1 });
+    expect(result).toMatchObject({
+      eventsChanged: orders.length,
+      eventsUnusable: 0,
+      customersRecomputed: -1,
+    });
     expect(result.recordsLeftOut).toBe(1);
   });
 
   it('recomputes only the customers new orders touch, and rescores the base', async () => {
-    const before = new Map((await loadPreparedRecords(db, 'customers')).map((p) => [p.masterId, p.attributes]));
+    const before = new Map(
+      (await loadPreparedRecords(db, 'customers')).map((p) => [p.masterId, p.attributes]),
+    );
     const added: Order[] = [
       { customerId: '00002', day: '1998-06-30', cds: 6, dollars: '250.00', channel: 'web' },
       { customerId: '00003', day: '1998-06-29', cds: 1, dollars: '10.00', channel: '' },
@@ -235,9 +250,15 @@ describe.each(BACKENDS)('prepareDataset on $name', (backend) => {
     const all = [...orders, ...added];
     const { rows } = expectedBySql(all);
     const expected = rows.find((r) => r.c === '00002')!;
-    expect(two).toMatchObject({ order_count: String(expected.n), recency_days: '1', r: String(expected.r) });
+    expect(two).toMatchObject({
+      order_count: String(expected.n),
+      recency_days: '1',
+      r: String(expected.r),
+    });
     expect(Number(two.total_spent)).toBeCloseTo(Number(expected.cents) / 100, 6);
-    const unchanged = after.filter((p) => JSON.stringify(p.attributes) === JSON.stringify(before.get(p.masterId)));
+    const unchanged = after.filter(
+      (p) => JSON.stringify(p.attributes) === JSON.stringify(before.get(p.masterId)),
+    );
     expect(unchanged.length).toBeGreaterThan(0);
   });
 
@@ -251,8 +272,15 @@ describe.each(BACKENDS)('prepareDataset on $name', (backend) => {
     const leak = 'leak-check@example.com';
     await stageRecords(
       db,
-      [{ source: 'crm', recordKey: 'r1', values: { row_id: 'r1', customer_id: '00001', email: leak, status: 'open' },
-         sourceUpdatedAtMs: null, origin: 'customers.csv:2' }],
+      [
+        {
+          source: 'crm',
+          recordKey: 'r1',
+          values: { row_id: 'r1', customer_id: '00001', email: leak, status: 'open' },
+          sourceUpdatedAtMs: null,
+          origin: 'customers.csv:2',
+        },
+      ],
       now,
     );
     if (isPostgres(db)) {
@@ -260,27 +288,42 @@ describe.each(BACKENDS)('prepareDataset on $name', (backend) => {
       // input): this trigger does the same, as knex there sends the values apart from the SQL.
       await db.raw(`CREATE FUNCTION refuse() RETURNS trigger AS $$
                     BEGIN RAISE EXCEPTION 'refused %', NEW.attributes; END $$ LANGUAGE plpgsql`);
-      await db.raw('CREATE TRIGGER refuse BEFORE INSERT ON prepared_records FOR EACH ROW EXECUTE FUNCTION refuse()');
+      await db.raw(
+        'CREATE TRIGGER refuse BEFORE INSERT ON prepared_records FOR EACH ROW EXECUTE FUNCTION refuse()',
+      );
     } else {
-      await db.raw(`CREATE TRIGGER refuse BEFORE INSERT ON prepared_records BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+      await db.raw(
+        `CREATE TRIGGER refuse BEFORE INSERT ON prepared_records BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+      );
     }
 
-    const error = await run('run-4').then(() => undefined, (e: unknown) => e as PrepareStoreError);
+    const error = await run('run-4').then(
+      () => undefined,
+      (e: unknown) => e as PrepareStoreError,
+    );
 
     expect(error).toBeInstanceOf(PrepareStoreError);
-    expect(error!.message).toMatch(/^Preparing failed: writePrepared on prepared_records \((SQLITE_CONSTRAINT_TRIGGER|P0001)\)$/);
+    expect(error!.message).toMatch(
+      /^Preparing failed: writePrepared on prepared_records \((SQLITE_CONSTRAINT_TRIGGER|P0001)\)$/,
+    );
     // The driver's error carries the row's values: that is what must not travel.
     expect(String((error!.cause as Error).message)).toContain(leak);
     const failure = toFailure(error);
     expect(failure).toMatchObject({ type: 'PrepareStoreError', nonRetryable: false });
-    const recorded = JSON.stringify(new DefaultFailureConverter().errorToFailure(failure, defaultPayloadConverter));
+    const recorded = JSON.stringify(
+      new DefaultFailureConverter().errorToFailure(failure, defaultPayloadConverter),
+    );
     expect(recorded).toContain('writePrepared');
     expect(recorded).not.toContain(leak);
     expect(recorded).not.toContain('insert into');
 
-    await db.raw(isPostgres(db) ? 'DROP TRIGGER refuse ON prepared_records' : 'DROP TRIGGER refuse');
+    await db.raw(
+      isPostgres(db) ? 'DROP TRIGGER refuse ON prepared_records' : 'DROP TRIGGER refuse',
+    );
     await run('run-5');
-    const one = (await loadPreparedRecords(db, 'customers')).find((p) => p.attributes.customer_id === '00001');
+    const one = (await loadPreparedRecords(db, 'customers')).find(
+      (p) => p.attributes.customer_id === '00001',
+    );
     expect(one?.attributes.email).toBe(leak);
   });
 });

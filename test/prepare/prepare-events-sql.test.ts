@@ -44,7 +44,7 @@ syncs:
   );
 
 /** A recipe on a column no event reads: it changes nothing but forces the JavaScript path. */
-const NO_OP_RECIPE = "recipes: [{ type: trim, level: source, columns: [note] }]";
+const NO_OP_RECIPE = 'recipes: [{ type: trim, level: source, columns: [note] }]';
 
 const ORDERS: Array<Record<string, string>> = [
   { customer_id: 'c1', date: '2025-12-31', amount: '10.50', ref: 'A1' },
@@ -76,15 +76,13 @@ const ORDERS: Array<Record<string, string>> = [
 
 async function materialize(db: Knex, recipes: string) {
   await migrate(db);
-  const rows = ORDERS.map(
-    (values, i): StageRow => ({
-      source: 'shop',
-      recordKey: `o${i + 1}`,
-      values: { order_id: `o${i + 1}`, ...values },
-      sourceUpdatedAtMs: null,
-      origin: `orders.csv:${i + 2}`,
-    }),
-  );
+  const rows = ORDERS.map((values, i): StageRow => ({
+    source: 'shop',
+    recordKey: `o${i + 1}`,
+    values: { order_id: `o${i + 1}`, ...values },
+    sourceUpdatedAtMs: null,
+    origin: `orders.csv:${i + 2}`,
+  }));
   await stageRecords(db, rows, 1000);
   await openRun(db, { runId: 'r1', syncId: 's', trigger: 'test', startedAtMs: 2000 });
   const result = await prepareDatasetNow(
@@ -95,9 +93,22 @@ async function materialize(db: Knex, recipes: string) {
     .join('source_records as s', 's.id', 'p.record_id')
     .where('p.dataset', 'orders')
     .orderBy('s.record_key')
-    .select('s.record_key', 'p.usable', 'p.customer_key', 'p.day', 'p.at', 'p.amount', 'p.order_id',
-      'p.content_hash', 's.content_hash as staged_hash', 'p.payload');
-  const errors = await db('row_errors').where({ run_id: 'r1' }).orderBy('line').select('line', 'field', 'reason');
+    .select(
+      's.record_key',
+      'p.usable',
+      'p.customer_key',
+      'p.day',
+      'p.at',
+      'p.amount',
+      'p.order_id',
+      'p.content_hash',
+      's.content_hash as staged_hash',
+      'p.payload',
+    );
+  const errors = await db('row_errors')
+    .where({ run_id: 'r1' })
+    .orderBy('line')
+    .select('line', 'field', 'reason');
   return {
     result,
     errors,
@@ -129,11 +140,27 @@ describe.each(BACKENDS)('events materialized in SQL on $name', (backend) => {
 
       const byKey = new Map(sql.events.map((e) => [e.record_key as string, e]));
       // Values the SQL reads itself, and values it leaves to JavaScript, read the same way.
-      expect(byKey.get('o1')).toMatchObject({ usable: true, customer_key: 'c1', day: 20453, amount: 10.5, order_id: 'A1' });
-      expect(byKey.get('o3')).toMatchObject({ usable: true, customer_key: 'c2', amount: 7, order_id: 'B2' });
+      expect(byKey.get('o1')).toMatchObject({
+        usable: true,
+        customer_key: 'c1',
+        day: 20453,
+        amount: 10.5,
+        order_id: 'A1',
+      });
+      expect(byKey.get('o3')).toMatchObject({
+        usable: true,
+        customer_key: 'c2',
+        amount: 7,
+        order_id: 'B2',
+      });
       expect(byKey.get('o4')).toMatchObject({ usable: false });
       expect(byKey.get('o5')).toMatchObject({ usable: true, day: 20240, amount: 3.25 });
-      expect(byKey.get('o7')).toMatchObject({ usable: true, at: '2025-06-02', amount: null, order_id: null });
+      expect(byKey.get('o7')).toMatchObject({
+        usable: true,
+        at: '2025-06-02',
+        amount: null,
+        order_id: null,
+      });
       expect(byKey.get('o14')).toMatchObject({ usable: false });
       expect(byKey.get('o15')).toMatchObject({ usable: true, amount: 2 });
       expect(byKey.get('o16')).toMatchObject({ usable: false });
@@ -156,18 +183,29 @@ describe.each(BACKENDS)('events changed since the last prepare on $name', (backe
       stageRecords(
         db,
         rows.map(([key, values, deleted]): StageRow => ({
-          source: 'shop', recordKey: key, values: { order_id: key, ...values }, sourceUpdatedAtMs: null,
-          origin: `orders.csv:${key}`, deleted,
+          source: 'shop',
+          recordKey: key,
+          values: { order_id: key, ...values },
+          sourceUpdatedAtMs: null,
+          origin: `orders.csv:${key}`,
+          deleted,
         })),
         at,
       );
     const prepare = async (runId: string, at: number) => {
       await openRun(db, { runId, syncId: 's', trigger: 'test', startedAtMs: at });
-      return prepareDatasetNow({ config: config(''), db, now: () => at }, { runId, dataset: 'customers' });
+      return prepareDatasetNow(
+        { config: config(''), db, now: () => at },
+        { runId, dataset: 'customers' },
+      );
     };
     const events = async () =>
-      (await db('prepared_events').where({ dataset: 'orders', usable: true }).orderBy('order_id').select('order_id', 'customer_key', 'amount'))
-        .map((e) => `${e.customer_key}:${e.order_id}:${Number(e.amount)}`);
+      (
+        await db('prepared_events')
+          .where({ dataset: 'orders', usable: true })
+          .orderBy('order_id')
+          .select('order_id', 'customer_key', 'amount')
+      ).map((e) => `${e.customer_key}:${e.order_id}:${Number(e.amount)}`);
     try {
       await migrate(db);
       await stage(DAY, [

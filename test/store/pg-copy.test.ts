@@ -22,7 +22,9 @@ describe('copyInto on SQLite', () => {
   it('refuses: COPY is PostgreSQL only', async () => {
     const { db, close } = await sqlite.open();
     try {
-      await expect(copyInto(db, 't', ['a'], ['1'])).rejects.toThrow('copy into t: COPY is PostgreSQL only');
+      await expect(copyInto(db, 't', ['a'], ['1'])).rejects.toThrow(
+        'copy into t: COPY is PostgreSQL only',
+      );
     } finally {
       await close();
     }
@@ -39,8 +41,22 @@ if (!PG_URL) {
   let db: Knex;
   let close: () => Promise<void>;
   const awkward = [
-    '5', '5.0', 'a"b', 'back\\slash', 'NULL', '', 'é日本', 'line\nbreak', 'tab\there', 'cr\r\n', '\\N',
-    '\\.', 'end\\', '\\t not a tab', ' padded ', '\\\\N',
+    '5',
+    '5.0',
+    'a"b',
+    'back\\slash',
+    'NULL',
+    '',
+    'é日本',
+    'line\nbreak',
+    'tab\there',
+    'cr\r\n',
+    '\\N',
+    '\\.',
+    'end\\',
+    '\\t not a tab',
+    ' padded ',
+    '\\\\N',
   ];
 
   beforeAll(async () => {
@@ -58,10 +74,16 @@ if (!PG_URL) {
   });
 
   const probe = async () =>
-    (await db('copy_probe').orderBy('id').select('id', 'label', 'amount')).map((r) => [r.id, r.label, r.amount === null ? null : Number(r.amount)]);
+    (await db('copy_probe').orderBy('id').select('id', 'label', 'amount')).map((r) => [
+      r.id,
+      r.label,
+      r.amount === null ? null : Number(r.amount),
+    ]);
 
   it('stores awkward text, null and large integers exactly, outside a transaction', async () => {
-    const rows = awkward.map((label, i) => [i + 1, label, i === 0 ? null : 1_767_225_600_000 + i] as const);
+    const rows = awkward.map(
+      (label, i) => [i + 1, label, i === 0 ? null : 1_767_225_600_000 + i] as const,
+    );
     expect(await copyRows(db, 'copy_probe', ['id', 'label', 'amount'], rows)).toBe(awkward.length);
     expect(await probe()).toEqual(rows.map((r) => [...r]));
     // A null label is SQL NULL, the text `\N` is text.
@@ -69,21 +91,43 @@ if (!PG_URL) {
     expect(await db('copy_probe').whereNull('label').pluck('id')).toEqual([100]);
   });
 
-  it('runs on the transaction\'s own connection: a temporary table of the transaction takes the rows', async () => {
+  it("runs on the transaction's own connection: a temporary table of the transaction takes the rows", async () => {
     // A temporary table exists for its connection alone: a COPY on any other would fail.
     const seen = await db.transaction(async (trx) => {
       await trx.raw('CREATE TEMP TABLE copy_local (n integer, s text) ON COMMIT DROP');
-      const written = await copyRows(trx, 'copy_local', ['n', 's'], [[1, 'one'], [2, 'two\ttabs']]);
+      const written = await copyRows(
+        trx,
+        'copy_local',
+        ['n', 's'],
+        [
+          [1, 'one'],
+          [2, 'two\ttabs'],
+        ],
+      );
       const rows = await trx('copy_local').orderBy('n').select('n', 's');
       return { written, rows };
     });
-    expect(seen).toEqual({ written: 2, rows: [{ n: 1, s: 'one' }, { n: 2, s: 'two\ttabs' }] });
+    expect(seen).toEqual({
+      written: 2,
+      rows: [
+        { n: 1, s: 'one' },
+        { n: 2, s: 'two\ttabs' },
+      ],
+    });
   });
 
   it('discards COPYed rows when the transaction rolls back', async () => {
     await expect(
       db.transaction(async (trx) => {
-        await copyRows(trx, 'copy_probe', ['id', 'label'], [[1, 'a'], [2, 'b']]);
+        await copyRows(
+          trx,
+          'copy_probe',
+          ['id', 'label'],
+          [
+            [1, 'a'],
+            [2, 'b'],
+          ],
+        );
         expect(Number((await trx('copy_probe').count({ n: '*' }).first())?.n)).toBe(2);
         throw new Error('stop');
       }),
@@ -91,14 +135,27 @@ if (!PG_URL) {
     expect(await probe()).toEqual([]);
   });
 
-  it('rejects with the server\'s error, which rolls the transaction back, and the pool goes on', async () => {
+  it("rejects with the server's error, which rolls the transaction back, and the pool goes on", async () => {
     const failure = db.transaction(async (trx) => {
       await copyRows(trx, 'copy_probe', ['id', 'label'], [[1, 'kept?']]);
-      await copyRows(trx, 'copy_probe', ['id', 'label'], [[2, 'b'], [2, 'duplicate']]);
+      await copyRows(
+        trx,
+        'copy_probe',
+        ['id', 'label'],
+        [
+          [2, 'b'],
+          [2, 'duplicate'],
+        ],
+      );
     });
-    await expect(failure).rejects.toMatchObject({ code: '23505', message: expect.stringContaining('copy_probe_pkey') });
+    await expect(failure).rejects.toMatchObject({
+      code: '23505',
+      message: expect.stringContaining('copy_probe_pkey'),
+    });
     expect(await probe()).toEqual([]);
-    await expect(copyRows(db, 'copy_probe', ['id', 'amount'], [[3, 'not a number']])).rejects.toMatchObject({ code: '22P02' });
+    await expect(
+      copyRows(db, 'copy_probe', ['id', 'amount'], [[3, 'not a number']]),
+    ).rejects.toMatchObject({ code: '22P02' });
     expect(await copyRows(db, 'copy_probe', ['id', 'label'], [[4, 'after']])).toBe(1);
     expect(await probe()).toEqual([[4, 'after', null]]);
   });
@@ -108,7 +165,9 @@ if (!PG_URL) {
       yield '1\tfirst';
       throw new Error('row 2: no value');
     }
-    await expect(copyInto(db, 'copy_probe', ['id', 'label'], rows())).rejects.toThrow('row 2: no value');
+    await expect(copyInto(db, 'copy_probe', ['id', 'label'], rows())).rejects.toThrow(
+      'row 2: no value',
+    );
     expect(await probe()).toEqual([]);
     expect(await copyRows(db, 'copy_probe', ['id'], [[5]])).toBe(1);
   });

@@ -106,12 +106,19 @@ describe.each(BACKENDS)('change sequence on $name', (backend) => {
 
     const second = await changeSeqMark(db);
     await db.transaction((trx) =>
-      stageVersion(trx, { ...version, values: { email: 'w2@example.org' }, occurredAtMs: T0 + 5 }, T0 + 6, null),
+      stageVersion(
+        trx,
+        { ...version, values: { email: 'w2@example.org' }, occurredAtMs: T0 + 5 },
+        T0 + 6,
+        null,
+      ),
     );
     expect(await seqOf('w')).toBeGreaterThanOrEqual(second);
 
     const third = await changeSeqMark(db);
-    await db('source_records').where({ source: 'crm', record_key: 'a' }).update({ deleted_at_ms: T0 + 7 });
+    await db('source_records')
+      .where({ source: 'crm', record_key: 'a' })
+      .update({ deleted_at_ms: T0 + 7 });
     expect(await seqOf('a')).toBeGreaterThanOrEqual(third);
   });
 

@@ -31,7 +31,6 @@ import { migrationSource } from '../../store/migrations';
 import { bulkInsert } from '../../store/bulk';
 import { insertGolden, insertKeys, replaceMembers } from '../../store/identity';
 
-
 /** Children before parents, so foreign keys allow the delete. */
 const TABLES = [
   'row_errors',
@@ -111,18 +110,23 @@ describe.each(BACKENDS)('store on $name', (backend) => {
   describe('withSortCache', () => {
     it('sorts with a small SQLite page cache and gives the connection its own back, also on failure', async () => {
       if (db.client.config.client === 'pg') return;
-      const cache = async () => ((await db.raw('PRAGMA cache_size')) as Array<{ cache_size: number }>)[0]!.cache_size;
+      const cache = async () =>
+        ((await db.raw('PRAGMA cache_size')) as Array<{ cache_size: number }>)[0]!.cache_size;
       expect(await cache()).toBe(-65536);
       expect(await withSortCache(db, async () => cache())).toBe(-4096);
       expect(await cache()).toBe(-65536);
-      await expect(withSortCache(db, async () => Promise.reject(new Error('sort failed')))).rejects.toThrow('sort failed');
+      await expect(
+        withSortCache(db, async () => Promise.reject(new Error('sort failed'))),
+      ).rejects.toThrow('sort failed');
       expect(await cache()).toBe(-65536);
       // Inside a transaction too: a failed index build inside a rebuild leaves the cache whole.
       await expect(
         db.transaction(async (trx) => {
           await trx.raw('CREATE TABLE sort_probe (v TEXT)');
           await trx('sort_probe').insert([{ v: 'a' }, { v: 'a' }]);
-          await withSortCache(trx, () => trx.raw('CREATE UNIQUE INDEX sort_probe_v ON sort_probe (v)'));
+          await withSortCache(trx, () =>
+            trx.raw('CREATE UNIQUE INDEX sort_probe_v ON sort_probe (v)'),
+          );
         }),
       ).rejects.toMatchObject({ message: expect.stringMatching(/UNIQUE constraint failed/) });
       expect(await cache()).toBe(-65536);
@@ -134,9 +138,18 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     it('order index values byte by byte, whatever the database collation (migration 015)', async () => {
       const values = ['é', 'a', 'Z', 'B', 'ab', 'a-b'];
       await db('identity_keys').insert(
-        values.map((value, i) => ({ dataset: 'd', key_name: 'email', value, record_id: i + 1, kind: 'link' })),
+        values.map((value, i) => ({
+          dataset: 'd',
+          key_name: 'email',
+          value,
+          record_id: i + 1,
+          kind: 'link',
+        })),
       );
-      const ordered = await db('identity_keys').where({ dataset: 'd' }).orderBy('value').pluck('value');
+      const ordered = await db('identity_keys')
+        .where({ dataset: 'd' })
+        .orderBy('value')
+        .pluck('value');
       expect(ordered).toEqual(['B', 'Z', 'a', 'a-b', 'ab', 'é']);
       // Equality is unchanged: a parameter takes the column's collation.
       expect(await db('identity_keys').where({ value: 'ab' }).pluck('record_id')).toEqual([5]);
@@ -150,8 +163,14 @@ describe.each(BACKENDS)('store on $name', (backend) => {
         .orderBy(['table_name', 'column_name'])
         .select('table_name', 'column_name');
       expect(columns.map((c) => `${c.table_name}.${c.column_name}`)).toEqual([
-        'golden_records.dataset', 'golden_records.master_id', 'golden_records.merged_into',
-        'golden_records.status', 'identity_keys.dataset', 'identity_keys.key_name', 'identity_keys.value', 'identity_members.dataset',
+        'golden_records.dataset',
+        'golden_records.master_id',
+        'golden_records.merged_into',
+        'golden_records.status',
+        'identity_keys.dataset',
+        'identity_keys.key_name',
+        'identity_keys.value',
+        'identity_members.dataset',
       ]);
     });
 
@@ -159,7 +178,9 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       if (db.client.config.client !== 'pg') return;
       const columns = await db('information_schema.columns')
         .whereRaw('table_schema = current_schema()')
-        .where((q) => q.where('column_name', 'like', '%master_id').orWhere('column_name', 'merged_into'))
+        .where((q) =>
+          q.where('column_name', 'like', '%master_id').orWhere('column_name', 'merged_into'),
+        )
         .orderBy(['table_name', 'column_name'])
         .select('table_name', 'column_name', 'collation_name');
       expect(columns.length).toBeGreaterThanOrEqual(11);
@@ -516,33 +537,65 @@ describe.each(BACKENDS)('store on $name', (backend) => {
   describe('bulkInsert', () => {
     it('writes awkward text, nulls and numbers back exactly', async () => {
       const values = [
-        'a"b', 'back\\slash\\', '{brace}', 'comma,sep', 'NULL', '', '  spaced ', 'é日本', 'line\nbreak',
+        'a"b',
+        'back\\slash\\',
+        '{brace}',
+        'comma,sep',
+        'NULL',
+        '',
+        '  spaced ',
+        'é日本',
+        'line\nbreak',
       ];
       const columns = {
-        dataset: 'text', key_name: 'text', value: 'text', record_id: 'integer', kind: 'text',
+        dataset: 'text',
+        key_name: 'text',
+        value: 'text',
+        record_id: 'integer',
+        kind: 'text',
       } as const;
       const memberColumns = {
-        dataset: 'text', record_id: 'integer', golden_id: 'integer', state: 'text', content_hash: 'text',
+        dataset: 'text',
+        record_id: 'integer',
+        golden_id: 'integer',
+        state: 'text',
+        content_hash: 'text',
       } as const;
       await bulkInsert(
         db,
         'identity_keys',
         columns,
         values.map((value, i) => ({
-          dataset: 'd', key_name: 'k', value, record_id: i + 1, kind: i % 2 ? 'exact' : 'fuzzy',
+          dataset: 'd',
+          key_name: 'k',
+          value,
+          record_id: i + 1,
+          kind: i % 2 ? 'exact' : 'fuzzy',
         })),
       );
       await bulkInsert(db, 'identity_members', memberColumns, [
         { dataset: 'd', record_id: 1, golden_id: null, state: 'ambiguous', content_hash: 'h' },
-        { dataset: 'd', record_id: 2, golden_id: 2_000_000_000, state: 'linked', content_hash: 'NULL' },
+        {
+          dataset: 'd',
+          record_id: 2,
+          golden_id: 2_000_000_000,
+          state: 'linked',
+          content_hash: 'NULL',
+        },
       ]);
 
-      const keys = await db('identity_keys').orderBy('record_id').select('value', 'record_id', 'kind');
+      const keys = await db('identity_keys')
+        .orderBy('record_id')
+        .select('value', 'record_id', 'kind');
       expect(keys.map((r) => r.value)).toEqual(values);
       expect(keys.map((r) => Number(r.record_id))).toEqual(values.map((_, i) => i + 1));
       expect(keys[1].kind).toBe('exact');
-      const members = await db('identity_members').orderBy('record_id').select('golden_id', 'content_hash');
-      expect(members.map((m) => [m.golden_id === null ? null : Number(m.golden_id), m.content_hash])).toEqual([
+      const members = await db('identity_members')
+        .orderBy('record_id')
+        .select('golden_id', 'content_hash');
+      expect(
+        members.map((m) => [m.golden_id === null ? null : Number(m.golden_id), m.content_hash]),
+      ).toEqual([
         [null, 'h'],
         [2_000_000_000, 'NULL'],
       ]);
@@ -555,13 +608,30 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     // tab, newline, carriage return or backslash unescaped would end or change a field and
     // `\N` is null. Both must store exactly what was given.
     const awkward = [
-      '5', '5.0', 'a"b', 'back\\slash', 'NULL', '', 'é日本', 'line\nbreak', 'tab\there', 'cr\r\n',
-      '\\N', '\\.', 'end\\', '\\t not a tab', ' padded ',
+      '5',
+      '5.0',
+      'a"b',
+      'back\\slash',
+      'NULL',
+      '',
+      'é日本',
+      'line\nbreak',
+      'tab\there',
+      'cr\r\n',
+      '\\N',
+      '\\.',
+      'end\\',
+      '\\t not a tab',
+      ' padded ',
     ];
 
     it('writes index rows, memberships and golden records exactly, inside the transaction', async () => {
       await db.transaction(async (trx) => {
-        await insertKeys(trx, 'd', awkward.map((value, i) => ({ recordId: i + 1, key: 'k', value, kind: 'link' })));
+        await insertKeys(
+          trx,
+          'd',
+          awkward.map((value, i) => ({ recordId: i + 1, key: 'k', value, kind: 'link' })),
+        );
         await replaceMembers(trx, 'd', 'all', [
           { recordId: 1, goldenId: null, contentHash: '7' },
           { recordId: 2, goldenId: 2_000_000_000, contentHash: 'NULL' },
@@ -570,28 +640,41 @@ describe.each(BACKENDS)('store on $name', (backend) => {
           trx,
           'd',
           awkward.map((text, i) => ({
-            id: i + 1, masterId: `m${text}${i}`, attributes: text, sourceKeys: '[]', linkedBy: '["email"]', memberCount: i,
+            id: i + 1,
+            masterId: `m${text}${i}`,
+            attributes: text,
+            sourceKeys: '[]',
+            linkedBy: '["email"]',
+            memberCount: i,
           })),
           T0,
         );
       });
-      const keys = await db('identity_keys').orderBy('record_id').select('value', 'record_id', 'kind', 'dataset');
+      const keys = await db('identity_keys')
+        .orderBy('record_id')
+        .select('value', 'record_id', 'kind', 'dataset');
       expect(keys.map((r) => r.value)).toEqual(awkward);
       expect(keys.map((r) => r.record_id)).toEqual(awkward.map((_, i) => i + 1));
       expect(new Set(keys.map((r) => `${r.dataset}/${r.kind}`))).toEqual(new Set(['d/link']));
-      const members = await db('identity_members').orderBy('record_id').select('golden_id', 'state', 'content_hash');
+      const members = await db('identity_members')
+        .orderBy('record_id')
+        .select('golden_id', 'state', 'content_hash');
       expect(members).toEqual([
         { golden_id: null, state: 'ambiguous', content_hash: '7' },
         { golden_id: 2_000_000_000, state: 'linked', content_hash: 'NULL' },
       ]);
-      const golden = await db('golden_records').orderBy('id').select('id', 'attributes', 'member_count', 'created_at_ms', 'status');
+      const golden = await db('golden_records')
+        .orderBy('id')
+        .select('id', 'attributes', 'member_count', 'created_at_ms', 'status');
       expect(golden.map((g) => g.attributes)).toEqual(awkward);
       expect(golden.map((g) => [g.id, g.member_count, Number(g.created_at_ms), g.status])).toEqual(
         awkward.map((_, i) => [i + 1, i, T0, 'active']),
       );
       // Integer columns hold integers, not REAL values a text comparison would print as `1.0`.
       if (db.client.config.client !== 'pg') {
-        const types = await db.raw("SELECT DISTINCT typeof(record_id) AS t FROM identity_keys UNION ALL SELECT DISTINCT typeof(created_at_ms) FROM golden_records");
+        const types = await db.raw(
+          'SELECT DISTINCT typeof(record_id) AS t FROM identity_keys UNION ALL SELECT DISTINCT typeof(created_at_ms) FROM golden_records',
+        );
         expect(types.map((r: { t: string }) => r.t)).toEqual(['integer', 'integer']);
       }
     });
@@ -601,7 +684,21 @@ describe.each(BACKENDS)('store on $name', (backend) => {
         db.transaction(async (trx) => {
           await insertKeys(trx, 'd', [{ recordId: 1, key: 'k', value: 'v', kind: 'link' }]);
           await replaceMembers(trx, 'd', 'all', [{ recordId: 1, goldenId: 1, contentHash: 'h' }]);
-          await insertGolden(trx, 'd', [{ id: 1, masterId: 'm', attributes: '{}', sourceKeys: '[]', linkedBy: '[]', memberCount: 1 }], T0);
+          await insertGolden(
+            trx,
+            'd',
+            [
+              {
+                id: 1,
+                masterId: 'm',
+                attributes: '{}',
+                sourceKeys: '[]',
+                linkedBy: '[]',
+                memberCount: 1,
+              },
+            ],
+            T0,
+          );
           throw new Error('stop');
         }),
       ).rejects.toThrow('stop');

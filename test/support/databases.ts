@@ -7,7 +7,8 @@ import { openDatabase } from '../../store/db';
 
 /** Set by the global setup (a throwaway cluster) or by the caller. */
 export const PG_URL = process.env.BRAID_TEST_PG_URL;
-if (!PG_URL && process.env.CI) throw new Error('CI needs BRAID_TEST_PG_URL for the PostgreSQL tests');
+if (!PG_URL && process.env.CI)
+  throw new Error('CI needs BRAID_TEST_PG_URL for the PostgreSQL tests');
 
 /** A fresh, empty customer database: a SQLite file, or a PostgreSQL schema of its own. */
 export interface Backend {

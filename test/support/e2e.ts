@@ -97,7 +97,11 @@ export async function startE2E(opts: E2EOptions): Promise<E2E> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'braid-e2e-'));
   const dropDir = path.join(dir, 'sftp', 'drop');
   mkdirSync(dropDir, { recursive: true });
-  const sftp = await startSftpServer({ root: path.join(dir, 'sftp'), username: SFTP_USER, password: SFTP_PASSWORD });
+  const sftp = await startSftpServer({
+    root: path.join(dir, 'sftp'),
+    username: SFTP_USER,
+    password: SFTP_PASSWORD,
+  });
   const braze = await startBrazeEmulator({
     apiKeys: [BRAZE_KEY],
     responseDelayMs: opts.responseDelayMs ?? 0,

@@ -25,9 +25,13 @@ export default async function globalSetup(): Promise<void> {
       process.env.BRAID_TEST_PG_URL = pg.url;
       state.stops.push(() => pg.stop());
     } else if (process.env.CI) {
-      throw new Error('CI needs PostgreSQL: install it (apt-get install postgresql) or set BRAID_TEST_PG_URL');
+      throw new Error(
+        'CI needs PostgreSQL: install it (apt-get install postgresql) or set BRAID_TEST_PG_URL',
+      );
     } else {
-      process.stderr.write('PostgreSQL not found: the PostgreSQL variants of the store tests are skipped.\n');
+      process.stderr.write(
+        'PostgreSQL not found: the PostgreSQL variants of the store tests are skipped.\n',
+      );
     }
   }
 }

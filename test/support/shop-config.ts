@@ -36,7 +36,12 @@ export function shopConfigDoc(input: {
       },
     },
     syncs: {
-      s: { dataset: 'customers', destination: 'braze', mapping: { email: 'email' }, events: input.events },
+      s: {
+        dataset: 'customers',
+        destination: 'braze',
+        mapping: { email: 'email' },
+        events: input.events,
+      },
     },
   };
 }

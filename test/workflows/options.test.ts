@@ -6,10 +6,12 @@ describe('retry policies', () => {
     // Every error class whose instances are never retryable, whatever they carry. UpstreamError
     // depends on its status, so it is checked separately below.
     const finalClasses = (Object.values(errors) as unknown[])
-      .filter((value): value is new (m: string, n: number) => errors.SyncError =>
-        typeof value === 'function' &&
-        value.prototype instanceof errors.SyncError &&
-        value !== errors.UpstreamError)
+      .filter(
+        (value): value is new (m: string, n: number) => errors.SyncError =>
+          typeof value === 'function' &&
+          value.prototype instanceof errors.SyncError &&
+          value !== errors.UpstreamError,
+      )
       .filter((cls) => !new cls('x', 1000).retryable)
       .map((cls) => cls.name)
       .sort();
