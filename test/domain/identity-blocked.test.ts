@@ -1,4 +1,5 @@
-import { DEFAULT_ROLE_EMAILS, MatchKey } from '../../config/schema';
+import type { MatchKey } from '../../config/schema';
+import { DEFAULT_ROLE_EMAILS } from '../../config/schema';
 import {
   BlockedPatternError,
   classifyKeyValue,
