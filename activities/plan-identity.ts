@@ -201,7 +201,9 @@ export interface PlannedRecord {
   attributes: Record<string, AttributeValue>;
 }
 
-/** What `planUpdates` decided: attribute updates, the renames to send before them, and who waits. */
+/**
+ * What `planUpdates` decided: attribute updates, the renames to send before them, and who waits.
+ */
 export interface PlannedUpdates {
   items: OutboxItem[];
   renames: RenameItem[];

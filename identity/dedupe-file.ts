@@ -20,7 +20,9 @@ export interface DedupeFileOptions {
   out: string;
   /** Column identifying a row in the output; the line number when absent. */
   idColumn?: string;
-  /** YAML with a dataset's identity settings (keys, rules, blockedValues...); inferred if absent. */
+  /**
+   * YAML with a dataset's identity settings (keys, rules, blockedValues...); inferred if absent.
+   */
   rulesFile?: string;
   delimiter?: string;
   encoding?: BufferEncoding;

@@ -89,7 +89,9 @@ export async function loadDestinationRows(
   );
 }
 
-/** External ids renamed away from, per sync: id → the master whose profile still answers to it. */
+/**
+ * External ids renamed away from, per sync: id → the master whose profile still answers to it.
+ */
 export async function loadDestinationAliases(
   db: Knex,
   syncId: string,

@@ -76,7 +76,10 @@ export interface SourceFileState {
   fileName: string;
   sizeBytes: number;
   modifiedAtMs: number;
-  /** `failed`: the file cannot be read (no header, a record over 16 MiB...); kept until it changes. */
+  /**
+   * `failed`: the file cannot be read (no header, a record over 16 MiB...); kept until it
+   * changes.
+   */
   status: 'importing' | 'imported' | 'failed';
   linesDone: number;
   rowsStaged: number;

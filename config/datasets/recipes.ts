@@ -59,7 +59,9 @@ export const Recipe = z.discriminatedUnion('type', [
     .object({
       type: z.literal('datetime'),
       columns: Columns,
-      /** IANA zone the wall-clock values are in, e.g. Europe/Paris; values with an offset keep it. */
+      /**
+       * IANA zone the wall-clock values are in, e.g. Europe/Paris; values with an offset keep it.
+       */
       timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris'),
       /** How a date is written: ISO (YYYY-MM-DD), day first (DD/MM/YYYY) or month first. */
       format: z.enum(['iso', 'dmy', 'mdy']).default('iso'),

@@ -22,7 +22,9 @@ export interface KnownFile extends ListedVersion {
 export type ImportMode = 'auto' | 'once';
 
 export type FileDecision =
-  /** Not stable yet: remember it as seen since `seenSinceMs` (unchanged when `changed` is false). */
+  /**
+   * Not stable yet: remember it as seen since `seenSinceMs` (unchanged when `changed` is false).
+   */
   | { action: 'wait'; seenSinceMs: number; changed: boolean; newVersion: boolean }
   /** Import it: from the start, or after the position a crashed attempt saved. */
   | { action: 'import'; resume: boolean; newVersion: boolean }

@@ -15,7 +15,10 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Records are flattened recursively; a body nested deeper is refused before that. */
 const MAX_DEPTH = 32;
 
-/** Whether a parsed JSON value nests objects or arrays deeper than `max`, checked without recursion. */
+/**
+ * Whether a parsed JSON value nests objects or arrays deeper than `max`, checked without
+ * recursion.
+ */
 function deeperThan(value: unknown, max: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 0]];
   while (stack.length > 0) {

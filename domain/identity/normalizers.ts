@@ -163,7 +163,9 @@ export function normalizeTextKey(raw: string, options: TextKeyOptions = {}): str
   return text === '' ? undefined : text;
 }
 
-/** ISO date (`YYYY-MM-DD`) from ISO, `YYYYMMDD` or `DD/MM/YYYY` text; anything else → undefined. */
+/**
+ * ISO date (`YYYY-MM-DD`) from ISO, `YYYYMMDD` or `DD/MM/YYYY` text; anything else → undefined.
+ */
 export function normalizeDateKey(raw: string): string | undefined {
   return normalizeDate(raw);
 }

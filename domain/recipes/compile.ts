@@ -8,7 +8,9 @@ export interface RecipeDataset {
   defaultCountry?: string;
 }
 
-/** Source-level recipes of a dataset: values of one source's record → values, or null (dropped). */
+/**
+ * Source-level recipes of a dataset: values of one source's record → values, or null (dropped).
+ */
 export type SourceRecipes = (
   source: string,
   values: Record<string, string>,

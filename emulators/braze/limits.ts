@@ -17,7 +17,8 @@ export const MAX_OBJECTS_PER_ARRAY = 75;
 export const MAX_PROPERTY_NAME_LENGTH = 255;
 
 /**
- * Largest purchase `quantity`. Source: https://www.braze.com/docs/api/objects_filters/purchase_object/
+ * Largest purchase `quantity`.
+ * Source: https://www.braze.com/docs/api/objects_filters/purchase_object/
  */
 export const MAX_PURCHASE_QUANTITY = 100;
 
