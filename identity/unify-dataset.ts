@@ -365,19 +365,7 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   const unitCount = starts.length - 1;
   const unitAt = (u: number) => Array.from(order.subarray(starts[u]!, starts[u + 1]!));
 
-  const totals: Written = {
-    created: 0,
-    updated: 0,
-    merged: 0,
-    split: 0,
-    retired: 0,
-    ambiguous: 0,
-    limitRefused: 0,
-    lockRefused: 0,
-    ambiguousRecords: [],
-    largestClusters: [],
-    sampleJoins: {},
-  };
+  const totals = nothingWritten();
   const batchState: BatchState = {
     nextId: await store.maxGoldenId(trx),
     joins: [],
@@ -437,6 +425,23 @@ async function clusterAndWrite(ctx: WriteContext, input: WriteInput): Promise<Wr
   }
   totals.sampleJoins = await sampleJoins(trx, batchState.joins);
   return totals;
+}
+
+/** Counts and samples of a unify that has written nothing yet. */
+function nothingWritten(): Written {
+  return {
+    created: 0,
+    updated: 0,
+    merged: 0,
+    split: 0,
+    retired: 0,
+    ambiguous: 0,
+    limitRefused: 0,
+    lockRefused: 0,
+    ambiguousRecords: [],
+    largestClusters: [],
+    sampleJoins: {},
+  };
 }
 
 interface BatchState {
@@ -782,17 +787,7 @@ async function unchangedSummary(trx: Knex.Transaction, name: string): Promise<Un
     recordsChanged: 0,
     recordsUnified: 0,
     goldenRecords: await countActive(trx, name),
-    created: 0,
-    updated: 0,
-    merged: 0,
-    split: 0,
-    retired: 0,
-    ambiguous: 0,
-    limitRefused: 0,
-    lockRefused: 0,
-    ambiguousRecords: [],
-    largestClusters: [],
-    sampleJoins: {},
+    ...nothingWritten(),
     warnings: [],
   };
 }
