@@ -1,13 +1,13 @@
-// Lint rules of the house style (../STYLE.md "Formatting"): typescript-eslint's recommended set,
-// promises that must be awaited or handled, type-only imports marked as such, and no import
-// cycles. Layout is Prettier's business, not the linter's.
+// Lint rules of the team's house style (its "Formatting" section): typescript-eslint's
+// recommended set, promises that must be awaited or handled, type-only imports marked as such,
+// and no import cycles. Layout is Prettier's business, not the linter's.
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.braid/**', 'coverage/**', 'examples/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.braid/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
-  // The few JavaScript files are CommonJS: the `braid` launcher and jest's config.
+  // The few JavaScript files are CommonJS: the `braid` launcher, jest's config, an example's script.
   { files: ['**/*.js'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   {
     files: ['**/*.ts'],

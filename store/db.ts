@@ -63,23 +63,42 @@ export async function migrate(db: Knex): Promise<void> {
 
 /**
  * SQLite: runs a large sort (an index built afresh, an ordered move) with a small page cache,
- * then gives the connection its own back. The sorter sizes each in-memory run by the cache, so
- * with 64 MiB one run held most of an index and was sorted by one thread: building the value
- * index of 1M records took 1.7–2.0 s and 108 MiB more memory, against 1.1 s and 12 MiB in
- * 4 MiB runs that the helper threads sort side by side before one merge. The pages the sort
- * pushes out come back from the file system's cache. PostgreSQL sizes its own sorts.
+ * then gives the connection the cache it had. The sorter sizes each in-memory run by the cache,
+ * so with 64 MiB one run held most of an index and was sorted by one thread: building the value
+ * index of 1M records took 1.7–2.0 s and 108 MiB more memory, against 1.1 s and 12 MiB in 4 MiB
+ * runs that the helper threads sort side by side before one merge. The pages the sort pushes
+ * out come back from the file system's cache. PostgreSQL sizes its own sorts.
+ *
+ * The cache is set on better-sqlite3's connection itself, not through knex: a transaction that
+ * ended while the sort ran refuses statements, and its connection would have kept the small
+ * cache for every later run. Taken for each setting and given back at once, since outside a
+ * transaction the sort needs the pool's one connection too.
  */
 export async function withSortCache<T>(
   db: Knex | Knex.Transaction,
   sort: () => Promise<T>,
 ): Promise<T> {
   if (db.client.config.client === 'pg') return sort();
-  await db.raw(`PRAGMA cache_size = -${SQLITE_SORT_CACHE_KIB}`);
+  const pragma = async (text: string): Promise<unknown> => {
+    const connection = (await db.client.acquireConnection()) as SqliteConnection;
+    try {
+      return connection.pragma(text, { simple: true });
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
+  };
+  const before = Number(await pragma('cache_size'));
+  await pragma(`cache_size = -${SQLITE_SORT_CACHE_KIB}`);
   try {
     return await sort();
   } finally {
-    await db.raw(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+    await pragma(`cache_size = ${before}`);
   }
+}
+
+/** What {@link withSortCache} calls on better-sqlite3's connection. */
+interface SqliteConnection {
+  pragma(text: string, options: { simple: true }): unknown;
 }
 
 /** Whether the database is PostgreSQL (some statements differ). */

@@ -132,6 +132,27 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       expect(await cache()).toBe(-65536);
       expect(await db.schema.hasTable('sort_probe')).toBe(false);
     });
+
+    it('gives back the cache it found when nested, or when the transaction ends mid-sort', async () => {
+      if (db.client.config.client === 'pg') return;
+      const cache = async () =>
+        ((await db.raw('PRAGMA cache_size')) as Array<{ cache_size: number }>)[0]!.cache_size;
+      const seen = await withSortCache(db, async () => {
+        const inner = await withSortCache(db, async () => cache());
+        return { inner, outerAfterInner: await cache() };
+      });
+      expect(seen).toEqual({ inner: -4096, outerAfterInner: -4096 });
+      expect(await cache()).toBe(-65536);
+      // A transaction that ends while the sort runs refuses statements; the cache still returns.
+      await expect(
+        db.transaction(async (trx) => {
+          await withSortCache(trx, async () => {
+            await trx.rollback(new Error('rolled back mid-sort'));
+          });
+        }),
+      ).rejects.toThrow('rolled back mid-sort');
+      expect(await cache()).toBe(-65536);
+    });
   });
 
   describe('identity columns', () => {
@@ -172,6 +193,30 @@ describe.each(BACKENDS)('store on $name', (backend) => {
         'identity_keys.value',
         'identity_members.dataset',
       ]);
+    });
+
+    it('refuse to change a column a view reads, naming the view, and change nothing (migrations 015-016)', async () => {
+      if (db.client.config.client !== 'pg') return;
+      await db.raw(
+        'CREATE VIEW synced_profiles AS SELECT sync_id, master_id FROM destination_state',
+      );
+      const collation = async () =>
+        (
+          await db('information_schema.columns')
+            .whereRaw('table_schema = current_schema()')
+            .where({ table_name: 'golden_records', column_name: 'merged_into' })
+            .first('collation_name')
+        )?.collation_name;
+      await expect(db.migrate.down({ migrationSource })).rejects.toThrow(
+        /cannot change the collation of destination_state \(master_id\): \S+\.synced_profiles reads it\. Drop this view/,
+      );
+      // The migration's earlier tables went back with it.
+      expect(await collation()).toBe('C');
+      await db.raw('DROP VIEW synced_profiles');
+      await db.migrate.down({ migrationSource });
+      expect(await collation()).toBeNull();
+      await migrate(db);
+      expect(await collation()).toBe('C');
     });
 
     it('share one collation for master ids wherever they are stored, so joins keep their indexes (migration 016)', async () => {
