@@ -78,7 +78,7 @@ export async function withSortCache<T>(
   db: Knex | Knex.Transaction,
   sort: () => Promise<T>,
 ): Promise<T> {
-  if (db.client.config.client === 'pg') return sort();
+  if (isPostgres(db)) return sort();
   const pragma = async (text: string): Promise<unknown> => {
     const connection = (await db.client.acquireConnection()) as SqliteConnection;
     try {
