@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { chunk } from '../domain/diff';
-import { bulkInsert, bulkUpdate, inIds, inValues } from './bulk';
+import { bulkInsert, bulkUpdate, idRuns, inIds, inValues } from './bulk';
 import { isPostgres, withSortCache } from './db';
 import { copyRows, type CopyRow } from './pg-copy';
 import { directInsert } from './sqlite-direct';
@@ -9,6 +9,10 @@ type Db = Knex | Knex.Transaction;
 
 /** Ids per lookup statement (bound as one JSON parameter, see store/bulk.ts). */
 const IN_CHUNK = 10000;
+/** Consecutive ids read as one range rather than one by one (see store/bulk.ts idRuns). */
+const RANGE_FROM = 16;
+/** Ranges per statement: each is a condition of its own for the planner to weigh. */
+const RANGES_PER_READ = 100;
 /** Rows per bulk INSERT statement. */
 const INSERT_ROWS = 10000;
 
@@ -209,10 +213,22 @@ function toStagedRow(r: Record<string, unknown>): StagedRow {
   };
 }
 
-/** The given records with their payload as stored, in id order. */
+/**
+ * The given records with their payload as stored, in id order. Runs of consecutive ids (most
+ * of a rebuild's batches: its units come in id order) are read as ranges, the rest by list.
+ */
 export async function loadStagedRows(db: Db, ids: ArrayLike<number>): Promise<StagedRow[]> {
   const out: StagedRow[] = [];
-  for (const part of chunk(Array.from(ids), IN_CHUNK)) {
+  const { ranges, rest } = idRuns(ids, RANGE_FROM);
+  for (const part of chunk(ranges, RANGES_PER_READ)) {
+    const rows = await db('source_records')
+      .where((q) => {
+        for (const range of part) q.orWhereBetween('id', range);
+      })
+      .select(ROW_COLUMNS);
+    for (const r of rows) out.push(toStagedRow(r));
+  }
+  for (const part of chunk(rest, IN_CHUNK)) {
     const rows = await db('source_records')
       .where(inIds(db, 'id', part))
       .select(ROW_COLUMNS);

@@ -29,7 +29,7 @@ import {
 } from '../../store/staging';
 import { migrationSource } from '../../store/migrations';
 import { bulkInsert } from '../../store/bulk';
-import { insertGolden, insertKeys, replaceMembers } from '../../store/identity';
+import { insertGolden, insertKeys, loadStagedRows, replaceMembers } from '../../store/identity';
 
 /** Children before parents, so foreign keys allow the delete. */
 const TABLES = [
@@ -644,6 +644,32 @@ describe.each(BACKENDS)('store on $name', (backend) => {
         [null, 'h'],
         [2_000_000_000, 'NULL'],
       ]);
+    });
+  });
+
+  describe('loadStagedRows', () => {
+    it('reads the asked records once each, in id order, whether in runs or apart', async () => {
+      // More runs than one statement reads (100), runs too short to be ranges, single ids,
+      // repeats, and ids that are not there.
+      const records = Array.from({ length: 2400 }, (_, i) =>
+        row(`k${i}`, { email: `p${i}@example.com` }),
+      );
+      await stageRecords(db, records, T0);
+      const ids = (await db('source_records').orderBy('id').pluck('id')).map(Number);
+      const wanted = new Set<number>();
+      for (let run = 0; run < 110; run++)
+        for (let k = 0; k < 18; k++) wanted.add(ids[run * 20 + k]!);
+      for (let k = 2200; k < 2210; k++) wanted.add(ids[k]!);
+      for (let k = 2220; k < 2400; k += 7) wanted.add(ids[k]!);
+      const missing = ids[ids.length - 1]! + 1000;
+      const asked = [...wanted, ...[...wanted].slice(0, 50), missing].reverse();
+
+      const rows = await loadStagedRows(db, asked);
+
+      expect(rows.map((r) => r.id)).toEqual([...wanted].sort((a, b) => a - b));
+      const byKey = new Map(records.map((r) => [r.recordKey, r.values]));
+      for (const r of rows) expect(JSON.parse(r.payload)).toEqual(byKey.get(r.recordKey));
+      expect(rows[0]).toMatchObject({ source: 'eshop', recordKey: 'k0', recencyMs: T0 });
     });
   });
 
