@@ -43,7 +43,11 @@ export interface BatchInput {
   recordKeys: string[];
   payloads: string[];
   recencies: number[];
-  /** Raw components as positions into the lists above; a component of one is its own cluster. */
+  /**
+   * Raw components as positions into the lists above; a component of one is its own cluster.
+   * The payload of a component of one from a source {@link keptAsStaged} may be sent as '':
+   * its golden attributes are that payload, which the sender holds (see BatchCluster).
+   */
   components: number[][];
 }
 
@@ -52,8 +56,12 @@ export interface BatchCluster {
   /** Record ids, ascending. */
   members: number[];
   linkedBy: string[];
-  /** The golden attributes as JSON, after survivorship. */
-  attributes: string;
+  /**
+   * The golden attributes as JSON, after survivorship; null for a cluster of one whose payload
+   * is kept as staged ({@link keptAsStaged}), which the sender already holds: sending it back
+   * across threads cost a copy each way for most records of a rebuild.
+   */
+  attributes: string | null;
   /** `source:record_key` of each member, in member order, as JSON. */
   sourceKeys: string;
   /** The smallest `source:record_key`: what a new master id is derived from. */
@@ -80,6 +88,21 @@ export interface RecordWork {
   ): PageEntries;
   /** Clusters each raw component of a batch and builds each cluster's golden attributes. */
   cluster(batch: BatchInput): BatchClusters;
+}
+
+/**
+ * Which sources' records, each alone in a golden record, become that record as staged: no
+ * recipe and no survivorship rule changes a value. Their payload text is then the golden
+ * attributes, without parsing and writing it again.
+ */
+export function keptAsStaged(dataset: DatasetConfig): (source: string) => boolean {
+  const kept = new Map(
+    dataset.sources.map((source) => [
+      source,
+      keepsRecordAsIs(dataset.survivorship) && !hasSourceRecipes(dataset, source),
+    ]),
+  );
+  return (source) => kept.get(source) ?? false;
 }
 
 /**
@@ -133,15 +156,7 @@ export function compileRecordWork(
     return out;
   };
 
-  // A golden record of one member whose values no recipe and no survivorship rule changes:
-  // its attributes are the payload as staged, without parsing and writing it again.
-  const asStaged = new Map(
-    dataset.sources.map((source) => [
-      source,
-      keepsRecordAsIs(dataset.survivorship) && !hasSourceRecipes(dataset, source),
-    ]),
-  );
-  const keptAsStaged = (source: string) => asStaged.get(source) ?? false;
+  const asStaged = keptAsStaged(dataset);
 
   const cluster = (batch: BatchInput): BatchClusters => {
     const parsed: Array<Record<string, string> | undefined> = new Array(batch.ids.length);
@@ -209,15 +224,15 @@ export function compileRecordWork(
       const founder = label(at);
       const source = batch.sources[at]!;
       // Staging writes payloads with JSON.stringify, which this gives back unchanged after
-      // JSON.parse, so the text is what parsing and writing it again would give.
+      // JSON.parse, so the payload is what parsing and writing it again would give.
       const member = () => ({
         id: batch.ids[at]!,
         source,
         recencyMs: batch.recencies[at]!,
         values: valuesAt(at),
       });
-      const attributes = keptAsStaged(source)
-        ? batch.payloads[at]!
+      const attributes = asStaged(source)
+        ? null
         : JSON.stringify(surviveGolden([member()], dataset.survivorship));
       return {
         members: [batch.ids[at]!],

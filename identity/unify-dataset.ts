@@ -18,7 +18,7 @@ import {
   type RebuildOptions,
   type RebuiltIndex,
 } from './rebuild-index';
-import type { BatchCluster, BatchClusters } from './record-work';
+import { keptAsStaged, type BatchCluster, type BatchClusters } from './record-work';
 import { startRecordWorker, type RecordWorker } from './record-worker';
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
@@ -226,7 +226,14 @@ async function unifyWith(
   const previous = await previousGolden(trx, name, affected, full);
   const emptyTarget = full && (await store.hasNoGolden(trx, name));
   const written = await clusterAndWrite(
-    { trx, name, worker: workerFor(affected.length), options, beat },
+    {
+      trx,
+      name,
+      worker: workerFor(affected.length),
+      keptAsStaged: keptAsStaged(dataset),
+      options,
+      beat,
+    },
     { affected, components, previous, removed, full, emptyTarget },
   );
   await store.setIdentityState(
@@ -327,6 +334,8 @@ interface WriteContext {
   trx: Knex.Transaction;
   name: string;
   worker: RecordWorker;
+  /** Sources whose records alone in a golden record are it as staged (see record-work.ts). */
+  keptAsStaged: (source: string) => boolean;
   options: UnifyOptions;
   beat: NonNullable<UnifyOptions['heartbeat']>;
 }
@@ -478,11 +487,17 @@ async function sendBatch(
           component.map((k) => positionOf.get(affected[unit[k]!]!)!),
         ),
   );
+  const payloads = staged.map((r) => r.payload);
+  // The worker neither reads these nor sends them back: they are the golden attributes.
+  for (const component of components) {
+    if (component.length === 1 && ctx.keptAsStaged(staged[component[0]!]!.source))
+      payloads[component[0]!] = '';
+  }
   const clustered = ctx.worker.cluster({
     ids: staged.map((r) => r.id),
     sources: staged.map((r) => r.source),
     recordKeys: staged.map((r) => r.recordKey),
-    payloads: staged.map((r) => r.payload),
+    payloads,
     recencies: staged.map((r) => r.recencyMs),
     components,
   });
@@ -570,7 +585,7 @@ async function writeBatch(
     const row: store.GoldenRow = {
       id: keep ?? ++state.nextId,
       masterId: keep !== undefined ? stored.get(keep)!.masterId : newIds.get(cluster)!,
-      attributes: cluster.attributes,
+      attributes: cluster.attributes ?? records[0]!.payload,
       sourceKeys: cluster.sourceKeys,
       linkedBy: JSON.stringify(cluster.linkedBy),
       memberCount: records.length,
