@@ -3,7 +3,7 @@
  * workerData, then answers each request, in order, with its result or its error.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { compileRecordWork, type PageEntries } from './record-work';
+import { compileRecordWork, type BatchClusters, type PageEntries } from './record-work';
 import type { ThreadData, ThreadReply, ThreadRequest } from './record-worker';
 
 const port = parentPort;
@@ -25,8 +25,13 @@ port.on('message', (request: ThreadRequest) => {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     reply = { seq: request.seq, error: { name, message } };
   }
-  // A page's counts move to the unify's thread rather than being copied.
-  const moved =
-    reply.result && 'counts' in reply.result ? [(reply.result as PageEntries).counts.buffer] : [];
-  port.postMessage(reply, moved as ArrayBuffer[]);
+  port.postMessage(reply, movable(reply.result) as ArrayBuffer[]);
 });
+
+/** A result's typed arrays, which move to the unify's thread rather than being copied. */
+function movable(result: ThreadReply['result']): ArrayBufferLike[] {
+  if (!result) return [];
+  if ('counts' in result) return [(result as PageEntries).counts.buffer];
+  const { starts, members } = result as BatchClusters;
+  return [starts.buffer, members.buffer];
+}

@@ -70,9 +70,23 @@ export interface BatchCluster {
   derivedId: string;
 }
 
+/**
+ * What the record worker found in a batch, flat: one object per cluster, each with its lists,
+ * cost more to copy between threads than clustering them (a rebuild's batches of 5,000 records
+ * took 0.4 s to send and 0.6 s to receive at 1M records, against 0.1 s and 0.2 s so). Clusters
+ * are in order of their first member; cluster c's members are `members` from `starts[c]` to
+ * `starts[c + 1]`, and its other fields are at c. {@link clustersOf} gives them as objects.
+ */
 export interface BatchClusters {
-  /** In order of their first member. */
-  clusters: BatchCluster[];
+  starts: Int32Array;
+  /** Record ids, ascending within each cluster. */
+  members: Int32Array;
+  /** Each cluster's `linkedBy`, as JSON. */
+  linkedBy: string[];
+  attributes: Array<string | null>;
+  sourceKeys: string[];
+  founders: string[];
+  derivedIds: string[];
   /** Held records (ambiguous) and refused merges, by record id. */
   events: ClusterEvent[];
   /** The joins made, at most `joinSample` per rule in each batch (see compileRecordWork). */
@@ -217,7 +231,7 @@ export function compileRecordWork(
       };
     });
     clusters.sort((a, b) => a.members[0]! - b.members[0]!);
-    return { clusters, events, joins };
+    return { ...flatten(clusters), events, joins };
 
     // Most golden records have one member: the same as the general path, with less to build.
     function alone(at: number, linkedBy: string[]): BatchCluster {
@@ -246,4 +260,47 @@ export function compileRecordWork(
   };
 
   return { normalize, cluster };
+}
+
+/** Clusters as the flat lists of {@link BatchClusters}. */
+function flatten(clusters: BatchCluster[]): Omit<BatchClusters, 'events' | 'joins'> {
+  const starts = new Int32Array(clusters.length + 1);
+  clusters.forEach((cluster, c) => (starts[c + 1] = starts[c]! + cluster.members.length));
+  const members = new Int32Array(starts[clusters.length]!);
+  clusters.forEach((cluster, c) => members.set(cluster.members, starts[c]!));
+  return {
+    starts,
+    members,
+    linkedBy: clusters.map((c) => (c.linkedBy.length === 0 ? '[]' : JSON.stringify(c.linkedBy))),
+    attributes: clusters.map((c) => c.attributes),
+    sourceKeys: clusters.map((c) => c.sourceKeys),
+    founders: clusters.map((c) => c.founder),
+    derivedIds: clusters.map((c) => c.derivedId),
+  };
+}
+
+/**
+ * The clusters of a batch as objects, each member passed through `member` (by default the
+ * record id as it is).
+ */
+export function clustersOf(
+  found: BatchClusters,
+  member: (recordId: number) => number = (id) => id,
+): BatchCluster[] {
+  const out: BatchCluster[] = [];
+  for (let c = 0; c + 1 < found.starts.length; c++) {
+    const members: number[] = [];
+    for (let at = found.starts[c]!; at < found.starts[c + 1]!; at++)
+      members.push(member(found.members[at]!));
+    const linkedBy = found.linkedBy[c]!;
+    out.push({
+      members,
+      linkedBy: linkedBy === '[]' ? [] : (JSON.parse(linkedBy) as string[]),
+      attributes: found.attributes[c]!,
+      sourceKeys: found.sourceKeys[c]!,
+      founder: found.founders[c]!,
+      derivedId: found.derivedIds[c]!,
+    });
+  }
+  return out;
 }

@@ -18,7 +18,7 @@ import {
   type RebuildOptions,
   type RebuiltIndex,
 } from './rebuild-index';
-import { keptAsStaged, type BatchCluster, type BatchClusters } from './record-work';
+import { clustersOf, keptAsStaged, type BatchCluster, type BatchClusters } from './record-work';
 import { startRecordWorker, type RecordWorker } from './record-worker';
 
 /** Records loaded, clustered or written per step: bounds memory whatever the dataset size. */
@@ -519,10 +519,7 @@ async function writeBatch(
   const { affected, previous } = input;
   const { rows } = sent;
   const found = await sent.clustered;
-  const clusters = found.clusters.map((cluster) => ({
-    ...cluster,
-    members: cluster.members.map((id) => indexOfId(affected, id)),
-  }));
+  const clusters = clustersOf(found, (id) => indexOfId(affected, id));
   const held = new Map<number, { candidates: number[]; rule: string }>();
   const refusals: ClusterEvent[] = [];
   for (const event of found.events) {
