@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DatasetConfig } from '../config/schema';
 import { ValueHolders } from '../domain/identity/value-holders';
 import { UnionFind } from '../domain/union-find';
-import type { PageEntries, RawRecord } from './record-work';
+import { entryAt, type PageEntries, type RawRecord } from './record-work';
 import { recordThreads, type RecordWorker } from './record-worker';
 import * as store from '../store/identity';
 import { indexOfId } from './groups';
@@ -56,14 +56,14 @@ export function threadsFor(records: number, options: RebuildOptions): number {
  */
 export function keyRowsOf(
   records: ReadonlyArray<{ id: number }>,
-  { counts, keys, values, kinds }: PageEntries,
+  entries: PageEntries,
   each?: (position: number, row: store.KeyRow) => void,
 ): store.KeyRow[] {
   const rows: store.KeyRow[] = [];
   let at = 0;
   records.forEach((record, k) => {
-    for (const end = at + counts[k]!; at < end; at++) {
-      const row = { recordId: record.id, key: keys[at]!, value: values[at]!, kind: kinds[at]! };
+    for (const end = at + entries.counts[k]!; at < end; at++) {
+      const row = { recordId: record.id, ...entryAt(entries, at) };
       rows.push(row);
       each?.(k, row);
     }

@@ -31,7 +31,10 @@ port.on('message', (request: ThreadRequest) => {
 /** A result's typed arrays, which move to the unify's thread rather than being copied. */
 function movable(result: ThreadReply['result']): ArrayBufferLike[] {
   if (!result) return [];
-  if ('counts' in result) return [(result as PageEntries).counts.buffer];
+  if ('counts' in result) {
+    const { counts, keyAt, kindAt } = result as PageEntries;
+    return [counts.buffer, keyAt.buffer, kindAt.buffer];
+  }
   const { starts, members } = result as BatchClusters;
   return [starts.buffer, members.buffer];
 }

@@ -25,15 +25,36 @@ export interface RawRecord {
   payload: string;
 }
 
+/** What an index entry is: a value that links, a role address, or a fuzzy block. */
+export const ENTRY_KINDS = ['link', 'role', 'block'] as const;
+
 /**
  * The index entries of a page of records, flat: record k has `counts[k]` entries, which follow
- * those of the records before it in `keys`, `values` and `kinds`.
+ * those of the records before it. Key names and kinds, a handful of strings repeated for every
+ * entry, go as numbers: a string each cost more to copy between threads than the values.
  */
 export interface PageEntries {
   counts: Int32Array;
-  keys: string[];
+  /** The key names of the page; entry i's is `keyNames[keyAt[i]]`. */
+  keyNames: string[];
+  keyAt: Uint16Array;
   values: string[];
-  kinds: string[];
+  /** Entry i's kind is `ENTRY_KINDS[kindAt[i]]`. */
+  kindAt: Uint8Array;
+}
+
+const KIND_CODES = new Map<string, number>(ENTRY_KINDS.map((kind, code) => [kind, code]));
+
+/** Entry `at` of a page. */
+export function entryAt(
+  entries: PageEntries,
+  at: number,
+): { key: string; value: string; kind: string } {
+  return {
+    key: entries.keyNames[entries.keyAt[at]!]!,
+    value: entries.values[at]!,
+    kind: ENTRY_KINDS[entries.kindAt[at]!]!,
+  };
 }
 
 /** One batch of units to cluster: its records and their raw components. */
@@ -152,22 +173,29 @@ export function compileRecordWork(
     sources: readonly string[],
     payloads: readonly string[],
   ) => {
-    const out: PageEntries = {
-      counts: new Int32Array(payloads.length),
-      keys: [],
-      values: [],
-      kinds: [],
-    };
+    const counts = new Int32Array(payloads.length);
+    const keyNames = new Map<string, number>();
+    const keyAt: number[] = [];
+    const values: string[] = [];
+    const kindAt: number[] = [];
     for (let k = 0; k < payloads.length; k++) {
       const entries = indexEntries(identity.identify(valuesOf(ids[k]!, sources[k]!, payloads[k]!)));
-      out.counts[k] = entries.length;
+      counts[k] = entries.length;
       for (const entry of entries) {
-        out.keys.push(entry.key);
-        out.values.push(entry.value);
-        out.kinds.push(entry.kind);
+        let key = keyNames.get(entry.key);
+        if (key === undefined) keyNames.set(entry.key, (key = keyNames.size));
+        keyAt.push(key);
+        values.push(entry.value);
+        kindAt.push(KIND_CODES.get(entry.kind)!);
       }
     }
-    return out;
+    return {
+      counts,
+      keyNames: [...keyNames.keys()],
+      keyAt: Uint16Array.from(keyAt),
+      values,
+      kindAt: Uint8Array.from(kindAt),
+    };
   };
 
   const asStaged = keptAsStaged(dataset);

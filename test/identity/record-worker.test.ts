@@ -2,7 +2,13 @@ import { DatasetConfig } from '../../config/schema';
 import { BadInputError } from '../../connectors/errors';
 import { surviveGolden } from '../../domain/identity/survive';
 import { derivedMasterId } from '../../identity/master-ids';
-import { clustersOf, type BatchInput, type RawRecord } from '../../identity/record-work';
+import {
+  clustersOf,
+  entryAt,
+  type BatchInput,
+  type PageEntries,
+  type RawRecord,
+} from '../../identity/record-work';
 import { recordThreads, startRecordWorker } from '../../identity/record-worker';
 
 const DATASET = DatasetConfig.parse({
@@ -54,6 +60,19 @@ const RECORDS: RawRecord[] = [
   { id: 4, source: 'crm', payload: JSON.stringify({}) },
 ];
 
+/**
+ * A page's entries with plain lists: typed arrays from another thread are of another realm than
+ * jest's, and compare unequal to this one's.
+ */
+function plain(entries: PageEntries) {
+  return {
+    ...entries,
+    counts: Array.from(entries.counts),
+    keyAt: Array.from(entries.keyAt),
+    kindAt: Array.from(entries.kindAt),
+  };
+}
+
 describe('record worker', () => {
   it('gives the same index entries in a thread as inline', async () => {
     const inline = startRecordWorker({ dataset: DATASET, name: 'customers', joinSample: 10 }, 0);
@@ -63,13 +82,14 @@ describe('record worker', () => {
       // `npm test` compiles dist/ first, which holds the thread's script.
       expect(thread.where).toBe('thread');
       const [a, b] = await Promise.all([inline.normalize(RECORDS), thread.normalize(RECORDS)]);
-      // Typed arrays from another thread are of another realm than jest's: compared as lists.
-      expect({ ...b, counts: Array.from(b.counts) }).toEqual({
-        ...a,
-        counts: Array.from(a.counts),
-      });
+      expect(plain(b)).toEqual(plain(a));
       expect(Array.from(a.counts)).toEqual([3, 2, 1, 0]);
-      expect(a.keys.map((k, i) => `${a.kinds[i]} ${k}=${a.values[i]}`)).toEqual([
+      // Key names once each, in the order met.
+      expect(a.keyNames).toEqual(['email', 'phone', '~names']);
+      const labels = a.values
+        .map((_, i) => entryAt(a, i))
+        .map((e) => `${e.kind} ${e.key}=${e.value}`);
+      expect(labels).toEqual([
         'link email=ana@example.org',
         'link phone=+33611111111',
         'block ~names=lopez',
@@ -91,7 +111,6 @@ describe('record worker', () => {
       const shared = await Promise.all(pages.map((page) => thread.normalize(page)));
       expect(thread.doneHere).toBe(6);
       const alone = await Promise.all(pages.map((page) => inline.normalize(page)));
-      const plain = (e: { counts: Int32Array }) => ({ ...e, counts: Array.from(e.counts) });
       expect(shared.map(plain)).toEqual(alone.map(plain));
       expect(inline.doneHere).toBe(0);
     } finally {
