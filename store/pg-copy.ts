@@ -24,17 +24,21 @@ export type CopyRow = ReadonlyArray<string | number | null>;
  * field or row early, and a value that reads `\N` or `\.` stays text.
  */
 export function copyField(value: string | number | null): string {
-  if (value === null || (typeof value === 'number' && !Number.isFinite(value))) return '\\N';
-  const text = String(value);
-  return /[\\\t\n\r]/.test(text)
-    ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-    : text;
+  // Numbers first: most fields of the bulk writes are, and none needs escaping.
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '\\N';
+  if (value === null) return '\\N';
+  return NEEDS_ESCAPE.test(value)
+    ? value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
+    : value;
 }
+
+/** What a text-format COPY field may not hold as it is. */
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 /** One COPY line (without its newline) of the given values. */
 export function copyLine(row: CopyRow): string {
   let line = copyField(row[0] ?? null);
-  for (let i = 1; i < row.length; i++) line += `\t${copyField(row[i] ?? null)}`;
+  for (let i = 1; i < row.length; i++) line += '\t' + copyField(row[i] ?? null);
   return line;
 }
 
@@ -67,7 +71,7 @@ class CopyIn {
     try {
       let buffer = '';
       for (const line of this.lines) {
-        buffer += `${line}\n`;
+        buffer += line + '\n';
         if (buffer.length >= CHUNK_CHARS) {
           connection.sendCopyFromChunk(Buffer.from(buffer));
           buffer = '';
