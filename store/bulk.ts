@@ -92,7 +92,12 @@ export function idRuns(ids: ArrayLike<number>, minRun: number): IdRuns {
     let end = at;
     let last = sorted[at]!;
     let count = 1;
-    while (end + 1 < sorted.length && sorted[end + 1]! - last <= 1) {
+    // Only whole numbers make a run: between 100.5 and 101.5 lies record 101.
+    while (
+      end + 1 < sorted.length &&
+      Number.isInteger(last) &&
+      (sorted[end + 1] === last || sorted[end + 1] === last + 1)
+    ) {
       end += 1;
       if (sorted[end] !== last) count += 1;
       last = sorted[end]!;

@@ -27,9 +27,11 @@ export function copyField(value: string | number | null): string {
   // Numbers first: most fields of the bulk writes are, and none needs escaping.
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '\\N';
   if (value === null) return '\\N';
-  return NEEDS_ESCAPE.test(value)
-    ? value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-    : value;
+  // Anything else its type does not allow is written as its text, as before.
+  const text = typeof value === 'string' ? value : String(value);
+  return NEEDS_ESCAPE.test(text)
+    ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
+    : text;
 }
 
 /** What a text-format COPY field may not hold as it is. */

@@ -29,6 +29,21 @@ describe('idRuns', () => {
     });
   });
 
+  it('makes runs of whole numbers only', () => {
+    // A range from 100.5 to 103.5 would read records 101 to 103, which nobody asked for.
+    expect(idRuns([100.5, 101.5, 102.5, 103.5], 2)).toEqual({
+      ranges: [],
+      rest: [100.5, 101.5, 102.5, 103.5],
+    });
+    expect(idRuns([1, 2, 3, 3.5, 4, 5, 6], 3)).toEqual({
+      ranges: [
+        [1, 3],
+        [4, 6],
+      ],
+      rest: [3.5],
+    });
+  });
+
   it('gives nothing for no ids and keeps a single id as it is', () => {
     expect(idRuns([], 2)).toEqual({ ranges: [], rest: [] });
     expect(idRuns(Int32Array.of(42), 1)).toEqual({ ranges: [[42, 42]], rest: [] });

@@ -14,6 +14,10 @@ describe('COPY text format', () => {
     expect(copyField(2_000_000_000)).toBe('2000000000');
     expect(copyField(1_767_225_600_000)).toBe('1767225600000');
     expect(copyField(Number.NaN)).toBe('\\N');
+    // Values outside the type, from untyped callers, are written as their text.
+    expect(copyField(true as unknown as string)).toBe('true');
+    expect(copyField(BigInt(7) as unknown as string)).toBe('7');
+    expect(copyLine(['a', undefined as unknown as string, 'b\\'])).toBe('a\t\\N\tb\\\\');
     expect(copyLine(['a', null, 3, 'x\ty'])).toBe('a\t\\N\t3\tx\\ty');
   });
 });
