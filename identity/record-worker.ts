@@ -48,15 +48,6 @@ export interface RecordWorker {
   close(): Promise<void>;
 }
 
-/**
- * The record thread's young generation. A batch's records, parsed values and clusters live
- * through the batch; in a thread's default young generation they outlived many scavenges
- * each. At 1M records on PostgreSQL this halved the thread's scavenges (about 890 to 460, 2.7
- * to 1.9 s) and took about 0.6 s off the rebuild, for about 30 MiB more resident memory; the
- * size does not grow with the input. 128 halved them again for 110 MiB more.
- */
-const THREAD_YOUNG_GENERATION_MB = 64;
-
 /** Requests queued in the record thread from which the caller's thread does the next itself. */
 const SHARE_FROM = 2;
 
@@ -117,10 +108,7 @@ function settled<T>(work: () => T): Promise<T> {
 }
 
 function threadWorker(script: string, data: ThreadData): RecordWorker {
-  const worker = new Worker(script, {
-    workerData: data,
-    resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
-  });
+  const worker = new Worker(script, { workerData: data });
   const pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   let seq = 0;
   let failure: Error | null = null;
