@@ -63,7 +63,8 @@ export function keyRowsOf(
   let at = 0;
   records.forEach((record, k) => {
     for (const end = at + entries.counts[k]!; at < end; at++) {
-      const row = { recordId: record.id, ...entryAt(entries, at) };
+      const { key, value, kind } = entryAt(entries, at);
+      const row = { recordId: record.id, key, value, kind };
       rows.push(row);
       each?.(k, row);
     }

@@ -152,6 +152,17 @@ async function unifyWith(
   const beat = options.heartbeat ?? (() => undefined);
   // Taken before reading any change: whatever this run does not see lies at or above it.
   const changeMark = await store.changeSeqMark(trx);
+  // The rules this run applied, and where the next run looks for changes.
+  const saveState = (stagedUntilMs: number | null | undefined) =>
+    store.setIdentityState(
+      trx,
+      name,
+      dataset.sources,
+      identity.hash,
+      options.nowMs,
+      stagedUntilMs,
+      changeMark,
+    );
 
   let affected: Int32Array;
   let components: UnionFind | undefined;
@@ -184,15 +195,7 @@ async function unifyWith(
           };
     const changes = await store.listChangedRecords(trx, name, dataset.sources, since);
     if (changes.length === 0) {
-      await store.setIdentityState(
-        trx,
-        name,
-        dataset.sources,
-        identity.hash,
-        options.nowMs,
-        state?.stagedUntilMs ?? null,
-        changeMark,
-      );
+      await saveState(state?.stagedUntilMs ?? null);
       return unchangedSummary(trx, name);
     }
     removed = changes.filter((c) => c.deleted).map((c) => c.id);
@@ -236,15 +239,7 @@ async function unifyWith(
     },
     { affected, components, previous, removed, full, emptyTarget },
   );
-  await store.setIdentityState(
-    trx,
-    name,
-    dataset.sources,
-    identity.hash,
-    options.nowMs,
-    stagedUntilMs,
-    changeMark,
-  );
+  await saveState(stagedUntilMs);
   if (rebuild) rebuild.doneHere = workerFor(affected.length).doneHere;
 
   const goldenRecords = await countActive(trx, name);
@@ -584,7 +579,8 @@ async function writeBatch(
       masterId: keep !== undefined ? stored.get(keep)!.masterId : newIds.get(cluster)!,
       attributes: cluster.attributes ?? records[0]!.payload,
       sourceKeys: cluster.sourceKeys,
-      linkedBy: JSON.stringify(cluster.linkedBy),
+      // As the record worker wrote it: the same JSON, not decoded and written again.
+      linkedBy: found.linkedBy[c]!,
       memberCount: records.length,
     };
     if (keep === undefined) {

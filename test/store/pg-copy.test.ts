@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { migrate } from '../../store/db';
 import { copyField, copyInto, copyLine, copyRows } from '../../store/pg-copy';
 import { PG_URL, postgres, sqlite } from '../support/databases';
+import { AWKWARD_TEXT } from '../support/awkward-text';
 
 describe('COPY text format', () => {
   it('escapes what would end or change a field, and writes null as \\N', () => {
@@ -44,24 +45,7 @@ if (!PG_URL) {
 (PG_URL ? describe : describe.skip)('COPY on PostgreSQL', () => {
   let db: Knex;
   let close: () => Promise<void>;
-  const awkward = [
-    '5',
-    '5.0',
-    'a"b',
-    'back\\slash',
-    'NULL',
-    '',
-    'é日本',
-    'line\nbreak',
-    'tab\there',
-    'cr\r\n',
-    '\\N',
-    '\\.',
-    'end\\',
-    '\\t not a tab',
-    ' padded ',
-    '\\\\N',
-  ];
+  const awkward = AWKWARD_TEXT;
 
   beforeAll(async () => {
     ({ db, close } = await postgres.open());

@@ -30,6 +30,7 @@ import {
 import { migrationSource } from '../../store/migrations';
 import { bulkInsert } from '../../store/bulk';
 import { insertGolden, insertKeys, loadStagedRows, replaceMembers } from '../../store/identity';
+import { AWKWARD_TEXT } from '../support/awkward-text';
 
 /** Children before parents, so foreign keys allow the delete. */
 const TABLES = [
@@ -678,23 +679,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     // transaction's own connection); PostgreSQL COPY's text format (store/pg-copy.ts), where a
     // tab, newline, carriage return or backslash unescaped would end or change a field and
     // `\N` is null. Both must store exactly what was given.
-    const awkward = [
-      '5',
-      '5.0',
-      'a"b',
-      'back\\slash',
-      'NULL',
-      '',
-      'é日本',
-      'line\nbreak',
-      'tab\there',
-      'cr\r\n',
-      '\\N',
-      '\\.',
-      'end\\',
-      '\\t not a tab',
-      ' padded ',
-    ];
+    const awkward = AWKWARD_TEXT;
 
     it('writes index rows, memberships and golden records exactly, inside the transaction', async () => {
       await db.transaction(async (trx) => {
